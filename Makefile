@@ -1,0 +1,39 @@
+# Two commands do all the set-up on a fresh Debian/Ubuntu machine with Python 3.11+:
+#   make run    installs what the window needs, then opens it
+#   make test   installs what the tests need, then runs lint, types, layering and the whole suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint venv system-deps-run system-deps-test screenshot bench clean
+
+run: system-deps-run $(STAMP)
+	$(BIN)/event-composer
+
+test: system-deps-test $(STAMP) lint
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check composer tests benchmarks scripts
+	$(BIN)/ruff format --check composer tests benchmarks scripts
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	PYTHON=$(PYTHON) sh scripts/venv.sh $(VENV)
+	touch $(STAMP)
+
+system-deps-run:
+	PYTHON=$(PYTHON) sh scripts/system-deps.sh run
+
+system-deps-test:
+	PYTHON=$(PYTHON) sh scripts/system-deps.sh test
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/preflight.py
+
+clean:
+	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,56 @@
+"""Reading body files (or stdin) with clear messages for everything that can go wrong."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from composer.cli.errors import CliError
+from composer.core.parse import BodyEncodingError, decode
+
+# Far above PostHog's 20 MiB request limit: big enough to say "too large" about, small enough
+# not to exhaust memory on a mistaken argument (a disk image, a log archive).
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class InputFile:
+    name: str
+    data: bytes
+
+    def text(self) -> str:
+        try:
+            text, _bom = decode(self.data)
+        except BodyEncodingError as exc:
+            raise CliError(f"{self.name} is not UTF-8 text ({exc}); save it as UTF-8.") from None
+        return text
+
+
+def read_input(path: str) -> InputFile:
+    if path == "-":
+        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        name = "<stdin>"
+    else:
+        file = Path(path)
+        name = path
+        try:
+            if file.is_dir():
+                raise CliError(f"{path} is a folder; give a JSON file.")
+            size = file.stat().st_size
+            if size > MAX_INPUT_BYTES:
+                raise CliError(
+                    f"{path} is {size / 1024 / 1024:.0f} MiB, too large to check"
+                    f" (limit {MAX_INPUT_BYTES // 1024 // 1024} MiB); PostHog takes 20 MiB per"
+                    " request, so split it."
+                )
+            data = file.read_bytes()
+        except FileNotFoundError:
+            raise CliError(f"{path}: no such file.") from None
+        except PermissionError:
+            raise CliError(f"{path}: permission denied; check the file's permissions.") from None
+        except OSError as exc:
+            raise CliError(f"{path}: cannot read it ({exc.strerror or exc}).") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise CliError(f"{name} is larger than {MAX_INPUT_BYTES // 1024 // 1024} MiB; split it.")
+    return InputFile(name, data)

@@ -1,0 +1,65 @@
+"""`event-composer`: the window when run bare, and the command line for scripts and CI."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from composer import __version__
+from composer.cli import send, validate
+from composer.cli.errors import CliError, ExitStatus
+
+log = logging.getLogger("composer")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="event-composer",
+        description="Compose, check and send events to PostHog's capture API. With no command,"
+        " opens the window.",
+        epilog="examples:\n"
+        "  event-composer                                 open the window\n"
+        "  event-composer validate events.json            check a body before sending it\n"
+        "  event-composer send events.json --host eu      send it to PostHog EU\n"
+        "\nRun 'event-composer COMMAND --help' for a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="log details to stderr and show tracebacks"
+    )
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    validate.add_parser(sub)
+    send.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    runner = getattr(args, "run", None)
+    if runner is None:
+        from composer.app import main as gui_main
+
+        return gui_main([])
+    try:
+        return int(runner(args))
+    except CliError as exc:
+        print(f"event-composer: {exc}", file=sys.stderr)
+        return int(exc.status)
+    except KeyboardInterrupt:
+        return int(ExitStatus.INTERRUPTED)
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"event-composer: unexpected error: {exc} (run with --debug for details)",
+            file=sys.stderr,
+        )
+        return int(ExitStatus.FAILED)

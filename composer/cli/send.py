@@ -1,0 +1,136 @@
+"""`event-composer send FILE --host URL`: check, then send the body and show the answer."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import orjson
+
+from composer.cli.errors import CliError, ExitStatus
+from composer.cli.inputs import read_input
+from composer.cli.output import check_report, response_report
+from composer.core import bodies
+from composer.core.hosts import HostError, resolve_host
+from composer.core.jsonio import JsonSyntaxError
+from composer.core.parse import BodyEncodingError, parse_text
+from composer.core.preflight import CheckOptions, check_body
+
+KEY_ENV = "POSTHOG_PROJECT_API_KEY"
+HOST_ENV = "POSTHOG_HOST"
+
+
+def run(args: argparse.Namespace) -> ExitStatus:
+    from composer.services.transport import NO_RETRIES, RetryPolicy, Timeouts, Transport
+
+    host_text = args.host or os.environ.get(HOST_ENV)
+    if not host_text:
+        raise CliError(f"no host: give --host (us, eu, or a URL), or set {HOST_ENV}.")
+    try:
+        host = resolve_host(host_text)
+    except HostError as exc:
+        raise CliError(f"--host: {exc}.") from None
+    source = read_input(args.file)
+    try:
+        parsed = parse_text(source.data)
+    except BodyEncodingError as exc:
+        raise CliError(f"{source.name} is not UTF-8 text ({exc}); save it as UTF-8.") from None
+    except JsonSyntaxError as exc:
+        raise CliError(
+            f"{source.name} is not valid JSON: {exc.message} at line {exc.line}, column"
+            f" {exc.column}; fix it, then send again.",
+            ExitStatus.FAILED,
+        ) from None
+    body = parsed.value
+    env_key = os.environ.get(KEY_ENV)
+    if env_key:
+        body = bodies.with_api_key(body, env_key)
+    key = bodies.read_api_key(body)
+    secrets = [k for k in (env_key, key) if k]
+
+    result = check_body(body, CheckOptions(endpoint=args.endpoint, host=host_text))
+    endpoint = result.endpoint
+    if not result.ok and not args.force:
+        print(check_report(source.name, result, quiet_info=True), file=sys.stderr)
+        print(
+            "Not sent: PostHog would refuse this body. Fix the errors, or use --force to send"
+            " it anyway.",
+            file=sys.stderr,
+        )
+        return ExitStatus.FAILED
+    for finding in result.warnings:
+        print(f"warning: {finding.code} at {finding.path}: {finding.message}", file=sys.stderr)
+
+    payload = bodies.render(body)
+    url = host.endpoint_url(endpoint)
+    if args.dry_run:
+        # Exactly the bytes `send` would post, with the key masked.
+        sys.stdout.buffer.write(bodies.mask_in_render(payload, secrets))
+        sys.stdout.write("\n")
+        print(f"(dry run: not sent to {url})", file=sys.stderr)
+        return ExitStatus.OK
+    retry = NO_RETRIES if args.retries == 0 else RetryPolicy(max_retries=args.retries)
+    timeouts = Timeouts(read=args.timeout, write=args.timeout)
+    with Transport(timeouts=timeouts, retry=retry) as transport:
+        if args.format == "text":
+            print(
+                f"POST {url} ({len(payload):,} bytes{', gzip' if args.gzip else ''})",
+                file=sys.stderr,
+            )
+        record = transport.send(url, payload, secrets=secrets, gzip=args.gzip)
+    if args.format == "json":
+        sys.stdout.buffer.write(orjson.dumps(record.to_dict(), option=orjson.OPT_INDENT_2))
+        sys.stdout.write("\n")
+    else:
+        print(response_report(record))
+    return ExitStatus.OK if record.ok else ExitStatus.FAILED
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "send",
+        help="check a capture body, send it, and print PostHog's answer",
+        description="Check a capture body, then send it and print the answer. The project key"
+        f" comes from ${KEY_ENV} when set (it replaces any key in the file), else from the"
+        " file; never from an argument. Exit status: 0 on a 2xx answer, 1 otherwise,"
+        " 2 for usage errors or unreadable files.",
+        epilog="examples:\n"
+        "  event-composer send event.json --host eu\n"
+        f"  {KEY_ENV}=phc_... event-composer send batch.json --host https://us.i.posthog.com\n"
+        "  event-composer send event.json --host http://127.0.0.1:8010 --format json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", metavar="FILE", help="a JSON body file; - reads stdin")
+    p.add_argument("--host", help=f"us, eu, or the URL of the ingestion host (or ${HOST_ENV})")
+    p.add_argument(
+        "--endpoint", help="/i/v0/e/ (default), /capture/ or /batch/ (default for a batch envelope)"
+    )
+    p.add_argument("--gzip", action="store_true", help="compress the body with gzip")
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people (default); json prints the whole response record",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the exact body that would be sent (key masked), and stop",
+    )
+    p.add_argument("--force", action="store_true", help="send even when the check finds errors")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="how long to wait for an answer (default 15)",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=3,
+        metavar="N",
+        help="retries after network errors, 5xx, 408 and 429 (default 3)",
+    )
+    p.set_defaults(run=run)

@@ -1,0 +1,90 @@
+"""`event-composer validate FILE...`: the pre-flight check, for humans and for CI."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import orjson
+
+from composer.cli.errors import CliError, ExitStatus
+from composer.cli.inputs import read_input
+from composer.cli.output import check_report
+from composer.core.preflight import CheckOptions, check_text
+
+
+def run(args: argparse.Namespace) -> ExitStatus:
+    documents: list[dict[str, Any]] = []
+    reports: list[str] = []
+    worst = ExitStatus.OK
+    for path in args.files:
+        try:
+            source = read_input(path)
+            source.text()  # reports a non-UTF-8 file in one line, before any parsing
+        except CliError as exc:
+            worst = ExitStatus.USAGE
+            reports.append(f"{path}: cannot read: {exc}")
+            documents.append(
+                {
+                    "path": path,
+                    "ok": False,
+                    "events": 0,
+                    "findings": [
+                        {
+                            "severity": "error",
+                            "code": "file.unreadable",
+                            "path": "$",
+                            "message": str(exc),
+                            "fix": "Give a readable UTF-8 JSON file.",
+                        }
+                    ],
+                }
+            )
+            continue
+        result = check_text(source.data, CheckOptions(endpoint=args.endpoint, host=args.host))
+        if not result.ok and worst is ExitStatus.OK:
+            worst = ExitStatus.FAILED
+        documents.append(
+            {
+                "path": source.name,
+                "ok": result.ok,
+                "events": result.events,
+                "findings": [f.to_dict() for f in result.findings],
+            }
+        )
+        reports.append(check_report(source.name, result, quiet_info=args.quiet))
+    if args.format == "json":
+        sys.stdout.buffer.write(orjson.dumps({"files": documents}, option=orjson.OPT_INDENT_2))
+        sys.stdout.write("\n")
+    else:
+        print("\n\n".join(reports))
+    return worst
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="check capture bodies against PostHog's rules, without sending them",
+        description="Check capture bodies against PostHog's capture rules. Exit status: 0 when"
+        " no file has an error, 1 when any has, 2 for usage errors or unreadable files.",
+        epilog="examples:\n"
+        "  event-composer validate event.json\n"
+        "  event-composer validate --format json events/*.json > report.json\n"
+        "  cat body.json | event-composer validate -",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="JSON body files; - reads stdin")
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people (default), json for programs",
+    )
+    p.add_argument(
+        "--endpoint",
+        help="the endpoint the body is for (default: /i/v0/e/, or /batch/ for a batch envelope)",
+    )
+    p.add_argument("--host", help="also check this host (us, eu, or a URL)")
+    p.add_argument("-q", "--quiet", action="store_true", help="leave out info findings")
+    p.set_defaults(run=run)

@@ -1,0 +1,83 @@
+"""distinct_id and uuid rules as PostHog's capture and person-merge code apply them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+MAX_DISTINCT_ID_CHARS = 200
+
+# person-merge-service.ts: ids that are stored but can never take part in a merge.
+_ILLEGAL_ANY_CASE = frozenset(
+    {
+        "anonymous",
+        "guest",
+        "distinctid",
+        "distinct_id",
+        "id",
+        "not_authenticated",
+        "email",
+        "undefined",
+        "true",
+        "false",
+    }
+)
+_ILLEGAL_EXACT = frozenset({"[object Object]", "NaN", "None", "none", "null", "0", "undefined"})
+
+
+def is_illegal_merge_id(value: str) -> bool:
+    """True when PostHog refuses to merge persons through this id."""
+    stripped = value.strip()
+    if not stripped:
+        return True
+    if value in _ILLEGAL_EXACT:
+        return True
+    unquoted = stripped
+    if len(unquoted) >= 2 and unquoted[0] == unquoted[-1] and unquoted[0] in "'\"":
+        unquoted = unquoted[1:-1]
+    return unquoted.lower() in _ILLEGAL_ANY_CASE
+
+
+def stringify_distinct_id(value: Any) -> str:
+    """The string capture stores for a non-null distinct_id (numbers keep their JSON text)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value) if isinstance(value, float) else str(value)
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+_UUID_HYPHENATED = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+_UUID_SIMPLE = re.compile(r"^[0-9a-fA-F]{32}$")
+
+
+def uuid_form(value: str) -> str | None:
+    """Classify a uuid string the way the Rust uuid crate parses it.
+
+    Returns "hyphenated", "simple", "braced" or "urn", or None when it is not a UUID at all.
+    """
+    if _UUID_HYPHENATED.match(value):
+        return "hyphenated"
+    if _UUID_SIMPLE.match(value):
+        return "simple"
+    if value.startswith("{") and value.endswith("}") and _UUID_HYPHENATED.match(value[1:-1]):
+        return "braced"
+    if value.lower().startswith("urn:uuid:") and _UUID_HYPHENATED.match(value[9:]):
+        return "urn"
+    return None
+
+
+def canonical_uuid(value: str) -> str | None:
+    form = uuid_form(value)
+    if form is None:
+        return None
+    hexdigits = re.sub(r"[^0-9a-fA-F]", "", value[9:] if form == "urn" else value).lower()
+    return (
+        f"{hexdigits[:8]}-{hexdigits[8:12]}-{hexdigits[12:16]}-{hexdigits[16:20]}-{hexdigits[20:]}"
+    )

@@ -1,0 +1,136 @@
+"""Reading event timestamps the way PostHog's capture service does, and writing RFC 3339."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+
+FUTURE_LIMIT = timedelta(hours=23)
+
+
+class TimestampForm(StrEnum):
+    RFC3339 = "rfc3339"  # what PostHog recommends; read exactly
+    SPACE_WITH_OFFSET = "space_with_offset"  # accepted by the fallback parser
+    NAIVE = "naive"  # no time zone: read in the server's zone, UTC in PostHog Cloud
+    DATE_ONLY = "date_only"
+    SLASHED = "slashed"  # 3/4/2024: day and month can swap
+    RFC2822 = "rfc2822"
+    EPOCH_DIGITS = "epoch_digits"
+    UNPARSEABLE = "unparseable"  # ignored by PostHog, which uses the receive time instead
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedTimestamp:
+    form: TimestampForm
+    value: datetime | None  # aware, UTC; None when unparseable
+    has_space: bool = False
+
+    @property
+    def exact(self) -> bool:
+        return self.form is TimestampForm.RFC3339
+
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}(?::?\d{2})?)$"
+)
+_ISO_LIKE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})([Tt ])(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?"
+    r"\s*([Zz]|UTC|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_DATE_ONLY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_SLASHED = re.compile(r"^(\d{1,4})/(\d{1,2})/(\d{1,4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_EPOCH = re.compile(r"^\d{9,13}$")
+
+
+def _offset(text: str | None) -> timedelta | None:
+    if text is None:
+        return None
+    if text in ("Z", "z", "UTC"):
+        return timedelta(0)
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours = int(digits[:2])
+    minutes = int(digits[2:4]) if len(digits) >= 4 else 0
+    return sign * timedelta(hours=hours, minutes=minutes)
+
+
+def _build(parts: Sequence[str | None], offset: timedelta | None = None) -> datetime | None:
+    """(year, month, day, hour, minute, second, fraction) as UTC; None for impossible dates."""
+    year, month, day, hour, minute, second, frac = (*parts, None, None, None, None)[:7]
+    try:
+        micro = int((frac[1:] + "000000")[:6]) if frac else 0
+        naive = datetime(
+            int(year or 0),
+            int(month or 0),
+            int(day or 0),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            micro,
+        )
+    except ValueError:
+        return None
+    return (naive - (offset or timedelta(0))).replace(tzinfo=UTC)
+
+
+def parse_timestamp(text: str) -> ParsedTimestamp:
+    """Classify and read a timestamp string; naive values are read as UTC."""
+    text = text.strip()
+    m = _RFC3339.match(text)
+    if m:
+        value = _build(m.group(1, 2, 3, 4, 5, 6, 7), _offset(m.group(8)))
+        if value is not None:
+            return ParsedTimestamp(TimestampForm.RFC3339, value)
+        return ParsedTimestamp(TimestampForm.UNPARSEABLE, None)
+    m = _ISO_LIKE.match(text)
+    if m:
+        space = m.group(4) == " "
+        zone = m.group(9)
+        value = _build(m.group(1, 2, 3, 5, 6, 7, 8), _offset(zone))
+        if value is None:
+            return ParsedTimestamp(TimestampForm.UNPARSEABLE, None)
+        if zone is None:
+            return ParsedTimestamp(TimestampForm.NAIVE, value, has_space=space)
+        return ParsedTimestamp(TimestampForm.SPACE_WITH_OFFSET, value, has_space=space)
+    m = _DATE_ONLY.match(text)
+    if m:
+        value = _build(m.group(1, 2, 3))
+        form = TimestampForm.DATE_ONLY if value else TimestampForm.UNPARSEABLE
+        return ParsedTimestamp(form, value)
+    m = _SLASHED.match(text)
+    if m:
+        a, b, c = m.group(1, 2, 3)
+        year, month, day = (a, b, c) if len(a) == 4 else (c, a, b)  # y/m/d, else m/d/y
+        value = _build((year, month, day, m.group(4), m.group(5), m.group(6)))
+        form = TimestampForm.SLASHED if value else TimestampForm.UNPARSEABLE
+        return ParsedTimestamp(form, value)
+    if _EPOCH.match(text):
+        number = int(text)
+        seconds = number / 1000 if len(text) >= 12 else number
+        return ParsedTimestamp(TimestampForm.EPOCH_DIGITS, datetime.fromtimestamp(seconds, UTC))
+    if text and not text[0].isdigit():
+        try:
+            value2 = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            value2 = None
+        if value2 is not None:
+            if value2.tzinfo is None:
+                value2 = value2.replace(tzinfo=UTC)
+            return ParsedTimestamp(TimestampForm.RFC2822, value2.astimezone(UTC))
+    return ParsedTimestamp(TimestampForm.UNPARSEABLE, None)
+
+
+def format_rfc3339(value: datetime) -> str:
+    """RFC 3339 in UTC with a Z, keeping milliseconds when there are any."""
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.microsecond:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now_rfc3339() -> str:
+    return format_rfc3339(datetime.now(UTC))

@@ -1,0 +1,1 @@
+"""I/O services over the core: the network transport (and later storage and secrets). No Qt."""

@@ -1,0 +1,1 @@
+"""The Qt layer: widgets over the pure core. Only this package (and composer.app) imports Qt."""
