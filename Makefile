@@ -34,6 +34,12 @@ system-deps-test:
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/preflight.py
+	$(BIN)/python benchmarks/window.py
+
+# Real framebuffer grabs of the window (light and dark) under Xvfb, for the README.
+screenshot: system-deps-test $(STAMP)
+	xvfb-run -a -s "-screen 0 1480x900x24" env QT_QPA_PLATFORM=xcb \
+		$(BIN)/python scripts/screenshot.py packaging/screenshots
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,10 +1,7 @@
 """PostHog Event Composer: compose, check and send events to PostHog's capture API."""
 
-from importlib import metadata
-
-try:
-    __version__ = metadata.version("posthog-event-composer")
-except metadata.PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+source"
+# The one place the version is written; pyproject.toml reads it from here (hatch's version
+# source), so the app needs no importlib.metadata lookup at start-up.
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]

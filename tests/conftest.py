@@ -21,6 +21,15 @@ DATA = ROOT / "tests" / "data"
 TUTORIAL = DATA / "tutorial"
 
 
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own config, data and cache folders; the user's are never touched."""
+    root = tmp_path / "composer-dirs"
+    for name in ("CONFIG", "DATA", "CACHE"):
+        monkeypatch.setenv(f"COMPOSER_{name}_DIR", str(root / name.lower()))
+    return root
+
+
 @pytest.fixture
 def fault_server() -> Iterator[FaultServer]:
     server = FaultServer().start()

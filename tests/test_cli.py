@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from composer.core import bodies
-from tests.conftest import ROOT, TUTORIAL, CliResult
+from tests.conftest import ROOT, TUTORIAL, CliResult, cli_path
 from tests.support.fault_server import FaultServer, Reply, unused_port
 
 KEY = "phc_cli_test_key_0000000000000000000000000"
@@ -263,3 +263,24 @@ def test_send_unreadable_file(run_cli, tmp_path: Path) -> None:
     result = run_cli("send", str(tmp_path / "missing.json"), "--host", "http://127.0.0.1:9")
     assert result.returncode == 2
     assert_one_clear_line(result)
+
+
+def test_bare_command_opens_the_window(run_cli) -> None:
+    result = run_cli("--selftest", env={"QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0, result.stderr
+    assert "window shown: True, workspace ready: True" in result.stdout
+    assert "qt platform: offscreen" in result.stdout
+
+
+def test_bare_command_without_a_display_says_why(run_cli) -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    proc = subprocess.run(
+        [str(cli_path())], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert proc.returncode == 2
+    assert "no display" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="log details to stderr and show tracebacks"
     )
+    # Opens the window, reports what it found (platform plugin, resources), and quits: the
+    # smoke test for packaged builds.
+    parser.add_argument("--selftest", action="store_true", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     validate.add_parser(sub)
     send.add_parser(sub)
@@ -47,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if runner is None:
         from composer.app import main as gui_main
 
-        return gui_main([])
+        return gui_main([], selftest=args.selftest)
     try:
         return int(runner(args))
     except CliError as exc:

@@ -6,7 +6,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 FUTURE_LIMIT = timedelta(hours=23)
@@ -113,6 +112,8 @@ def parse_timestamp(text: str) -> ParsedTimestamp:
         seconds = number / 1000 if len(text) >= 12 else number
         return ParsedTimestamp(TimestampForm.EPOCH_DIGITS, datetime.fromtimestamp(seconds, UTC))
     if text and not text[0].isdigit():
+        from email.utils import parsedate_to_datetime  # rare path; keeps start-up light
+
         try:
             value2 = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):

@@ -1,12 +1,333 @@
-"""The composer's main window."""
+"""The main window: toolbar (host, key, Send, Cancel), menus, status bar, and the workspace.
+
+Start-up cost matters here: this module is imported before the window is shown, so it avoids
+the Qt namespace (16 ms to initialise) and anything from the payload core.
+
+The window can show itself before its workspace exists (`defer_workspace=True`): the frame,
+toolbar and menus cost little, while the workspace's forms, tables and the payload core are
+imported and built on the first turn of the event loop, right after the window is on screen.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QMainWindow, QPlainTextEdit
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QPaintEvent
+from PySide6.QtWidgets import (
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QProgressBar,
+    QToolBar,
+    QToolButton,
+)
+
+from composer.ui import names
+from composer.ui.palettes import Appearance, apply_appearance
+from composer.ui.ui_state import UiState
+
+if TYPE_CHECKING:
+    from composer.ui.send_controller import SendController
+    from composer.ui.workspace import Workspace
+
+SEND_STYLE = """
+QToolButton#send_button {
+    font-weight: 600; padding: 3px 16px; border-radius: 4px;
+    background: palette(highlight); color: palette(highlighted-text);
+}
+QToolButton#send_button:disabled { background: palette(mid); color: palette(window); }
+"""
 
 
 class MainWindow(QMainWindow):
-    def __init__(self) -> None:
+    """Signals: workspace_ready(MainWindow): the forms and panes exist (after a deferred build)."""
+
+    workspace_ready = Signal(object)
+
+    def __init__(
+        self,
+        *,
+        defer_workspace: bool = False,
+        controller: SendController | None = None,
+        state: UiState | None = None,
+    ) -> None:
+        self._deferred = False  # read by paintEvent()
         super().__init__()
         self.setWindowTitle("PostHog Event Composer")
-        self.setCentralWidget(QPlainTextEdit(self))
+        self.setObjectName("main_window")
+        self.state = state or UiState()
+        self._controller = controller
+        self._workspace: Workspace | None = None
+        self._build_toolbar()
+        self._build_actions()
+        self._build_menus()
+        self._build_status_bar()
+        self._restore_window()
+        self._deferred = defer_workspace
+        if defer_workspace:
+            self.setCentralWidget(QLabel("  Loading…", self))
+        else:
+            self.build_workspace()
+
+    # -- the workspace -------------------------------------------------------------------------
+
+    @property
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            self.build_workspace()
+        assert self._workspace is not None
+        return self._workspace
+
+    @property
+    def ready(self) -> bool:
+        return self._workspace is not None
+
+    def build_workspace(self) -> None:
+        if self._workspace is not None:
+            return
+        from composer.ui.workspace import Workspace
+
+        workspace = Workspace(self, self._controller)
+        self._workspace = workspace
+        workspace.message.connect(self.show_message)
+        self.setCentralWidget(workspace)
+        for key, splitter in workspace.splitters().items():
+            saved = self.state.bytes(f"window/{key}")
+            if saved is not None:
+                splitter.restoreState(saved)
+        workspace.restore(self.state.text("compose/kind", "event"))
+        for action in self._workspace_actions:
+            action.setEnabled(True)
+        self.cancel_action.setEnabled(False)
+        self.workspace_ready.emit(self)
+
+    # -- construction ------------------------------------------------------------------------
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Target", self)
+        bar.setObjectName("target_toolbar")
+        bar.setMovable(False)
+        self.addToolBar(bar)
+        self.host = QLineEdit(self)
+        self.host.setAccessibleName(names.HOST)
+        self.host.setObjectName("host_edit")
+        self.host.setPlaceholderText("us, eu, or https://your-posthog.example.com")
+        self.host.setToolTip(
+            "The ingestion host: us (us.i.posthog.com), eu (eu.i.posthog.com), or the URL of"
+            " a self-hosted instance"
+        )
+        self.host.setMinimumWidth(220)
+        self.host.setMaximumWidth(360)
+        self.key = QLineEdit(self)
+        self.key.setAccessibleName(names.API_KEY)
+        self.key.setObjectName("api_key_edit")
+        self.key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key.setPlaceholderText("phc_… project API key")
+        self.key.setToolTip("The project API key (phc_…). Kept in memory only.")
+        self.key.setMinimumWidth(220)
+        self.key.setMaximumWidth(340)
+        host_label = QLabel("&Host ", self)
+        host_label.setBuddy(self.host)
+        key_label = QLabel("  &Key ", self)
+        key_label.setBuddy(self.key)
+        bar.addWidget(host_label)
+        bar.addWidget(self.host)
+        bar.addWidget(key_label)
+        bar.addWidget(self.key)
+        self.target_bar = bar
+
+    def _action(
+        self,
+        text: str,
+        slot: Any,
+        shortcuts: list[QKeySequence] | None = None,
+        tip: str = "",
+        checkable: bool = False,
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcuts:
+            action.setShortcuts(shortcuts)
+        action.setToolTip(tip or text.replace("&", ""))
+        action.setStatusTip(tip)
+        action.setCheckable(checkable)
+        if checkable:
+            action.toggled.connect(slot)
+        else:
+            action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        self.send_action = self._action(
+            "&Send",
+            partial(self._workspace_call, "send"),
+            [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")],
+            "Check the body, then send it (Ctrl+Enter)",
+        )
+        self.cancel_action = self._action(
+            "&Cancel",
+            partial(self._workspace_call, "cancel_send"),
+            [QKeySequence("Esc")],
+            "Stop waiting for the answer (Esc)",
+        )
+        self.new_action = self._action(
+            "&New payload",
+            partial(self._workspace_call, "new_payload"),
+            [QKeySequence("Ctrl+N")],
+            "Start a new payload of the same kind (Ctrl+N)",
+        )
+        self.focus_event_action = self._action(
+            "Go to &event name",
+            partial(self._workspace_call, "focus_event_name"),
+            [QKeySequence("Ctrl+L")],
+        )
+        self.copy_action = self._action(
+            "&Copy body",
+            partial(self._workspace_call, "copy_body"),
+            [QKeySequence("Ctrl+Shift+C")],
+            "Copy the body (the key stays masked unless Show key is on)",
+        )
+        self.edit_json_action = self._action(
+            "&Edit JSON",
+            self._on_edit_json,
+            [QKeySequence("Ctrl+E")],
+            "Edit the body as JSON; the form follows",
+            checkable=True,
+        )
+        self.show_key_action = self._action(
+            "Show &key",
+            self._on_show_key,
+            [QKeySequence("Ctrl+Shift+K")],
+            "Show the project key in the key field and the preview",
+            checkable=True,
+        )
+        self.quit_action = self._action(
+            "&Quit", self.close, [QKeySequence(QKeySequence.StandardKey.Quit)]
+        )
+        self._workspace_actions = (
+            self.send_action,
+            self.cancel_action,
+            self.new_action,
+            self.focus_event_action,
+            self.copy_action,
+            self.edit_json_action,
+        )
+        for action in self._workspace_actions:
+            action.setEnabled(False)
+
+        self.send_button = QToolButton(self)
+        self.send_button.setDefaultAction(self.send_action)
+        self.send_button.setAccessibleName(names.SEND)
+        self.send_button.setObjectName("send_button")
+        self.send_button.setStyleSheet(SEND_STYLE)
+        self.cancel_button = QToolButton(self)
+        self.cancel_button.setDefaultAction(self.cancel_action)
+        self.cancel_button.setAccessibleName(names.CANCEL)
+        self.cancel_button.setObjectName("cancel_button")
+        self.show_key_button = QToolButton(self)
+        self.show_key_button.setDefaultAction(self.show_key_action)
+        self.show_key_button.setAccessibleName(names.SHOW_KEY)
+        self.target_bar.addWidget(self.show_key_button)
+        self.target_bar.addSeparator()
+        self.target_bar.addWidget(self.send_button)
+        self.target_bar.addWidget(self.cancel_button)
+
+    def _build_menus(self) -> None:
+        menus = self.menuBar()
+        file_menu = menus.addMenu("&File")
+        file_menu.addAction(self.new_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit = menus.addMenu("&Edit")
+        edit.addAction(self.copy_action)
+        edit.addAction(self.edit_json_action)
+        edit.addAction(self.focus_event_action)
+        view = menus.addMenu("&View")
+        view.addAction(self.show_key_action)
+        appearance = view.addMenu("&Appearance")
+        self.appearance_group = QActionGroup(self)
+        self.appearance_actions: dict[Appearance, QAction] = {}
+        for choice in Appearance:
+            action = QAction(choice.label, self, checkable=True)
+            action.setData(choice.value)
+            self.appearance_group.addAction(action)
+            appearance.addAction(action)
+            self.appearance_actions[choice] = action
+        self.appearance_group.triggered.connect(self._on_appearance)
+        request = menus.addMenu("&Request")
+        request.addAction(self.send_action)
+        request.addAction(self.cancel_action)
+
+    def _build_status_bar(self) -> None:
+        self.busy = QProgressBar(self)
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumWidth(120)
+        self.busy.setVisible(False)
+        self.busy.setAccessibleName("Sending")
+        self.statusBar().addPermanentWidget(self.busy)
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def _restore_window(self) -> None:
+        geometry = self.state.bytes("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            screen = self.screen().availableGeometry()
+            self.resize(min(1400, int(screen.width() * 0.92)), min(860, int(screen.height() * 0.9)))
+        appearance = Appearance.from_text(self.state.text("view/appearance", "system"))
+        self.appearance_actions[appearance].setChecked(True)
+        apply_appearance(appearance)
+
+    def save_state(self) -> None:
+        self.state.set("window/geometry", self.saveGeometry())
+        if self._workspace is not None:
+            for key, splitter in self._workspace.splitters().items():
+                self.state.set(f"window/{key}", splitter.saveState())
+            self.state.set("compose/kind", self._workspace.form.current_kind().value)
+        self.state.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_state()
+        if self._workspace is not None:
+            self._workspace.controller.shutdown()
+        super().closeEvent(event)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._deferred:
+            # Build once the window is on screen: its first paint has just happened.
+            self._deferred = False
+            QTimer.singleShot(0, self.build_workspace)
+
+    # -- slots ---------------------------------------------------------------------------------
+
+    def _workspace_call(self, method: str, *_checked: object) -> None:
+        # Actions reach the workspace by name, so that none of them builds it before it is due.
+        getattr(self.workspace, method)()
+
+    def show_message(self, text: str, ms: int = 6000) -> None:
+        self.statusBar().showMessage(text, ms)
+
+    def set_sending(self, sending: bool) -> None:
+        self.send_action.setEnabled(not sending)
+        self.cancel_action.setEnabled(sending)
+        self.busy.setVisible(sending)
+
+    def _on_edit_json(self, on: bool) -> None:
+        if not self.workspace.set_raw_mode(on):
+            self.edit_json_action.blockSignals(True)
+            self.edit_json_action.setChecked(not on)
+            self.edit_json_action.blockSignals(False)
+
+    def _on_show_key(self, shown: bool) -> None:
+        self.key.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
+        if self._workspace is not None:
+            self._workspace.key_visibility_changed(shown)
+
+    def _on_appearance(self, action: QAction) -> None:
+        choice = Appearance(action.data())
+        self.state.set("view/appearance", choice.value)
+        apply_appearance(choice)
+        if self._workspace is not None:
+            self._workspace.update_preview()

@@ -1,0 +1,71 @@
+"""Accessible names: what screen readers announce and what tests find widgets by.
+
+The names in REQUIRED are part of the product's contract (issue "The composer window").
+"""
+
+from __future__ import annotations
+
+PAYLOAD_KIND = "Payload kind"
+EVENT_NAME = "Event name"
+DISTINCT_ID = "Distinct ID"
+DISTINCT_ID_PLACEMENT = "Distinct ID placement"
+TIMESTAMP = "Timestamp"
+TIMESTAMP_NOW = "Set timestamp to now"
+TIMESTAMP_PICK = "Pick timestamp date and time"
+UUID = "UUID"
+UUID_AUTO = "Automatic UUID"
+ENDPOINT = "Endpoint"
+PROPERTIES = "Properties"
+SET = "Person properties to set"
+SET_ONCE = "Person properties to set once"
+ANON_DISTINCT_ID = "Anonymous distinct ID"
+ALIAS = "Alias"
+MERGE_DANGEROUSLY = "Merge dangerously"
+GROUP_TYPE = "Group type"
+GROUP_KEY = "Group key"
+GROUP_PROPERTIES = "Group properties"
+HOST = "Host"
+API_KEY = "API key"
+SHOW_KEY = "Show key"
+JSON_PREVIEW = "JSON preview"
+EDIT_JSON = "Edit JSON"
+COPY_BODY = "Copy body"
+FINDINGS = "Findings"
+PREDICTED_REPLY = "Predicted reply"
+SEND = "Send"
+CANCEL = "Cancel"
+RESPONSE_STATUS = "Response status"
+RESPONSE_BODY = "Response body"
+RESPONSE_HEADERS = "Response headers"
+RESPONSE_TIME = "Response time"
+RESPONSE_SIZE = "Response size"
+RESPONSE_GUIDANCE = "Response guidance"
+SEND_HISTORY = "Send history"
+EDITOR_TABS = "Property editors"
+
+REQUIRED = (
+    PAYLOAD_KIND,
+    EVENT_NAME,
+    DISTINCT_ID,
+    TIMESTAMP,
+    UUID,
+    ENDPOINT,
+    PROPERTIES,
+    SET,
+    SET_ONCE,
+    ANON_DISTINCT_ID,
+    ALIAS,
+    GROUP_TYPE,
+    GROUP_KEY,
+    GROUP_PROPERTIES,
+    HOST,
+    API_KEY,
+    JSON_PREVIEW,
+    FINDINGS,
+    SEND,
+    CANCEL,
+    RESPONSE_STATUS,
+    RESPONSE_BODY,
+    RESPONSE_HEADERS,
+    RESPONSE_TIME,
+)

@@ -1,0 +1,245 @@
+"""The response pane: status, time, size, headers, body and guidance, for every send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListView,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from composer.core.jsonio import JsonSyntaxError, dumps_pretty, loads
+from composer.ui import names
+from composer.ui.json_view import JsonView
+from composer.ui.theme import status_colors
+
+if TYPE_CHECKING:
+    from composer.services.transport import ResponseRecord
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class SendEntry:
+    """One send of this session, as the history list shows it."""
+
+    when: datetime
+    url: str
+    events: int
+    record: ResponseRecord | None  # None when cancelled before an answer
+    note: str = ""
+
+    @property
+    def title(self) -> str:
+        clock = self.when.strftime("%H:%M:%S")
+        if self.record is None:
+            return f"{clock}  cancelled  {self.url}"
+        status = self.record.status if self.record.status is not None else "no answer"
+        return f"{clock}  {status}  {self.url}"
+
+
+class HistoryModel(QAbstractListModel):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.entries: list[SendEntry] = []
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.entries)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        entry = self.entries[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return entry.title
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return entry.note or entry.url
+        return None
+
+    def append(self, entry: SendEntry) -> int:
+        row = len(self.entries)
+        self.beginInsertRows(QModelIndex(), row, row)
+        self.entries.append(entry)
+        self.endInsertRows()
+        return row
+
+
+class HeadersModel(QAbstractTableModel):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.headers: list[tuple[str, str]] = []
+
+    def set_headers(self, headers: list[tuple[str, str]]) -> None:
+        self.beginResetModel()
+        self.headers = list(headers)
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.headers)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else 2
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return ("Header", "Value")[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if index.isValid() and role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return self.headers[index.row()][index.column()]
+        return None
+
+
+def pretty_body(body: bytes) -> str:
+    """Indented JSON when the body is JSON, else the text as it came."""
+    text = body.decode("utf-8", "replace")
+    if text.strip()[:1] in ("{", "["):
+        try:
+            return dumps_pretty(loads(body)).decode()
+        except JsonSyntaxError:
+            pass
+    return text
+
+
+class ResponsePane(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.status_label = QLabel("Nothing sent yet.", self)
+        self.status_label.setAccessibleName(names.RESPONSE_STATUS)
+        self.status_label.setObjectName("response_status_label")
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.time_label = QLabel("", self)
+        self.time_label.setAccessibleName(names.RESPONSE_TIME)
+        self.time_label.setObjectName("response_time_label")
+        self.size_label = QLabel("", self)
+        self.size_label.setAccessibleName(names.RESPONSE_SIZE)
+        self.guidance_label = QLabel("", self)
+        self.guidance_label.setAccessibleName(names.RESPONSE_GUIDANCE)
+        self.guidance_label.setObjectName("response_guidance_label")
+        self.guidance_label.setWordWrap(True)
+        self.guidance_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.body = JsonView(self)
+        self.body.setAccessibleName(names.RESPONSE_BODY)
+        self.body.setObjectName("response_body_view")
+        self.headers_model = HeadersModel(self)
+        self.headers = QTableView(self)
+        self.headers.setModel(self.headers_model)
+        self.headers.setAccessibleName(names.RESPONSE_HEADERS)
+        self.headers.setObjectName("response_headers_view")
+        self.headers.verticalHeader().setVisible(False)
+        self.headers.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.headers.horizontalHeader().setStretchLastSection(True)
+        self.headers.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.history_model = HistoryModel(self)
+        self.history = QListView(self)
+        self.history.setModel(self.history_model)
+        self.history.setAccessibleName(names.SEND_HISTORY)
+        self.history.setObjectName("send_history_view")
+
+        tabs = QTabWidget(self)
+        tabs.setDocumentMode(True)
+        tabs.setAccessibleName("Response views")
+        tabs.addTab(self.body, "Body")
+        tabs.addTab(self.headers, "Headers")
+        self.tabs = tabs
+
+        facts = QHBoxLayout()
+        facts.addWidget(self.status_label, 1)
+        facts.addWidget(self.time_label)
+        facts.addWidget(self.size_label)
+        top = QWidget(self)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addLayout(facts)
+        top_layout.addWidget(self.guidance_label)
+        top_layout.addWidget(tabs, 1)
+        history_box = QWidget(self)
+        history_layout = QVBoxLayout(history_box)
+        history_layout.setContentsMargins(0, 0, 0, 0)
+        history_layout.addWidget(QLabel("Sends this session", history_box))
+        history_layout.addWidget(self.history, 1)
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        split.addWidget(top)
+        split.addWidget(history_box)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 1)
+        split.setObjectName("response_splitter")
+        self.splitter = split
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(split)
+        self.history.selectionModel().currentChanged.connect(self._on_history_changed)
+
+    def add(self, entry: SendEntry) -> None:
+        row = self.history_model.append(entry)
+        self.history.setCurrentIndex(self.history_model.index(row))
+        self.show_entry(entry)
+
+    def _on_history_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.show_entry(self.history_model.entries[current.row()])
+
+    def show_sending(self, url: str) -> None:
+        self.status_label.setText(f"Sending to {url} …")
+        self.status_label.setStyleSheet("")
+        self.time_label.setText("")
+        self.size_label.setText("")
+        self.guidance_label.setText("")
+
+    def show_entry(self, entry: SendEntry) -> None:
+        colors = status_colors(self.palette())
+        record = entry.record
+        if record is None:
+            self._facts("Cancelled: no answer was waited for.", colors.server_error.name())
+            self.guidance_label.setText(entry.note)
+            self.body.set_text("")
+            self.headers_model.set_headers([])
+            return
+        attempts = len(record.attempts)
+        retried = f" after {attempts} attempts" if attempts > 1 else ""
+        self.time_label.setText(f"{record.last_elapsed * 1000:.0f} ms{retried}")
+        self.size_label.setText(f"{record.size:,} bytes")
+        self.headers_model.set_headers(record.response_headers)
+        self.body.set_text(pretty_body(record.body))
+        if record.status is None:
+            error = record.error
+            self._facts(f"No answer: {error.message if error else ''}", colors.server_error.name())
+            self.guidance_label.setText(error.guidance if error else "")
+            return
+        meaning = record.interpretation
+        assert meaning is not None
+        if record.ok:
+            color = colors.ok
+        elif record.status >= 500 or record.status in (408, 429):
+            color = colors.server_error
+        else:
+            color = colors.client_error
+        self._facts(meaning.summary, color.name())
+        self.guidance_label.setText(meaning.guidance)
+
+    def _facts(self, text: str, color: str) -> None:
+        self.status_label.setText(text)
+        self.status_label.setStyleSheet(f"color: {color}; font-weight: 700; font-size: 13pt;")

@@ -1,0 +1,163 @@
+"""Sends off the GUI thread: a private QThreadPool, tickets, and cancel that never waits.
+
+The transport (and httpx with it) is built on a worker thread the first time it is needed, so
+the window shows before httpx is imported. Cancel advances the ticket and sets the attempt's
+cancel event: the window is usable at once, a retry wait stops, and a request already on the
+wire ends at its timeout with its result ignored.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+if TYPE_CHECKING:
+    from composer.services.transport import ResponseRecord, Transport
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    url: str
+    body: bytes
+    secrets: tuple[str, ...]
+    gzip: bool = False
+    events: int = 1
+
+
+class _TaskSignals(QObject):
+    done = Signal(int, object)
+    failed = Signal(int, object)
+
+
+class _Task(QRunnable):
+    def __init__(self, ticket: int, fn: Callable[[], object], signals: _TaskSignals) -> None:
+        super().__init__()
+        self.signals = signals
+        self._ticket = ticket
+        self._fn = fn
+
+    def run(self) -> None:  # a pool thread: no widgets here
+        try:
+            result = self._fn()
+        except Exception as exc:  # reported to the GUI thread, never swallowed
+            self.signals.failed.emit(self._ticket, exc)
+        else:
+            self.signals.done.emit(self._ticket, result)
+
+
+class SendController(QObject):
+    """Runs one send at a time from the window's point of view.
+
+    Signals:
+        started(SendRequest): a send began.
+        finished(SendRequest, ResponseRecord): the answer (or a network failure) arrived.
+        failed(SendRequest, str): the send crashed; the text says why.
+        cancelled(SendRequest): the user cancelled; any late answer is ignored.
+    """
+
+    started = Signal(object)
+    finished = Signal(object, object)
+    failed = Signal(object, str)
+    cancelled = Signal(object)
+
+    def __init__(
+        self,
+        transport_factory: Callable[[], Transport] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._factory = transport_factory or _default_transport
+        self._transport: Transport | None = None
+        self._transport_lock = threading.Lock()
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(4)  # a cancelled send may still be waiting on its timeout
+        self._ticket = 0
+        self._live: dict[int, tuple[_TaskSignals, SendRequest, threading.Event]] = {}
+
+    @property
+    def busy(self) -> bool:
+        return self._ticket in self._live
+
+    def transport(self) -> Transport:
+        with self._transport_lock:
+            if self._transport is None:
+                self._transport = self._factory()
+            return self._transport
+
+    def warm_up(self) -> None:
+        """Build the transport (importing httpx) on a worker thread, ahead of the first send."""
+        self._pool.start(self.transport)
+
+    def send(self, request: SendRequest) -> None:
+        self._ticket += 1
+        ticket = self._ticket
+        cancel = threading.Event()
+
+        def work() -> ResponseRecord:
+            return self.transport().send(
+                request.url,
+                request.body,
+                secrets=request.secrets,
+                gzip=request.gzip,
+                cancel=cancel,
+            )
+
+        # Parented to the controller, so Qt destroys it on the GUI thread, never in the pool.
+        signals = _TaskSignals(self)
+        signals.done.connect(self._on_done)
+        signals.failed.connect(self._on_failed)
+        self._live[ticket] = (signals, request, cancel)
+        self.started.emit(request)
+        self._pool.start(_Task(ticket, work, signals))
+
+    def cancel(self) -> None:
+        live = self._live.get(self._ticket)
+        if live is None:
+            return
+        _signals, request, cancel = live
+        cancel.set()
+        self._ticket += 1  # the running task's answer no longer matches
+        self.cancelled.emit(request)
+
+    def _finish(self, ticket: int) -> SendRequest | None:
+        live = self._live.pop(ticket, None)
+        if live is None:
+            return None
+        live[0].deleteLater()
+        return live[1] if ticket == self._ticket else None
+
+    @Slot(int, object)
+    def _on_done(self, ticket: int, record: Any) -> None:
+        request = self._finish(ticket)
+        if request is not None:
+            self.finished.emit(request, record)
+
+    @Slot(int, object)
+    def _on_failed(self, ticket: int, exc: Any) -> None:
+        request = self._finish(ticket)
+        if request is not None:
+            self.failed.emit(request, f"{type(exc).__name__}: {exc}")
+
+    def shutdown(self, wait_ms: int = 2000) -> None:
+        """Stop waiting on retries, give running requests a moment, close the client."""
+        for _signals, _request, cancel in self._live.values():
+            cancel.set()
+        self._pool.clear()
+        self._pool.waitForDone(wait_ms)
+        with self._transport_lock:
+            if self._transport is not None:
+                self._transport.close()
+                self._transport = None
+
+    def pending(self) -> Sequence[int]:
+        return list(self._live)
+
+
+def _default_transport() -> Transport:
+    from composer.services.transport import Transport
+
+    return Transport()

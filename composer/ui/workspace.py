@@ -1,0 +1,451 @@
+"""The composing workspace: form | JSON preview and findings | response.
+
+It owns no payload logic: it reads the form into a Composition, asks the core for the body, the
+rendered bytes and the findings, and hands sends to the SendController. The main window around
+it holds the toolbar (host, key, Send, Cancel), the menus and the status bar.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from composer.core import bodies, endpoints, jsonlocate
+from composer.core.findings import Finding
+from composer.core.hosts import HostError, resolve_host
+from composer.core.jsonio import JsonSyntaxError, dumps_compact
+from composer.core.parse import BodyEncodingError, classify, parse_text
+from composer.core.payloads import PayloadKind, build_event, composition_from_event
+from composer.core.preflight import CheckOptions, CheckResult, check_body, check_text
+from composer.ui import dialogs, names
+from composer.ui.compose_form import ComposeForm
+from composer.ui.findings_view import FindingsPane
+from composer.ui.json_view import JsonView
+from composer.ui.response_pane import ResponsePane, SendEntry
+from composer.ui.send_controller import SendController, SendRequest
+
+if TYPE_CHECKING:
+    from composer.ui.main_window import MainWindow
+
+PREVIEW_INTERVAL_MS = 60  # at most ~16 preview updates a second while typing
+
+
+class Workspace(QWidget):
+    """Signals: message(str, int): a status-bar text and how long to show it (0: until next)."""
+
+    message = Signal(str, int)
+
+    def __init__(self, shell: MainWindow, controller: SendController | None = None) -> None:
+        super().__init__(shell)
+        self.shell = shell
+        self.host: QLineEdit = shell.host
+        self.key: QLineEdit = shell.key
+        self.controller = controller or SendController(parent=self)
+        self.controller.setParent(self)
+        self._raw_mode = False
+        self._raw_value: Any = None
+        self._raw_error: JsonSyntaxError | None = None
+        self._updating = False
+        self.last_check: CheckResult | None = None
+        self.last_findings: list[Finding] = []
+
+        self._build()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(PREVIEW_INTERVAL_MS)
+        self._timer.timeout.connect(self.update_preview)
+
+        self.form.edited.connect(self.schedule_update)
+        self.form.message.connect(self.show_message)
+        self.host.textChanged.connect(self.schedule_update)
+        self.key.textChanged.connect(self.schedule_update)
+        self.preview.edited.connect(self.schedule_update)
+        self.findings.activated.connect(self.go_to_finding)
+        self.controller.started.connect(self._on_send_started)
+        self.controller.finished.connect(self._on_send_finished)
+        self.controller.failed.connect(self._on_send_failed)
+        self.controller.cancelled.connect(self._on_send_cancelled)
+
+    # -- construction ------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.form = ComposeForm(self)
+        form_scroll = QScrollArea(self)
+        form_scroll.setWidget(self.form)
+        form_scroll.setWidgetResizable(True)
+        form_scroll.setObjectName("form_scroll")
+        form_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+        self.preview = JsonView(self)
+        self.preview.setAccessibleName(names.JSON_PREVIEW)
+        self.preview.setObjectName("json_preview_view")
+        self.preview_error = QLabel(self)
+        self.preview_error.setObjectName("json_error_label")
+        self.preview_error.setWordWrap(True)
+        self.preview_error.setVisible(False)
+        self.edit_json_button = QToolButton(self)
+        self.edit_json_button.setDefaultAction(self.shell.edit_json_action)
+        self.edit_json_button.setAccessibleName(names.EDIT_JSON)
+        self.copy_button = QToolButton(self)
+        self.copy_button.setDefaultAction(self.shell.copy_action)
+        self.copy_button.setAccessibleName(names.COPY_BODY)
+        preview_bar = QHBoxLayout()
+        preview_bar.addWidget(QLabel("<b>Body</b> — exactly what Send sends", self), 1)
+        preview_bar.addWidget(self.edit_json_button)
+        preview_bar.addWidget(self.copy_button)
+        preview_box = QWidget(self)
+        preview_layout = QVBoxLayout(preview_box)
+        preview_layout.setContentsMargins(4, 0, 4, 0)
+        preview_layout.addLayout(preview_bar)
+        preview_layout.addWidget(self.preview, 1)
+        preview_layout.addWidget(self.preview_error)
+
+        self.findings = FindingsPane(self)
+        findings_box = QWidget(self)
+        findings_layout = QVBoxLayout(findings_box)
+        findings_layout.setContentsMargins(4, 0, 4, 0)
+        findings_layout.addWidget(QLabel("<b>Pre-flight check</b>", self))
+        findings_layout.addWidget(self.findings, 1)
+
+        self.middle = QSplitter(Qt.Orientation.Vertical, self)
+        self.middle.setObjectName("middle_splitter")
+        self.middle.addWidget(preview_box)
+        self.middle.addWidget(findings_box)
+        self.middle.setStretchFactor(0, 3)
+        self.middle.setStretchFactor(1, 2)
+
+        self.response = ResponsePane(self)
+        response_box = QWidget(self)
+        response_layout = QVBoxLayout(response_box)
+        response_layout.setContentsMargins(4, 0, 4, 0)
+        response_layout.addWidget(QLabel("<b>Response</b>", self))
+        response_layout.addWidget(self.response, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("main_splitter")
+        self.splitter.addWidget(form_scroll)
+        self.splitter.addWidget(self.middle)
+        self.splitter.addWidget(response_box)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 4)
+        self.splitter.setStretchFactor(2, 3)
+        self.splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+
+    def splitters(self) -> dict[str, QSplitter]:
+        return {
+            "main_splitter": self.splitter,
+            "middle_splitter": self.middle,
+            "response_splitter": self.response.splitter,
+        }
+
+    def show_message(self, text: str, ms: int = 6000) -> None:
+        self.message.emit(text, ms)
+
+    # -- preview and check -------------------------------------------------------------------
+
+    def schedule_update(self) -> None:
+        if not self._updating and not self._timer.isActive():
+            self._timer.start()
+
+    def _display_key(self) -> str:
+        key = self.key.text()
+        return key if self.shell.show_key_action.isChecked() else bodies.mask_key(key)
+
+    def _options(self, endpoint: str | None) -> CheckOptions:
+        return CheckOptions(endpoint=endpoint, host=self.host.text() or None)
+
+    def form_body(self, api_key: str | None) -> Any:
+        """The body the form describes, carrying `api_key` (left out when there is none)."""
+        event = build_event(self.form.composition())
+        return bodies.body_for_endpoint([event], api_key or None, self.form.endpoint_path())
+
+    def update_preview(self) -> None:
+        """Re-render the preview and re-run the check (called through the throttle)."""
+        self._timer.stop()
+        self._updating = True
+        try:
+            if self._raw_mode:
+                self._update_from_raw()
+            else:
+                self._update_from_form()
+        finally:
+            self._updating = False
+
+    def _update_from_form(self) -> None:
+        self.preview.set_text(bodies.render(self.form_body(self._display_key())).decode())
+        result = check_body(
+            self.form_body(self.key.text()), self._options(self.form.endpoint_path())
+        )
+        self._show_findings([*self.form.problems(), *result.findings], result)
+
+    def _update_from_raw(self) -> None:
+        text = self.preview.text()
+        try:
+            parsed = parse_text(text)
+        except (JsonSyntaxError, BodyEncodingError) as exc:
+            self._raw_value = None
+            self._raw_error = exc if isinstance(exc, JsonSyntaxError) else None
+            if isinstance(exc, JsonSyntaxError):
+                where = f"line {exc.line}, column {exc.column}: {exc.message}"
+                self.preview.mark_line(exc.line)
+            else:
+                where = str(exc)
+            self.preview_error.setText(f"Not valid JSON at {where}. Your text is kept as it is.")
+            self.preview_error.setVisible(True)
+            result = check_text(text, self._options(self.form.endpoint_path()))
+            self._show_findings(result.findings, None)
+            return
+        self._raw_error = None
+        self.preview_error.setVisible(False)
+        self.preview.mark_line(None)
+        self._raw_value = parsed.value
+        result = check_body(self.raw_body(self.key.text()), self._options(None))
+        events = [e for e in parsed.events if isinstance(e, dict)]
+        if events:
+            self.form.blockSignals(True)
+            try:
+                self.form.set_composition(composition_from_event(events[0]))
+                if endpoints.is_batch(result.endpoint) != endpoints.is_batch(
+                    self.form.endpoint_path()
+                ):
+                    self.form.endpoint.setCurrentText(result.endpoint)
+            finally:
+                self.form.blockSignals(False)
+        if len(events) > 1:
+            self.preview_error.setText(
+                f"The body holds {len(events)} events; the form shows the first."
+            )
+            self.preview_error.setVisible(True)
+        self._show_findings(result.findings, result)
+
+    def raw_body(self, api_key: str) -> Any:
+        """The edited JSON with the toolbar key in it (the key field always wins)."""
+        value = self._raw_value
+        return bodies.with_api_key(value, api_key) if api_key else value
+
+    def _show_findings(self, findings: list[Finding], result: CheckResult | None) -> None:
+        self.last_check = result
+        self.last_findings = findings
+        self.findings.show_result(findings, result.predicted if result is not None else None)
+        self.form.mark(findings)
+
+    @Slot(object)
+    def go_to_finding(self, finding: Finding) -> None:
+        if finding.code == "body.invalid_json" and self._raw_error is not None:
+            self.preview.go_to(self._raw_error.line, self._raw_error.column)
+            return
+        if finding.path == "host":
+            self.host.setFocus()
+            return
+        if finding.path == "api_key" and not self._raw_mode:
+            self.key.setFocus()
+            return
+        if (
+            not self._raw_mode
+            and finding.event_index in (None, 0)
+            and self.form.focus_path(finding.path)
+        ):
+            return
+        where = jsonlocate.locate(self.preview.text(), finding.path)
+        if where is not None:
+            self.preview.go_to(*where)
+
+    # -- raw JSON mode -------------------------------------------------------------------------
+
+    @property
+    def raw_mode(self) -> bool:
+        return self._raw_mode
+
+    def set_raw_mode(self, on: bool) -> bool:
+        """Switch JSON editing on or off; False when the user chose to stay where they were."""
+        if on == self._raw_mode:
+            return True
+        if (
+            not on
+            and self._raw_error is not None
+            and not dialogs.confirm(
+                self,
+                "The JSON is not valid",
+                "The JSON has an error, so the form cannot take it over. Leave JSON editing and go"
+                " back to the form as it was before?",
+                "Discard JSON edits",
+            )
+        ):
+            return False
+        if not on and self._raw_value is not None:
+            events = classify(self._raw_value)[1]
+            if len(events) > 1 and not dialogs.confirm(
+                self,
+                "Keep only the first event?",
+                f"The JSON holds {len(events)} events; the form edits one. The others will be"
+                " dropped.",
+                "Keep the first event",
+            ):
+                return False
+        self._raw_mode = on
+        self.preview.set_editable(on)
+        self.form.set_read_only(on)
+        if on:
+            self._raw_value = None
+            self.preview.setFocus()
+            self.show_message("Editing JSON: the form follows while the JSON is valid.")
+        else:
+            self.preview_error.setVisible(False)
+            self.preview.mark_line(None)
+            self._raw_error = None
+        self.update_preview()
+        return True
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def new_payload(self) -> None:
+        if self._raw_mode:
+            self._raw_error = None
+            self._raw_value = None
+            self.set_raw_mode(False)
+        self.form.new_payload()
+        self.update_preview()
+
+    def focus_event_name(self) -> None:
+        self.form.event_name.setFocus()
+        self.form.event_name.selectAll()
+
+    def copy_body(self) -> None:
+        self.update_preview()
+        QGuiApplication.clipboard().setText(self.preview.text())
+        masked = "" if self.shell.show_key_action.isChecked() else " (key masked)"
+        self.show_message(f"Body copied{masked}.")
+
+    def key_visibility_changed(self, shown: bool) -> None:
+        key = self.key.text()
+        if self._raw_mode and key:
+            old, new = (bodies.mask_key(key), key) if shown else (key, bodies.mask_key(key))
+            self.preview.set_text(_swap(self.preview.text(), old, new))
+        self.update_preview()
+
+    def restore(self, kind: str) -> None:
+        if kind in {k.value for k in PayloadKind}:
+            self.form.set_kind(PayloadKind(kind))
+        self.update_preview()
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def send(self) -> None:
+        if self.controller.busy:
+            return
+        self.update_preview()
+        try:
+            host = resolve_host(self.host.text())
+        except HostError as exc:
+            self.show_message(f"Host: {exc}.", 10000)
+            self.host.setFocus()
+            return
+        key = self.key.text()
+        if self._raw_mode:
+            if self._raw_value is None:
+                self.show_message("Fix the JSON first; the error is marked in the body.", 10000)
+                self.preview.setFocus()
+                return
+            body = self.raw_body(key)
+            # What is shown is what is sent: the edited text becomes the exact rendering.
+            display = self.raw_body(self._display_key()) if key else self._raw_value
+            self.preview.set_text(bodies.render(display).decode())
+            endpoint = self.last_check.endpoint if self.last_check else endpoints.DEFAULT
+        else:
+            problems = self.form.problems()
+            if problems:
+                self.show_message(f"Fix the marked values first: {problems[0].message}", 10000)
+                self.form.focus_path(problems[0].path)
+                return
+            body = self.form_body(key)
+            endpoint = self.form.endpoint_path()
+        result = check_body(body, self._options(endpoint))
+        if not result.ok:
+            predicted = result.predicted
+            if not dialogs.confirm(
+                self,
+                "PostHog will refuse this",
+                f"The pre-flight check expects PostHog to answer {predicted.status}"
+                f" ({predicted.body}).\n\n{result.errors[0].message}\n\nSend it anyway to see"
+                " the answer?",
+                "Send anyway",
+            ):
+                return
+        self.controller.send(
+            SendRequest(
+                host.endpoint_url(endpoint),
+                bodies.render(body),
+                (key,) if key else (),
+                events=result.events,
+            )
+        )
+
+    def cancel_send(self) -> None:
+        self.controller.cancel()
+
+    def _set_sending(self, sending: bool) -> None:
+        self.shell.set_sending(sending)
+
+    @Slot(object)
+    def _on_send_started(self, request: SendRequest) -> None:
+        self._set_sending(True)
+        self.response.show_sending(request.url)
+        self.show_message(f"Sending {len(request.body):,} bytes to {request.url} …", 0)
+
+    @Slot(object, object)
+    def _on_send_finished(self, request: SendRequest, record: Any) -> None:
+        self._set_sending(False)
+        self.response.add(SendEntry(datetime.now(), request.url, request.events, record))
+        if record.ok:
+            self.form.renew_uuid()
+        status = record.status if record.status is not None else "no answer"
+        self.show_message(f"{status} from {request.url}")
+
+    @Slot(object, str)
+    def _on_send_failed(self, request: SendRequest, text: str) -> None:
+        self._set_sending(False)
+        self.response.add(
+            SendEntry(
+                datetime.now(),
+                request.url,
+                request.events,
+                None,
+                f"The send failed inside the composer: {text}",
+            )
+        )
+        self.show_message(f"The send failed: {text}", 10000)
+
+    @Slot(object)
+    def _on_send_cancelled(self, request: SendRequest) -> None:
+        self._set_sending(False)
+        self.response.add(
+            SendEntry(
+                datetime.now(),
+                request.url,
+                request.events,
+                None,
+                "Cancelled. If the request reached the server, PostHog may still have stored it.",
+            )
+        )
+        self.show_message("Cancelled.")
+
+
+def _swap(text: str, old: str, new: str) -> str:
+    """Replace one JSON string value with another, in their escaped forms."""
+    return text.replace(dumps_compact(old).decode(), dumps_compact(new).decode())
