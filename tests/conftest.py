@@ -27,6 +27,8 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "composer-dirs"
     for name in ("CONFIG", "DATA", "CACHE"):
         monkeypatch.setenv(f"COMPOSER_{name}_DIR", str(root / name.lower()))
+    # A window's own sandbox takes any free port, so tests never fight over 8787.
+    monkeypatch.setenv("COMPOSER_SANDBOX_PORT", "0")
     return root
 
 

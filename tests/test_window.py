@@ -42,6 +42,7 @@ def window(qtbot) -> MainWindow:
 
 @pytest.fixture
 def target(window: MainWindow, fault_server: FaultServer) -> FaultServer:
+    choose(window, names.TARGET, "Other host")
     by_name(window, QLineEdit, names.HOST).setText(fault_server.url)
     by_name(window, QLineEdit, names.API_KEY).setText(KEY)
     return fault_server

@@ -16,14 +16,19 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
     QProgressBar,
+    QSizePolicy,
     QToolBar,
     QToolButton,
+    QWidget,
 )
 
+from composer.sandbox import generate_sandbox_key
 from composer.ui import names
 from composer.ui.palettes import Appearance, apply_appearance
 from composer.ui.ui_state import UiState
@@ -31,6 +36,9 @@ from composer.ui.ui_state import UiState
 if TYPE_CHECKING:
     from composer.ui.send_controller import SendController
     from composer.ui.workspace import Workspace
+
+TARGET_SANDBOX = "sandbox"
+TARGET_OTHER = "other"
 
 SEND_STYLE = """
 QToolButton#send_button {
@@ -110,6 +118,20 @@ class MainWindow(QMainWindow):
         bar.setObjectName("target_toolbar")
         bar.setMovable(False)
         self.addToolBar(bar)
+        self.target = QComboBox(self)
+        self.target.setAccessibleName(names.TARGET)
+        self.target.setObjectName("target_combo")
+        self.target.addItem("Local sandbox", TARGET_SANDBOX)
+        self.target.addItem("Other host", TARGET_OTHER)
+        self.target.setToolTip(
+            "Local sandbox: the capture endpoint built into the composer, on this machine, no"
+            " account needed. Other host: PostHog Cloud or a self-hosted instance."
+        )
+        self._sandbox_url = ""
+        self._sandbox_key = generate_sandbox_key()
+        self._other_host = self.state.text("target/host")
+        self._other_key = ""  # kept in memory only
+        self._target_shown: str | None = None
         self.host = QLineEdit(self)
         self.host.setAccessibleName(names.HOST)
         self.host.setObjectName("host_edit")
@@ -118,24 +140,37 @@ class MainWindow(QMainWindow):
             "The ingestion host: us (us.i.posthog.com), eu (eu.i.posthog.com), or the URL of"
             " a self-hosted instance"
         )
-        self.host.setMinimumWidth(220)
-        self.host.setMaximumWidth(360)
+        self.host.setMinimumWidth(120)
         self.key = QLineEdit(self)
         self.key.setAccessibleName(names.API_KEY)
         self.key.setObjectName("api_key_edit")
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
         self.key.setPlaceholderText("phc_… project API key")
         self.key.setToolTip("The project API key (phc_…). Kept in memory only.")
-        self.key.setMinimumWidth(220)
-        self.key.setMaximumWidth(340)
-        host_label = QLabel("&Host ", self)
+        self.key.setMinimumWidth(100)
+        host_label = QLabel("  &Host ", self)
         host_label.setBuddy(self.host)
         key_label = QLabel("  &Key ", self)
         key_label.setBuddy(self.key)
-        bar.addWidget(host_label)
-        bar.addWidget(self.host)
-        bar.addWidget(key_label)
-        bar.addWidget(self.key)
+        target_label = QLabel("&Target ", self)
+        target_label.setBuddy(self.target)
+        # One expanding row rather than separate toolbar items: a toolbar hides items that do
+        # not fit behind an overflow arrow, and Send must never be hidden; a row shrinks the
+        # fields instead.
+        row = QWidget(bar)
+        row.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.target_row = QHBoxLayout(row)
+        self.target_row.setContentsMargins(4, 2, 4, 2)
+        for widget, stretch in (
+            (target_label, 0),
+            (self.target, 0),
+            (host_label, 0),
+            (self.host, 3),
+            (key_label, 0),
+            (self.key, 2),
+        ):
+            self.target_row.addWidget(widget, stretch)
+        bar.addWidget(row)
         self.target_bar = bar
 
     def _action(
@@ -229,10 +264,10 @@ class MainWindow(QMainWindow):
         self.show_key_button = QToolButton(self)
         self.show_key_button.setDefaultAction(self.show_key_action)
         self.show_key_button.setAccessibleName(names.SHOW_KEY)
-        self.target_bar.addWidget(self.show_key_button)
-        self.target_bar.addSeparator()
-        self.target_bar.addWidget(self.send_button)
-        self.target_bar.addWidget(self.cancel_button)
+        self.target_row.addWidget(self.show_key_button)
+        self.target_row.addSpacing(8)
+        self.target_row.addWidget(self.send_button)
+        self.target_row.addWidget(self.cancel_button)
 
     def _build_menus(self) -> None:
         menus = self.menuBar()
@@ -270,17 +305,58 @@ class MainWindow(QMainWindow):
 
     # -- state ---------------------------------------------------------------------------------
 
+    # -- target ------------------------------------------------------------------------------
+
+    @property
+    def sandbox_selected(self) -> bool:
+        return bool(self.target.currentData() == TARGET_SANDBOX)
+
+    def _on_target_changed(self) -> None:
+        if self._target_shown == TARGET_OTHER:  # leaving "other host": keep what was typed
+            self._other_host, self._other_key = self.host.text(), self.key.text()
+        self._target_shown = str(self.target.currentData())
+        if self.sandbox_selected:
+            self.host.setReadOnly(True)
+            self.key.setReadOnly(True)
+            self.host.setPlaceholderText("the sandbox is starting…")
+            self.host.setText(self._sandbox_url)
+            self.key.setText(self._sandbox_key)
+            self.key.setToolTip(
+                "The sandbox accepts any well-formed project key; this one is"
+                " generated for this session."
+            )
+        else:
+            self.host.setReadOnly(False)
+            self.key.setReadOnly(False)
+            self.host.setPlaceholderText("us, eu, or https://your-posthog.example.com")
+            self.host.setText(self._other_host)
+            self.key.setText(self._other_key)
+            self.key.setToolTip("The project API key (phc_…). Kept in memory only.")
+        self.state.set("target/kind", str(self.target.currentData()))
+
+    def set_sandbox_url(self, url: str) -> None:
+        """The local sandbox is listening at `url` (called once it has started)."""
+        self._sandbox_url = url
+        if self.sandbox_selected:
+            self.host.setText(url)
+
     def _restore_window(self) -> None:
         geometry = self.state.bytes("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             screen = self.screen().availableGeometry()
             self.resize(min(1400, int(screen.width() * 0.92)), min(860, int(screen.height() * 0.9)))
+        target = self.state.text("target/kind", TARGET_SANDBOX)  # first start: the sandbox
+        self.target.setCurrentIndex(max(0, self.target.findData(target)))
+        self.target.currentIndexChanged.connect(self._on_target_changed)
+        self._on_target_changed()
         appearance = Appearance.from_text(self.state.text("view/appearance", "system"))
         self.appearance_actions[appearance].setChecked(True)
         apply_appearance(appearance)
 
     def save_state(self) -> None:
         self.state.set("window/geometry", self.saveGeometry())
+        other_host = self.host.text() if not self.sandbox_selected else self._other_host
+        self.state.set("target/host", other_host)
         if self._workspace is not None:
             for key, splitter in self._workspace.splitters().items():
                 self.state.set(f"window/{key}", splitter.saveState())
@@ -290,7 +366,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
         if self._workspace is not None:
-            self._workspace.controller.shutdown()
+            self._workspace.shutdown()
         super().closeEvent(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:

@@ -13,7 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
+
+from composer.ui.tasks import submit
 
 if TYPE_CHECKING:
     from composer.services.transport import ResponseRecord, Transport
@@ -26,27 +28,6 @@ class SendRequest:
     secrets: tuple[str, ...]
     gzip: bool = False
     events: int = 1
-
-
-class _TaskSignals(QObject):
-    done = Signal(int, object)
-    failed = Signal(int, object)
-
-
-class _Task(QRunnable):
-    def __init__(self, ticket: int, fn: Callable[[], object], signals: _TaskSignals) -> None:
-        super().__init__()
-        self.signals = signals
-        self._ticket = ticket
-        self._fn = fn
-
-    def run(self) -> None:  # a pool thread: no widgets here
-        try:
-            result = self._fn()
-        except Exception as exc:  # reported to the GUI thread, never swallowed
-            self.signals.failed.emit(self._ticket, exc)
-        else:
-            self.signals.done.emit(self._ticket, result)
 
 
 class SendController(QObject):
@@ -76,7 +57,7 @@ class SendController(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(4)  # a cancelled send may still be waiting on its timeout
         self._ticket = 0
-        self._live: dict[int, tuple[_TaskSignals, SendRequest, threading.Event]] = {}
+        self._live: dict[int, tuple[SendRequest, threading.Event]] = {}
 
     @property
     def busy(self) -> bool:
@@ -106,29 +87,22 @@ class SendController(QObject):
                 cancel=cancel,
             )
 
-        # Parented to the controller, so Qt destroys it on the GUI thread, never in the pool.
-        signals = _TaskSignals(self)
-        signals.done.connect(self._on_done)
-        signals.failed.connect(self._on_failed)
-        self._live[ticket] = (signals, request, cancel)
+        self._live[ticket] = (request, cancel)
         self.started.emit(request)
-        self._pool.start(_Task(ticket, work, signals))
+        submit(self._pool, self, work, self._on_done, self._on_failed, tag=ticket)
 
     def cancel(self) -> None:
         live = self._live.get(self._ticket)
         if live is None:
             return
-        _signals, request, cancel = live
+        request, cancel = live
         cancel.set()
         self._ticket += 1  # the running task's answer no longer matches
         self.cancelled.emit(request)
 
     def _finish(self, ticket: int) -> SendRequest | None:
         live = self._live.pop(ticket, None)
-        if live is None:
-            return None
-        live[0].deleteLater()
-        return live[1] if ticket == self._ticket else None
+        return live[0] if live is not None and ticket == self._ticket else None
 
     @Slot(int, object)
     def _on_done(self, ticket: int, record: Any) -> None:
@@ -144,7 +118,7 @@ class SendController(QObject):
 
     def shutdown(self, wait_ms: int = 2000) -> None:
         """Stop waiting on retries, give running requests a moment, close the client."""
-        for _signals, _request, cancel in self._live.values():
+        for _request, cancel in self._live.values():
             cancel.set()
         self._pool.clear()
         self._pool.waitForDone(wait_ms)

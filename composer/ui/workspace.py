@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QScrollArea,
     QSplitter,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -30,12 +31,15 @@ from composer.core.jsonio import JsonSyntaxError, dumps_compact
 from composer.core.parse import BodyEncodingError, classify, parse_text
 from composer.core.payloads import PayloadKind, build_event, composition_from_event
 from composer.core.preflight import CheckOptions, CheckResult, check_body, check_text
+from composer.sandbox.local import LocalSandbox, start_local_sandbox
 from composer.ui import dialogs, names
 from composer.ui.compose_form import ComposeForm
 from composer.ui.findings_view import FindingsPane
+from composer.ui.inbox import InboxPane
 from composer.ui.json_view import JsonView
 from composer.ui.response_pane import ResponsePane, SendEntry
 from composer.ui.send_controller import SendController, SendRequest
+from composer.ui.tasks import submit
 
 if TYPE_CHECKING:
     from composer.ui.main_window import MainWindow
@@ -61,6 +65,8 @@ class Workspace(QWidget):
         self._updating = False
         self.last_check: CheckResult | None = None
         self.last_findings: list[Finding] = []
+        self.sandbox: LocalSandbox | None = None
+        self._sandbox_pool = QThreadPool(self)
 
         self._build()
         self._timer = QTimer(self)
@@ -78,6 +84,7 @@ class Workspace(QWidget):
         self.controller.finished.connect(self._on_send_finished)
         self.controller.failed.connect(self._on_send_failed)
         self.controller.cancelled.connect(self._on_send_cancelled)
+        self.start_sandbox()
 
     # -- construction ------------------------------------------------------------------------
 
@@ -128,11 +135,17 @@ class Workspace(QWidget):
         self.middle.setStretchFactor(1, 2)
 
         self.response = ResponsePane(self)
+        self.inbox = InboxPane(self)
+        self.inbox.count_changed.connect(self._on_inbox_count)
+        self.right_tabs = QTabWidget(self)
+        self.right_tabs.setObjectName("right_tabs")
+        self.right_tabs.setAccessibleName("Response and inbox")
+        self.right_tabs.addTab(self.response, "Response")
+        self.right_tabs.addTab(self.inbox, "Sandbox inbox")
         response_box = QWidget(self)
         response_layout = QVBoxLayout(response_box)
         response_layout.setContentsMargins(4, 0, 4, 0)
-        response_layout.addWidget(QLabel("<b>Response</b>", self))
-        response_layout.addWidget(self.response, 1)
+        response_layout.addWidget(self.right_tabs, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("main_splitter")
@@ -152,7 +165,47 @@ class Workspace(QWidget):
             "main_splitter": self.splitter,
             "middle_splitter": self.middle,
             "response_splitter": self.response.splitter,
+            "inbox_splitter": self.inbox.splitter,
         }
+
+    # -- the local sandbox -------------------------------------------------------------------
+
+    def start_sandbox(self) -> None:
+        """Start (or find) the local sandbox on a worker thread; the inbox follows it."""
+        submit(
+            self._sandbox_pool,
+            self,
+            start_local_sandbox,
+            self._on_sandbox_started,
+            self._on_sandbox_failed,
+        )
+
+    @Slot(int, object)
+    def _on_sandbox_started(self, _tag: int, sandbox: Any) -> None:
+        self.sandbox = sandbox
+        self.shell.set_sandbox_url(sandbox.url)
+        self.inbox.watch(sandbox.db, sandbox.url, sandbox.note)
+        if sandbox.note:
+            self.show_message(sandbox.note, 10000)
+
+    @Slot(int, object)
+    def _on_sandbox_failed(self, _tag: int, exc: Any) -> None:
+        text = f"The local sandbox could not start: {exc}"
+        self.inbox.where.setText(text)
+        self.show_message(text, 15000)
+
+    def _on_inbox_count(self, count: int) -> None:
+        index = self.right_tabs.indexOf(self.inbox)
+        self.right_tabs.setTabText(index, f"Sandbox inbox ({count})" if count else "Sandbox inbox")
+
+    def shutdown(self) -> None:
+        """Stop the inbox, the sandbox this window started, and running sends."""
+        self.inbox.stop()
+        self.controller.shutdown()
+        self._sandbox_pool.waitForDone(5000)
+        if self.sandbox is not None:
+            self.sandbox.stop()
+            self.sandbox = None
 
     def show_message(self, text: str, ms: int = 6000) -> None:
         self.message.emit(text, ms)

@@ -42,6 +42,9 @@ class CheckOptions:
     host: str | None = None  # as the user typed it; checked when given
     now: datetime | None = None  # for "in the future"; the current time when None
     wire_size: int | None = None  # bytes that will be sent; computed from the body when None
+    # Read a pasted Python literal as the JSON it stands for. The sandbox turns this off:
+    # PostHog itself takes JSON only.
+    python_literals: bool = True
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ def check_text(text: str | bytes, options: CheckOptions | None = None) -> CheckR
         )
         return CheckResult(out.findings, 0, None)
     try:
-        parsed = parse_text(text)
+        parsed = parse_text(text, allow_python=options.python_literals)
     except BodyEncodingError as exc:
         out = _collector(options)
         _check_route_and_host(options, out, endpoint_for(None, options.endpoint))

@@ -66,6 +66,8 @@ def check_event(
         )
         return
     name = _check_name(ev, path, index, shape, on_engage, out)
+    if name == "$performance_event":
+        return  # capture drops it before any other rule looks at it
     props = _check_properties(ev, path, index, shape, out)
     distinct_id = _check_distinct_id(ev, props, path, index, name, out)
     _check_person_updates(ev, props, path, index, name, out)

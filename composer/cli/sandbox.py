@@ -1,0 +1,96 @@
+"""`event-composer sandbox`: the local capture endpoint, headless, for other programs and CI."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from types import FrameType
+
+from composer import __version__
+from composer.cli.errors import CliError, ExitStatus
+
+
+def run(args: argparse.Namespace) -> ExitStatus:
+    from composer.sandbox import default_db_path, generate_sandbox_key
+    from composer.sandbox.server import RequestLog, SandboxServer, port_in_use
+    from composer.sandbox.store import SandboxStore, StoreError
+
+    db = args.db or str(default_db_path())
+    try:
+        store = SandboxStore(db)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    if store.moved_aside is not None:
+        print(
+            f"The inbox file was damaged; it was kept as {store.moved_aside} and a new one was"
+            " started.",
+            file=sys.stderr,
+        )
+    if args.clear:
+        store.clear()
+
+    def log(entry: RequestLog) -> None:
+        print(entry.line(), flush=True)
+
+    try:
+        server = SandboxServer(store, port=args.port, on_request=log, rate_limit=args.rate_limit)
+    except OSError as exc:
+        store.close()
+        if port_in_use(exc):
+            raise CliError(
+                f"port {args.port} is in use (another sandbox, or another program); choose one"
+                " with --port N, or --port 0 for any free port."
+            ) from None
+        raise CliError(f"cannot listen on port {args.port}: {exc.strerror or exc}.") from None
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    key = generate_sandbox_key()
+    print(f"PostHog Event Composer sandbox {__version__}", flush=True)
+    print(f"Listening on {server.url}", flush=True)
+    print(f"Use {server.url} as the PostHog host, with any well-formed project key, e.g.:")
+    print(f'  posthog-python  Posthog("{key}", host="{server.url}")')
+    print(f'  posthog-js      posthog.init("{key}", {{ api_host: "{server.url}" }})')
+    print(f"Inbox: {db}  (Ctrl+C stops the sandbox)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("Stopped.", flush=True)
+    finally:
+        server.stop()
+        store.close()
+    return ExitStatus.OK
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "sandbox",
+        help="run the local PostHog-compatible capture endpoint (no window)",
+        description="Run the sandbox: a capture endpoint on 127.0.0.1 that answers like PostHog's"
+        " and keeps every event it accepts, with what PostHog would do to it after answering"
+        " 200. Point any PostHog SDK at the printed URL. Each request is logged here; the"
+        " window's Inbox shows the same events.",
+        epilog="examples:\n"
+        "  event-composer sandbox\n"
+        "  event-composer sandbox --port 0                 any free port\n"
+        "  event-composer sandbox --db /tmp/ci-inbox.sqlite3 --clear\n"
+        "  event-composer sandbox --rate-limit 100         answer 429 above 100 events a minute",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--port", type=int, default=8787, help="port on 127.0.0.1 (default 8787)")
+    p.add_argument(
+        "--db",
+        metavar="PATH",
+        help="the inbox file (default: in the app's data folder, shared with the window)",
+    )
+    p.add_argument("--clear", action="store_true", help="empty the inbox before starting")
+    p.add_argument(
+        "--rate-limit",
+        type=int,
+        metavar="N",
+        help="answer 429 to a key that sends more than N events a minute",
+    )
+    p.set_defaults(run=run)

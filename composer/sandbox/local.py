@@ -1,0 +1,107 @@
+"""The window's own sandbox: started on the usual port, or an already running one reused.
+
+Only one program can listen on a port. When `event-composer sandbox` (or another window) is
+already serving there, the window uses that sandbox and reads the inbox file it reports;
+when something else holds the port, the window starts its sandbox on a free port instead.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from composer.core.capture import SANDBOX_HEADER
+from composer.sandbox import default_db_path
+from composer.sandbox.server import DEFAULT_PORT, SandboxServer, port_in_use
+from composer.sandbox.store import SandboxStore
+
+log = logging.getLogger(__name__)
+
+PORT_ENV = "COMPOSER_SANDBOX_PORT"
+
+
+@dataclass
+class LocalSandbox:
+    url: str
+    db: str
+    server: SandboxServer | None  # None when another process serves it
+    note: str = ""
+
+    @property
+    def owned(self) -> bool:
+        return self.server is not None
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server.store.close()
+            self.server = None
+
+
+def preferred_port() -> int:
+    raw = os.environ.get(PORT_ENV)
+    return int(raw) if raw and raw.isdigit() else DEFAULT_PORT
+
+
+def probe(port: int, timeout: float = 1.0) -> dict[str, object] | None:
+    """What a sandbox on 127.0.0.1:port says about itself, or None if it is not one of ours."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", "/_sandbox")
+        response = conn.getresponse()
+        body = response.read()
+        if response.status != 200 or response.getheader(SANDBOX_HEADER) is None:
+            return None
+        info = orjson.loads(body)
+        return info if isinstance(info, dict) else None
+    except (OSError, http.client.HTTPException, orjson.JSONDecodeError):
+        return None
+    finally:
+        conn.close()
+
+
+def start_local_sandbox(port: int | None = None, db: Path | None = None) -> LocalSandbox:
+    """Start (or find) the sandbox this window sends to. Runs off the GUI thread."""
+    port = preferred_port() if port is None else port
+    db_path = str(db or default_db_path())
+    note = ""
+    if port:
+        store = SandboxStore(db_path)
+        try:
+            server = SandboxServer(store, port=port).start()
+        except OSError as exc:
+            store.close()
+            if not port_in_use(exc):
+                raise
+        else:
+            return _made(server, store)
+        info = probe(port)
+        if info is not None and isinstance(info.get("db"), str):
+            return LocalSandbox(
+                f"http://127.0.0.1:{port}",
+                str(info["db"]),
+                None,
+                f"Using the sandbox already running on port {port}.",
+            )
+        note = f"Port {port} is taken by another program; the sandbox uses a free port."
+    store = SandboxStore(db_path)
+    server = SandboxServer(store, port=0).start()
+    sandbox = _made(server, store)
+    sandbox.note = note
+    return sandbox
+
+
+def _made(server: SandboxServer, store: SandboxStore) -> LocalSandbox:
+    note = ""
+    if store.moved_aside is not None:
+        note = (
+            f"The inbox file was damaged; it was kept as {store.moved_aside} and a new one"
+            " was started."
+        )
+    log.info("sandbox listening on %s", server.url)
+    return LocalSandbox(server.url, store.path, server, note)

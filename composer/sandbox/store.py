@@ -1,0 +1,292 @@
+"""The sandbox's inbox: every request it answered and every event it accepted, in SQLite.
+
+Writes come from the server's threads through one connection and a lock; readers (the window's
+inbox, another process) open their own connections, which WAL mode lets run beside a writer.
+Project keys never reach the file: every key-shaped value is masked before it is written.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from composer.core.bodies import mask_key
+from composer.core.capture import CaptureOutcome, CaptureRequest
+from composer.core.findings import Finding
+
+SCHEMA_VERSION = 1
+MAX_STORED_BODY = 2 * 1024 * 1024  # the detail view needs to show it, not archive it
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, so readers can poll "id > last"
+    received_at REAL NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    query TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    body TEXT NOT NULL,
+    body_size INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    reply TEXT NOT NULL,
+    source TEXT NOT NULL,
+    user_agent TEXT NOT NULL,
+    client TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    filtered INTEGER NOT NULL,
+    findings TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id INTEGER NOT NULL REFERENCES requests(id) ON DELETE CASCADE,
+    received_at REAL NOT NULL,
+    event TEXT NOT NULL,
+    distinct_id TEXT NOT NULL,
+    uuid TEXT NOT NULL,
+    timestamp TEXT NOT NULL,
+    source TEXT NOT NULL,
+    normalized TEXT NOT NULL,
+    findings TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_request ON events(request_id);
+"""
+
+# Values of token fields, and anything shaped like a PostHog key, wherever they appear.
+_TOKEN_FIELD = re.compile(r'("(?:api_key|token|\$token)"\s*:\s*")((?:[^"\\]|\\.)*)(")')
+_KEY_SHAPED = re.compile(r"\bph[cx]_[A-Za-z0-9_\-]{4,}")
+_FORM_TOKEN = re.compile(r"((?:^|&)(?:api_key|token)=)([^&]*)")
+
+
+def redact(text: str) -> str:
+    """Mask project and personal keys in request text, headers or JSON."""
+    text = _TOKEN_FIELD.sub(lambda m: m.group(1) + mask_key(m.group(2)) + m.group(3), text)
+    text = _FORM_TOKEN.sub(lambda m: m.group(1) + mask_key(m.group(2)), text)
+    return _KEY_SHAPED.sub(lambda m: mask_key(m.group(0)), text)
+
+
+def source_of(user_agent: str) -> str:
+    return "composer" if user_agent.startswith("posthog-event-composer/") else "external"
+
+
+@dataclass(frozen=True)
+class InboxRequest:
+    id: int
+    received_at: float
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: str
+    body_size: int
+    status: int
+    reply: str
+    source: str
+    user_agent: str
+    client: str
+    events: int
+    filtered: int
+    findings: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class InboxEvent:
+    id: int
+    request_id: int
+    received_at: float
+    event: str
+    distinct_id: str
+    uuid: str
+    timestamp: str
+    source: str
+    normalized: dict[str, Any]
+    findings: list[dict[str, str]]
+
+
+class StoreError(Exception):
+    """The inbox file could not be opened or written; the message says what to do."""
+
+
+def _findings_json(findings: Sequence[Finding]) -> str:
+    return orjson.dumps([f.to_dict() for f in findings]).decode()
+
+
+class SandboxStore:
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self._lock = threading.Lock()
+        self.moved_aside: Path | None = None
+        self._conn = self._open_for_writing()
+
+    # -- opening -------------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    def _open_for_writing(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = self._connect()
+            self._prepare(conn)
+        except sqlite3.DatabaseError as exc:
+            if self.path == ":memory:" or "not a database" not in str(exc):
+                raise StoreError(f"cannot open the sandbox inbox {self.path}: {exc}") from exc
+            # A damaged file is kept for inspection under another name, never overwritten.
+            aside = Path(f"{self.path}.corrupt-{int(time.time())}")
+            Path(self.path).rename(aside)
+            self.moved_aside = aside
+            conn = self._connect()
+            self._prepare(conn)
+        return conn
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        if self.path != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.executescript(_SCHEMA)
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer Event Composer (schema {row[0]}); update the"
+                " app, or point the sandbox at another file with --db."
+            )
+        conn.commit()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def record(self, request: CaptureRequest, outcome: CaptureOutcome, received_at: float) -> int:
+        """Store one answered request and its accepted events; returns the request's id."""
+        user_agent = request.header("user-agent") or ""
+        source = source_of(user_agent)
+        body_text = outcome.decoded
+        if body_text is None:
+            body_text = request.body[:MAX_STORED_BODY].decode("utf-8", "replace")
+        headers = dict(request.headers)
+        with self._lock, self._conn:
+            cursor = self._conn.execute(
+                "INSERT INTO requests (received_at, method, path, query, headers, body,"
+                " body_size, status, reply, source, user_agent, client, events, filtered,"
+                " findings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    received_at,
+                    request.method,
+                    request.path,
+                    redact(request.query),
+                    redact(orjson.dumps(headers).decode()),
+                    redact(body_text[:MAX_STORED_BODY]),
+                    len(request.body),
+                    outcome.status,
+                    outcome.reply_text[:2000],
+                    source,
+                    user_agent[:300],
+                    request.client,
+                    len(outcome.events),
+                    outcome.filtered,
+                    redact(_findings_json(outcome.findings[:200])),
+                ),
+            )
+            request_id = int(cursor.lastrowid or 0)
+            self._conn.executemany(
+                "INSERT INTO events (request_id, received_at, event, distinct_id, uuid,"
+                " timestamp, source, normalized, findings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        request_id,
+                        received_at,
+                        e.event,
+                        e.distinct_id,
+                        e.uuid,
+                        e.timestamp,
+                        source,
+                        redact(orjson.dumps(e.normalized).decode()),
+                        redact(_findings_json(e.findings)),
+                    )
+                    for e in outcome.events
+                ],
+            )
+        return request_id
+
+    def clear(self) -> None:
+        with self._lock, self._conn:
+            self._conn.execute("DELETE FROM events")
+            self._conn.execute("DELETE FROM requests")
+
+
+def read_requests_after(path: str, after_id: int, limit: int = 1000) -> list[InboxRequest]:
+    with closing(sqlite3.connect(path, timeout=10)) as conn:
+        return _requests(conn, after_id, limit)
+
+
+def read_events_for(path: str, request_ids: Sequence[int]) -> list[InboxEvent]:
+    with closing(sqlite3.connect(path, timeout=10)) as conn:
+        return _events(conn, request_ids)
+
+
+def _requests(conn: sqlite3.Connection, after_id: int, limit: int) -> list[InboxRequest]:
+    rows = conn.execute(
+        "SELECT id, received_at, method, path, query, headers, body, body_size, status, reply,"
+        " source, user_agent, client, events, filtered, findings FROM requests WHERE id > ?"
+        " ORDER BY id LIMIT ?",
+        (after_id, limit),
+    ).fetchall()
+    return [
+        InboxRequest(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            orjson.loads(r[5]),
+            r[6],
+            r[7],
+            r[8],
+            r[9],
+            r[10],
+            r[11],
+            r[12],
+            r[13],
+            r[14],
+            orjson.loads(r[15]),
+        )
+        for r in rows
+    ]
+
+
+def _events(conn: sqlite3.Connection, request_ids: Sequence[int]) -> list[InboxEvent]:
+    if not request_ids:
+        return []
+    marks = ",".join("?" * len(request_ids))
+    rows = conn.execute(
+        "SELECT id, request_id, received_at, event, distinct_id, uuid, timestamp, source,"
+        f" normalized, findings FROM events WHERE request_id IN ({marks}) ORDER BY id",
+        list(request_ids),
+    ).fetchall()
+    return [
+        InboxEvent(
+            r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], orjson.loads(r[8]), orjson.loads(r[9])
+        )
+        for r in rows
+    ]
+
+
+def count_events(path: str) -> int:
+    with closing(sqlite3.connect(path, timeout=10)) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])

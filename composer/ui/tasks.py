@@ -1,0 +1,53 @@
+"""Work off the GUI thread: a QRunnable that reports through a signals object.
+
+The signals object is parented to a GUI-thread QObject, so Qt delivers its signals on the GUI
+thread (queued) and destroys it there, never on a pool thread. Connect its signals to bound
+methods of QObjects, not to lambdas, so that the queued delivery holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+
+class TaskSignals(QObject):
+    """Signals: done(tag, result) and failed(tag, exception), on the owner's thread."""
+
+    done = Signal(int, object)
+    failed = Signal(int, object)
+
+
+class Task(QRunnable):
+    def __init__(self, fn: Callable[[], object], signals: TaskSignals, tag: int = 0) -> None:
+        super().__init__()
+        self.signals = signals
+        self._fn = fn
+        self._tag = tag
+
+    def run(self) -> None:  # a pool thread: no widgets here
+        try:
+            result = self._fn()
+        except Exception as exc:  # reported to the GUI thread, never swallowed
+            self.signals.failed.emit(self._tag, exc)
+        else:
+            self.signals.done.emit(self._tag, result)
+
+
+def submit(
+    pool: QThreadPool,
+    owner: QObject,
+    fn: Callable[[], object],
+    on_done: Callable[[int, object], None],
+    on_failed: Callable[[int, object], None],
+    tag: int = 0,
+) -> TaskSignals:
+    """Run `fn` on `pool`; `on_done`/`on_failed` (bound QObject methods) get its outcome."""
+    signals = TaskSignals(owner)
+    signals.done.connect(on_done)
+    signals.failed.connect(on_failed)
+    signals.done.connect(signals.deleteLater)
+    signals.failed.connect(signals.deleteLater)
+    pool.start(Task(fn, signals, tag))
+    return signals
