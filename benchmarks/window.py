@@ -16,6 +16,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 # Both children report "shown" from the window's first paint event, the moment a user sees it.
@@ -98,7 +99,10 @@ def time_start(code: str, env: dict[str, str]) -> tuple[float, float]:
 
 def startup(runs: int) -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
-    env["COMPOSER_CONFIG_DIR"] = env.get("COMPOSER_CONFIG_DIR", "/tmp/composer-bench-config")
+    scratch = tempfile.mkdtemp(prefix="composer-bench-")
+    for name in ("CONFIG", "DATA", "CACHE"):
+        env[f"COMPOSER_{name}_DIR"] = os.path.join(scratch, name.lower())
+    env["COMPOSER_SANDBOX_PORT"] = "0"  # never collide with a sandbox already running
     time_start(BARE, env)  # warm the file cache for both
     time_start(COMPOSER, env)
     bare: list[float] = []
@@ -121,7 +125,10 @@ def startup(runs: int) -> None:
 
 def preview(runs: int) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("COMPOSER_CONFIG_DIR", "/tmp/composer-bench-config")
+    scratch = tempfile.mkdtemp(prefix="composer-bench-")
+    for name in ("CONFIG", "DATA", "CACHE"):
+        os.environ[f"COMPOSER_{name}_DIR"] = os.path.join(scratch, name.lower())
+    os.environ["COMPOSER_SANDBOX_PORT"] = "0"
     from PySide6.QtWidgets import QApplication
 
     from composer.app import configure_application, create_main_window
@@ -131,28 +138,28 @@ def preview(runs: int) -> None:
     window = create_main_window()
     window.resize(1400, 860)
     window.show()
-    window.key.setText("phc_benchmark_key_000000000000000000000000")
-    window.form.event_name.setText("bench")
-    window.form.distinct_id.setText("user-1")
+    ws = window.workspace
+    ws.form.event_name.setText("bench")
+    ws.form.distinct_id.setText("user-1")
 
     def measure(label: str, properties: dict[str, str]) -> None:
-        window.form.properties.set_object(properties)
-        window.update_preview()
+        ws.form.properties.set_object(properties)
+        ws.update_preview()
         app.processEvents()
-        size = len(window.preview.text().encode())
+        size = len(ws.preview.text().encode())
         times = []
         for i in range(runs):
-            window.form.distinct_id.setText(f"user-{i}")  # one field edited, as when typing
+            ws.form.distinct_id.setText(f"user-{i}")  # one field edited, as when typing
             t0 = time.perf_counter()
-            window.update_preview()
+            ws.update_preview()
             app.processEvents()  # paint, and colour what is on screen
             times.append(time.perf_counter() - t0)
         full = []
         for _ in range(max(3, runs // 5)):
-            window.preview.set_text("")
+            ws.preview.set_text("")
             app.processEvents()
             t0 = time.perf_counter()
-            window.update_preview()
+            ws.update_preview()
             app.processEvents()
             full.append(time.perf_counter() - t0)
         print(

@@ -12,9 +12,9 @@ from composer.cli.errors import CliError, ExitStatus
 
 
 def run(args: argparse.Namespace) -> ExitStatus:
-    from composer.sandbox import default_db_path, generate_sandbox_key
+    from composer.sandbox.keys import generate_sandbox_key
     from composer.sandbox.server import RequestLog, SandboxServer, port_in_use
-    from composer.sandbox.store import SandboxStore, StoreError
+    from composer.sandbox.store import SandboxStore, StoreError, default_db_path
 
     db = args.db or str(default_db_path())
     try:

@@ -16,9 +16,8 @@ from pathlib import Path
 import orjson
 
 from composer.core.capture import SANDBOX_HEADER
-from composer.sandbox import default_db_path
 from composer.sandbox.server import DEFAULT_PORT, SandboxServer, port_in_use
-from composer.sandbox.store import SandboxStore
+from composer.sandbox.store import SandboxStore, default_db_path
 
 log = logging.getLogger(__name__)
 

@@ -67,6 +67,13 @@ _KEY_SHAPED = re.compile(r"\bph[cx]_[A-Za-z0-9_\-]{4,}")
 _FORM_TOKEN = re.compile(r"((?:^|&)(?:api_key|token)=)([^&]*)")
 
 
+def default_db_path() -> Path:
+    """The inbox file the window and `event-composer sandbox` share, in the app's data dir."""
+    from composer.paths import data_dir
+
+    return data_dir() / "sandbox.sqlite3"
+
+
 def redact(text: str) -> str:
     """Mask project and personal keys in request text, headers or JSON."""
     text = _TOKEN_FIELD.sub(lambda m: m.group(1) + mask_key(m.group(2)) + m.group(3), text)

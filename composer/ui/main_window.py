@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from composer.sandbox import generate_sandbox_key
+from composer.sandbox.keys import generate_sandbox_key
 from composer.ui import names
 from composer.ui.palettes import Appearance, apply_appearance
 from composer.ui.ui_state import UiState

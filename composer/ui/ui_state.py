@@ -1,19 +1,35 @@
 """Window geometry, splitter sizes and small UI choices, kept between starts.
 
-Only layout and UI preferences live here (an INI file in the config dir), never payload data
-and never secrets.
+Only layout and UI preferences live here (an INI file), never payload data and never secrets.
+QSettings finds the file itself (~/.config/posthog-event-composer/window.ini on Linux, the
+platform's usual place elsewhere) so that start-up does not wait for platformdirs; the
+COMPOSER_CONFIG_DIR override applies here as everywhere.
 """
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import QByteArray, QSettings
 
-from composer.paths import config_dir
+ORGANIZATION = "posthog-event-composer"
 
 
 class UiState:
     def __init__(self) -> None:
-        self._settings = QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
+        override = os.environ.get("COMPOSER_CONFIG_DIR")
+        if override:
+            os.makedirs(override, mode=0o700, exist_ok=True)
+            path = os.path.join(override, "window.ini")
+            self._settings = QSettings(path, QSettings.Format.IniFormat)
+        else:
+            self._settings = QSettings(
+                QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, "window"
+            )
+
+    @property
+    def path(self) -> str:
+        return str(self._settings.fileName())
 
     def bytes(self, key: str) -> QByteArray | None:
         value = self._settings.value(key)
