@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,70 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.setenv(f"COMPOSER_{name}_DIR", str(root / name.lower()))
     # A window's own sandbox takes any free port, so tests never fight over 8787.
     monkeypatch.setenv("COMPOSER_SANDBOX_PORT", "0")
+    # No test may reach the developer's own keyring: without a session bus, keyring finds no
+    # backend. Tests of the real thing start their own (the secret_service fixture).
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    _reset_keyring()
     return root
+
+
+def _reset_keyring() -> None:
+    """Make keyring choose its backend again (it caches the first choice per process)."""
+    if "keyring.core" in sys.modules:
+        from composer.profiles.secrets import reset_backend
+
+        reset_backend()
+
+
+@pytest.fixture
+def secret_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A private D-Bus session with an unlocked gnome-keyring and a throw-away HOME."""
+    from tests.support.secret_service import SecretServiceSession, missing_tools
+
+    missing = missing_tools()
+    if missing:
+        pytest.fail(
+            f"{', '.join(missing)} missing: run `make test`, which installs dbus,"
+            " dbus-x11 and gnome-keyring"
+        )
+    session = SecretServiceSession(tmp_path / "keyring")
+    session.start_bus()
+    session.start_keyring(session.password)
+    import keyring.core  # noqa: F401 - so that _reset_keyring re-detects with the new bus
+
+    for name, value in session.env().items():
+        if name in (
+            "DBUS_SESSION_BUS_ADDRESS",
+            "HOME",
+            "XDG_RUNTIME_DIR",
+            "XDG_DATA_HOME",
+            "XDG_CONFIG_HOME",
+        ):
+            monkeypatch.setenv(name, value)
+    _reset_keyring()
+    try:
+        yield session
+    finally:
+        session.stop()
+        monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+        _reset_keyring()
+
+
+def files_containing(needle: str, *roots: Path) -> list[Path]:
+    """Every file under `roots` whose bytes contain `needle`."""
+    found = []
+    data = needle.encode()
+    for root in roots:
+        if not root.exists():
+            continue
+        for path in root.rglob("*"):
+            if path.is_file() and not path.is_symlink():
+                try:
+                    if data in path.read_bytes():
+                        found.append(path)
+                except OSError:
+                    continue
+    return found
 
 
 @pytest.fixture

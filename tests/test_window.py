@@ -37,6 +37,7 @@ def window(qtbot) -> MainWindow:
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: w.workspace.profiles.loaded, timeout=10000)
     return w
 
 

@@ -6,6 +6,7 @@ import os
 import signal
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QPlainTextEdit, QTableView, QToolButton
 
 from composer.app import create_main_window
@@ -22,6 +23,7 @@ def window(qtbot) -> MainWindow:
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: w.workspace.profiles.loaded, timeout=10000)
     yield w
     w.close()
 
@@ -96,13 +98,13 @@ def test_other_host_keeps_what_was_typed(qtbot, window: MainWindow) -> None:
     sandbox_url = wait_for_sandbox(qtbot, window)
     target = by_name(window, QComboBox, names.TARGET)
     host = by_name(window, QLineEdit, names.HOST)
-    target.setCurrentIndex(target.findText("Other host"))
+    target.setCurrentIndex(target.findText("Other host", Qt.MatchFlag.MatchStartsWith))
     assert not host.isReadOnly()
     host.setText("eu")
     window.key.setText("phc_typed_by_hand")
     target.setCurrentIndex(target.findText("Local sandbox"))
     assert host.text() == sandbox_url
-    target.setCurrentIndex(target.findText("Other host"))
+    target.setCurrentIndex(target.findText("Other host", Qt.MatchFlag.MatchStartsWith))
     assert host.text() == "eu"
     assert window.key.text() == "phc_typed_by_hand"
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from composer import __version__
-from composer.cli import sandbox, send, validate
+from composer.cli import profile, sandbox, send, validate
 from composer.cli.errors import CliError, ExitStatus
 
 log = logging.getLogger("composer")
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_parser(sub)
     send.add_parser(sub)
     sandbox.add_parser(sub)
+    profile.add_parser(sub)
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import dataclass
 
 import orjson
 
@@ -24,9 +25,12 @@ HOST_ENV = "POSTHOG_HOST"
 def run(args: argparse.Namespace) -> ExitStatus:
     from composer.services.transport import NO_RETRIES, RetryPolicy, Timeouts, Transport
 
-    host_text = args.host or os.environ.get(HOST_ENV)
+    target = resolve_profile(args.profile) if args.profile else None
+    host_text = args.host or (target.host if target else None) or os.environ.get(HOST_ENV)
     if not host_text:
-        raise CliError(f"no host: give --host (us, eu, or a URL), or set {HOST_ENV}.")
+        raise CliError(
+            f"no host: give --host (us, eu, or a URL) or --profile NAME, or set {HOST_ENV}."
+        )
     try:
         host = resolve_host(host_text)
     except HostError as exc:
@@ -44,10 +48,11 @@ def run(args: argparse.Namespace) -> ExitStatus:
         ) from None
     body = parsed.value
     env_key = os.environ.get(KEY_ENV)
-    if env_key:
-        body = bodies.with_api_key(body, env_key)
+    chosen_key = env_key or (target.key if target else None)
+    if chosen_key:
+        body = bodies.with_api_key(body, chosen_key)
     key = bodies.read_api_key(body)
-    secrets = [k for k in (env_key, key) if k]
+    secrets = [k for k in (chosen_key, key) if k]
 
     result = check_body(body, CheckOptions(endpoint=args.endpoint, host=host_text))
     endpoint = result.endpoint
@@ -61,6 +66,8 @@ def run(args: argparse.Namespace) -> ExitStatus:
         return ExitStatus.FAILED
     for finding in result.warnings:
         print(f"warning: {finding.code} at {finding.path}: {finding.message}", file=sys.stderr)
+    if target is not None and target.production and not args.dry_run:
+        confirm_production(target, result.events, host.url, args.yes)
 
     payload = bodies.render(body)
     url = host.endpoint_url(endpoint)
@@ -87,6 +94,51 @@ def run(args: argparse.Namespace) -> ExitStatus:
     return ExitStatus.OK if record.ok else ExitStatus.FAILED
 
 
+@dataclass(frozen=True)
+class Target:
+    name: str
+    host: str
+    key: str
+    production: bool
+
+
+def resolve_profile(name: str) -> Target:
+    from composer.cli.profile import Profiles
+
+    profiles = Profiles.open()
+    profile = profiles.find(name)
+    if profile.builtin:
+        from composer.sandbox.keys import generate_sandbox_key
+        from composer.sandbox.local import preferred_port
+
+        return Target(
+            profile.name,
+            f"http://127.0.0.1:{preferred_port() or 8787}",
+            generate_sandbox_key(),
+            False,
+        )
+    secret = profiles.secret(profile)
+    return Target(profile.name, secret.host, secret.key, profile.production)
+
+
+def confirm_production(target: Target, events: int, url: str, yes: bool) -> None:
+    """Events sent to production cannot be taken back: ask, or insist on --yes."""
+    question = (
+        f"Send {events} event{'s' * (events != 1)} to the production profile"
+        f" {target.name!r} ({url})?"
+    )
+    if yes:
+        return
+    if sys.stdin.isatty():
+        answer = input(f"{question} Events cannot be taken back. Type yes to send: ")
+        if answer.strip().lower() == "yes":
+            return
+        raise CliError("not sent.", ExitStatus.FAILED)
+    raise CliError(
+        f"{question} It is marked production: add --yes to send without asking.", ExitStatus.FAILED
+    )
+
+
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "send",
@@ -103,6 +155,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("file", metavar="FILE", help="a JSON body file; - reads stdin")
     p.add_argument("--host", help=f"us, eu, or the URL of the ingestion host (or ${HOST_ENV})")
+    p.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="send with a profile's host and key (see: event-composer profile list)",
+    )
+    p.add_argument(
+        "--yes", action="store_true", help="confirm sending to a profile marked production"
+    )
     p.add_argument(
         "--endpoint", help="/i/v0/e/ (default), /capture/ or /batch/ (default for a batch envelope)"
     )

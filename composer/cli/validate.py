@@ -15,6 +15,11 @@ from composer.core.preflight import CheckOptions, check_text
 
 
 def run(args: argparse.Namespace) -> ExitStatus:
+    host = args.host
+    if args.profile and not host:
+        from composer.cli.send import resolve_profile
+
+        host = resolve_profile(args.profile).host
     documents: list[dict[str, Any]] = []
     reports: list[str] = []
     worst = ExitStatus.OK
@@ -42,7 +47,7 @@ def run(args: argparse.Namespace) -> ExitStatus:
                 }
             )
             continue
-        result = check_text(source.data, CheckOptions(endpoint=args.endpoint, host=args.host))
+        result = check_text(source.data, CheckOptions(endpoint=args.endpoint, host=host))
         if not result.ok and worst is ExitStatus.OK:
             worst = ExitStatus.FAILED
         documents.append(
@@ -86,5 +91,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="the endpoint the body is for (default: /i/v0/e/, or /batch/ for a batch envelope)",
     )
     p.add_argument("--host", help="also check this host (us, eu, or a URL)")
+    p.add_argument("--profile", metavar="NAME", help="check against a profile's host")
     p.add_argument("-q", "--quiet", action="store_true", help="leave out info findings")
     p.set_defaults(run=run)

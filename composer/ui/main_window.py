@@ -14,7 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QPaintEvent
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -37,8 +37,7 @@ if TYPE_CHECKING:
     from composer.ui.send_controller import SendController
     from composer.ui.workspace import Workspace
 
-TARGET_SANDBOX = "sandbox"
-TARGET_OTHER = "other"
+OTHER_TARGET = "__other__"  # the ad-hoc "Other host" choice (see profiles_controller)
 
 SEND_STYLE = """
 QToolButton#send_button {
@@ -120,18 +119,21 @@ class MainWindow(QMainWindow):
         self.addToolBar(bar)
         self.target = QComboBox(self)
         self.target.setAccessibleName(names.TARGET)
-        self.target.setObjectName("target_combo")
-        self.target.addItem("Local sandbox", TARGET_SANDBOX)
-        self.target.addItem("Other host", TARGET_OTHER)
+        self.target.setObjectName("profile_combo")
         self.target.setToolTip(
-            "Local sandbox: the capture endpoint built into the composer, on this machine, no"
-            " account needed. Other host: PostHog Cloud or a self-hosted instance."
+            "Where Send sends: the local sandbox (built in, no account), one of your profiles"
+            " (host and key in the OS keyring), or another host typed here."
         )
-        self._sandbox_url = ""
-        self._sandbox_key = generate_sandbox_key()
-        self._other_host = self.state.text("target/host")
-        self._other_key = ""  # kept in memory only
-        self._target_shown: str | None = None
+        self.target.setMinimumContentsLength(10)
+        self.target.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        # Until the profiles are read (after the window is shown), show the last one's name.
+        self.target.addItem(self.state.text("profile/name", "Local sandbox"))
+        self.sandbox_key = generate_sandbox_key()
+        self.profile_badge = QLabel(self)
+        self.profile_badge.setObjectName("profile_badge")
+        self.profile_badge.setAccessibleName(names.ACTIVE_PROFILE)
         self.host = QLineEdit(self)
         self.host.setAccessibleName(names.HOST)
         self.host.setObjectName("host_edit")
@@ -140,19 +142,19 @@ class MainWindow(QMainWindow):
             "The ingestion host: us (us.i.posthog.com), eu (eu.i.posthog.com), or the URL of"
             " a self-hosted instance"
         )
-        self.host.setMinimumWidth(120)
+        self.host.setMinimumWidth(90)
         self.key = QLineEdit(self)
         self.key.setAccessibleName(names.API_KEY)
         self.key.setObjectName("api_key_edit")
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
         self.key.setPlaceholderText("phc_… project API key")
         self.key.setToolTip("The project API key (phc_…). Kept in memory only.")
-        self.key.setMinimumWidth(100)
+        self.key.setMinimumWidth(70)
         host_label = QLabel("  &Host ", self)
         host_label.setBuddy(self.host)
         key_label = QLabel("  &Key ", self)
         key_label.setBuddy(self.key)
-        target_label = QLabel("&Target ", self)
+        target_label = QLabel("&Profile ", self)
         target_label.setBuddy(self.target)
         # One expanding row rather than separate toolbar items: a toolbar hides items that do
         # not fit behind an overflow arrow, and Send must never be hidden; a row shrinks the
@@ -162,6 +164,7 @@ class MainWindow(QMainWindow):
         self.target_row = QHBoxLayout(row)
         self.target_row.setContentsMargins(4, 2, 4, 2)
         for widget, stretch in (
+            (self.profile_badge, 0),
             (target_label, 0),
             (self.target, 0),
             (host_label, 0),
@@ -238,10 +241,39 @@ class MainWindow(QMainWindow):
             "Show the project key in the key field and the preview",
             checkable=True,
         )
+        self.new_profile_action = self._action(
+            "&New profile…",
+            partial(self._profiles_call, "new_profile"),
+            [QKeySequence("Ctrl+Shift+N")],
+            "Create a profile: a host and project key in the OS keyring",
+        )
+        self.edit_profile_action = self._action(
+            "&Edit profile…",
+            partial(self._profiles_call, "edit_profile"),
+            None,
+            "Rename the active profile, or change its host, key, colour or production flag",
+        )
+        self.delete_profile_action = self._action(
+            "&Delete profile…",
+            partial(self._profiles_call, "delete_profile"),
+            None,
+            "Delete the active profile and its key",
+        )
+        self.plaintext_action = self._action(
+            "Keep keys in a &plain-text file…",
+            self._on_plaintext,
+            None,
+            "Only for systems without a working keyring: keys are written unencrypted",
+            checkable=True,
+        )
         self.quit_action = self._action(
             "&Quit", self.close, [QKeySequence(QKeySequence.StandardKey.Quit)]
         )
         self._workspace_actions = (
+            self.new_profile_action,
+            self.edit_profile_action,
+            self.delete_profile_action,
+            self.plaintext_action,
             self.send_action,
             self.cancel_action,
             self.new_action,
@@ -291,6 +323,15 @@ class MainWindow(QMainWindow):
             appearance.addAction(action)
             self.appearance_actions[choice] = action
         self.appearance_group.triggered.connect(self._on_appearance)
+        profile_menu = menus.addMenu("&Profile")
+        for action in (
+            self.new_profile_action,
+            self.edit_profile_action,
+            self.delete_profile_action,
+        ):
+            profile_menu.addAction(action)
+        profile_menu.addSeparator()
+        profile_menu.addAction(self.plaintext_action)
         request = menus.addMenu("&Request")
         request.addAction(self.send_action)
         request.addAction(self.cancel_action)
@@ -307,56 +348,66 @@ class MainWindow(QMainWindow):
 
     # -- target ------------------------------------------------------------------------------
 
-    @property
-    def sandbox_selected(self) -> bool:
-        return bool(self.target.currentData() == TARGET_SANDBOX)
-
-    def _on_target_changed(self) -> None:
-        if self._target_shown == TARGET_OTHER:  # leaving "other host": keep what was typed
-            self._other_host, self._other_key = self.host.text(), self.key.text()
-        self._target_shown = str(self.target.currentData())
-        if self.sandbox_selected:
-            self.host.setReadOnly(True)
-            self.key.setReadOnly(True)
-            self.host.setPlaceholderText("the sandbox is starting…")
-            self.host.setText(self._sandbox_url)
-            self.key.setText(self._sandbox_key)
-            self.key.setToolTip(
-                "The sandbox accepts any well-formed project key; this one is"
-                " generated for this session."
-            )
-        else:
-            self.host.setReadOnly(False)
-            self.key.setReadOnly(False)
-            self.host.setPlaceholderText("us, eu, or https://your-posthog.example.com")
-            self.host.setText(self._other_host)
-            self.key.setText(self._other_key)
-            self.key.setToolTip("The project API key (phc_…). Kept in memory only.")
-        self.state.set("target/kind", str(self.target.currentData()))
-
-    def set_sandbox_url(self, url: str) -> None:
-        """The local sandbox is listening at `url` (called once it has started)."""
-        self._sandbox_url = url
-        if self.sandbox_selected:
-            self.host.setText(url)
+    def show_target(
+        self,
+        host: str,
+        key: str,
+        *,
+        editable: bool,
+        name: str,
+        color: str,
+        production: bool,
+        host_hint: str = "",
+    ) -> None:
+        """Show where Send goes; the profile's colour and name stay in view at all times."""
+        self.host.setReadOnly(not editable)
+        self.key.setReadOnly(not editable)
+        self.host.setPlaceholderText(
+            "us, eu, or https://your-posthog.example.com" if editable else host_hint
+        )
+        self.host.setText(host)
+        self.key.setText(key)
+        # A colour block always; the word PRODUCTION when it is one. The name is in the
+        # switcher next to it and in the window title.
+        self.profile_badge.setText(" PRODUCTION " if production else "")
+        self.profile_badge.setMinimumWidth(12)
+        self.profile_badge.setToolTip(
+            f"Sending to {name}"
+            + (": a production project, every send asks first." if production else ".")
+        )
+        text_color = "#ffffff" if QColor(color).lightness() < 150 else "#000000"
+        self.profile_badge.setStyleSheet(
+            f"background: {color}; color: {text_color}; border-radius: 3px;"
+            f" font-weight: {'800' if production else '600'}; padding: 2px 4px;"
+        )
+        self.setWindowTitle(f"{name} — PostHog Event Composer")
+        self.state.set("profile/name", name)
+        self.state.set("profile/color", color)
 
     def _restore_window(self) -> None:
         geometry = self.state.bytes("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             screen = self.screen().availableGeometry()
             self.resize(min(1400, int(screen.width() * 0.92)), min(860, int(screen.height() * 0.9)))
-        target = self.state.text("target/kind", TARGET_SANDBOX)  # first start: the sandbox
-        self.target.setCurrentIndex(max(0, self.target.findData(target)))
-        self.target.currentIndexChanged.connect(self._on_target_changed)
-        self._on_target_changed()
+        self.show_target(
+            "",
+            "",
+            editable=False,
+            name=self.state.text("profile/name", "Local sandbox"),
+            color=self.state.text("profile/color", "#4b5563"),
+            production=False,
+            host_hint="starting…",
+        )
         appearance = Appearance.from_text(self.state.text("view/appearance", "system"))
         self.appearance_actions[appearance].setChecked(True)
         apply_appearance(appearance)
 
     def save_state(self) -> None:
         self.state.set("window/geometry", self.saveGeometry())
-        other_host = self.host.text() if not self.sandbox_selected else self._other_host
-        self.state.set("target/host", other_host)
+        if self._workspace is not None:
+            profiles = self._workspace.profiles
+            other = self.host.text() if profiles.mode == OTHER_TARGET else profiles.other_host
+            self.state.set("target/host", other)
         if self._workspace is not None:
             for key, splitter in self._workspace.splitters().items():
                 self.state.set(f"window/{key}", splitter.saveState())
@@ -377,6 +428,12 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.build_workspace)
 
     # -- slots ---------------------------------------------------------------------------------
+
+    def _profiles_call(self, method: str, *_checked: object) -> None:
+        getattr(self.workspace.profiles, method)()
+
+    def _on_plaintext(self, on: bool) -> None:
+        self.workspace.profiles.set_plaintext(on)
 
     def _workspace_call(self, method: str, *_checked: object) -> None:
         # Actions reach the workspace by name, so that none of them builds it before it is due.

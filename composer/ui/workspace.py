@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QScrollArea,
     QSplitter,
     QTabWidget,
@@ -37,9 +39,11 @@ from composer.ui.compose_form import ComposeForm
 from composer.ui.findings_view import FindingsPane
 from composer.ui.inbox import InboxPane
 from composer.ui.json_view import JsonView
+from composer.ui.profiles_controller import ProfilesController
 from composer.ui.response_pane import ResponsePane, SendEntry
 from composer.ui.send_controller import SendController, SendRequest
 from composer.ui.tasks import submit
+from composer.ui.theme import status_colors
 
 if TYPE_CHECKING:
     from composer.ui.main_window import MainWindow
@@ -69,6 +73,11 @@ class Workspace(QWidget):
         self._sandbox_pool = QThreadPool(self)
 
         self._build()
+        self.profiles = ProfilesController(shell, self)
+        self.profiles.message.connect(self.show_message)
+        self.profiles.banner.connect(self._show_banner)
+        self.banner_session.clicked.connect(self.profiles.enter_for_session)
+        self.banner_retry.clicked.connect(self.profiles.retry)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(PREVIEW_INTERVAL_MS)
@@ -84,6 +93,7 @@ class Workspace(QWidget):
         self.controller.finished.connect(self._on_send_finished)
         self.controller.failed.connect(self._on_send_failed)
         self.controller.cancelled.connect(self._on_send_cancelled)
+        self.profiles.load()
         self.start_sandbox()
 
     # -- construction ------------------------------------------------------------------------
@@ -156,8 +166,24 @@ class Workspace(QWidget):
         self.splitter.setStretchFactor(1, 4)
         self.splitter.setStretchFactor(2, 3)
         self.splitter.setChildrenCollapsible(False)
+        self.banner = QFrame(self)
+        self.banner.setObjectName("keyring_banner")
+        self.banner.setFrameShape(QFrame.Shape.StyledPanel)
+        self.banner_text = QLabel(self.banner)
+        self.banner_text.setWordWrap(True)
+        self.banner_text.setAccessibleName("Keyring problem")
+        self.banner_session = QPushButton("Enter host and key for this session…", self.banner)
+        self.banner_session.setAccessibleName("Enter host and key for this session")
+        self.banner_retry = QPushButton("Try the keyring again", self.banner)
+        self.banner_retry.setAccessibleName("Try the keyring again")
+        banner_layout = QHBoxLayout(self.banner)
+        banner_layout.addWidget(self.banner_text, 1)
+        banner_layout.addWidget(self.banner_session)
+        banner_layout.addWidget(self.banner_retry)
+        self.banner.setVisible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.banner)
         layout.addWidget(self.splitter)
 
     def splitters(self) -> dict[str, QSplitter]:
@@ -180,10 +206,19 @@ class Workspace(QWidget):
             self._on_sandbox_failed,
         )
 
+    def _show_banner(self, text: str) -> None:
+        self.banner_text.setText(text)
+        self.banner.setVisible(bool(text))
+        if text:
+            colors = status_colors(self.palette())
+            self.banner.setStyleSheet(
+                f"QFrame#keyring_banner {{ background: {colors.warning_background.name()}; }}"
+            )
+
     @Slot(int, object)
     def _on_sandbox_started(self, _tag: int, sandbox: Any) -> None:
         self.sandbox = sandbox
-        self.shell.set_sandbox_url(sandbox.url)
+        self.profiles.set_sandbox_url(sandbox.url)
         self.inbox.watch(sandbox.db, sandbox.url, sandbox.note)
         if sandbox.note:
             self.show_message(sandbox.note, 10000)
@@ -200,6 +235,7 @@ class Workspace(QWidget):
 
     def shutdown(self) -> None:
         """Stop the inbox, the sandbox this window started, and running sends."""
+        self.profiles.shutdown()
         self.inbox.stop()
         self.controller.shutdown()
         self._sandbox_pool.waitForDone(5000)
@@ -429,6 +465,9 @@ class Workspace(QWidget):
             body = self.form_body(key)
             endpoint = self.form.endpoint_path()
         result = check_body(body, self._options(endpoint))
+        if not self.profiles.confirm_send(result.events):
+            self.show_message("Not sent.")
+            return
         if not result.ok:
             predicted = result.predicted
             if not dialogs.confirm(

@@ -1,0 +1,1 @@
+"""Profiles: named targets (ingestion host and project key) with the secrets in the OS keyring."""
