@@ -35,6 +35,7 @@ system-deps-test:
 bench: $(STAMP)
 	$(BIN)/python benchmarks/preflight.py
 	$(BIN)/python benchmarks/window.py
+	$(BIN)/python benchmarks/batch_send.py
 
 # Real framebuffer grabs of the window (light and dark) under Xvfb, for the README.
 screenshot: system-deps-test $(STAMP)

@@ -40,6 +40,15 @@ def main() -> int:
     window.setGeometry(0, 0, 1480, 900)
     window.show()
     ws = window.workspace
+    # A small batch, one row of which PostHog would drop, so the table shows its verdicts.
+    for event in (
+        {"event": "signed_up", "distinct_id": "user-41", "properties": {"plan": "free"}},
+        {"event": "$pageview", "distinct_id": "user-41", "properties": {"$current_url": "/"}},
+        {"event": "invited_teammate", "distinct_id": "", "properties": {"seats": 2}},
+    ):
+        ws.batch.add_event(event)
+    ws.stop_editing_row()
+    ws.batch.table.clearSelection()
     ws.form.event_name.setText("plan_upgraded")
     ws.form.distinct_id.setText("user-42")
     ws.form.properties.fill_from_text(
@@ -47,6 +56,7 @@ def main() -> int:
         ' "$groups": {"company": "acme"}, "tags": ["beta", "eu"]}'
     )
     ws.form.timestamp.set_text("2022-09-21 09:03:11.913767")
+    ws.add_to_batch()
     ws.update_preview()
     shots = [
         (Appearance.LIGHT, out / "window-light.png", ws.response),

@@ -284,3 +284,61 @@ def test_bare_command_without_a_display_says_why(run_cli) -> None:
     assert proc.returncode == 2
     assert "no display" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_send_a_jsonl_batch_with_a_rejected_event(
+    run_cli, tmp_path: Path, fault_server: FaultServer
+) -> None:
+    lines = [
+        orjson.dumps(
+            {"event": "e", "distinct_id": f"u{i}", "uuid": f"00000000-0000-4000-8000-{i:012d}"}
+        )
+        for i in range(500)
+    ]
+    lines[100] = b'{"event": "", "distinct_id": "u"}'  # held back: PostHog would refuse it
+    lines.insert(200, b"not json")
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    marked = b"00000000-0000-4000-8000-000000000333"
+    fault_server.reject_if = lambda body: marked in body
+    result = run_cli(
+        "send",
+        str(path),
+        "--host",
+        fault_server.url,
+        "--max-events",
+        "100",
+        "--retries",
+        "0",
+        env={"POSTHOG_PROJECT_API_KEY": KEY},
+    )
+    assert result.returncode == 1
+    assert "line 201: not valid JSON" in result.stderr
+    assert "498 sent, 1 failed, 1 held back" in result.stdout
+    failed_file = tmp_path / "events.failed.jsonl"
+    assert str(failed_file) in result.stdout
+    written = [orjson.loads(line) for line in failed_file.read_bytes().splitlines()]
+    assert len(written) == 2
+    assert marked.decode() in {e["uuid"] for e in written}
+    assert "" in {e["event"] for e in written}  # the held-back one, to fix and resend
+    assert fault_server.events_received == 498
+
+
+def test_send_a_csv_batch(run_cli, tmp_path: Path, fault_server: FaultServer) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text("event,distinct_id,plan\nsigned_up,u1,team\nsigned_up,u2,free\n")
+    result = run_cli(
+        "send",
+        str(path),
+        "--host",
+        fault_server.url,
+        "--format",
+        "json",
+        env={"POSTHOG_PROJECT_API_KEY": KEY},
+    )
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert (doc["sent"], doc["failed"], doc["held_back"]) == (2, 0, 0)
+    body = orjson.loads(fault_server.requests[0].body)
+    assert body["api_key"] == KEY
+    assert body["batch"][0]["properties"] == {"plan": "team"}

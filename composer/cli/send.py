@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
 
 import orjson
 
@@ -13,7 +16,8 @@ from composer.cli.errors import CliError, ExitStatus
 from composer.cli.inputs import read_input
 from composer.cli.output import check_report, response_report
 from composer.core import bodies
-from composer.core.hosts import HostError, resolve_host
+from composer.core.batch_formats import Format, format_for
+from composer.core.hosts import Host, HostError, resolve_host
 from composer.core.jsonio import JsonSyntaxError
 from composer.core.parse import BodyEncodingError, parse_text
 from composer.core.preflight import CheckOptions, check_body
@@ -23,7 +27,6 @@ HOST_ENV = "POSTHOG_HOST"
 
 
 def run(args: argparse.Namespace) -> ExitStatus:
-    from composer.services.transport import NO_RETRIES, RetryPolicy, Timeouts, Transport
 
     target = resolve_profile(args.profile) if args.profile else None
     host_text = args.host or (target.host if target else None) or os.environ.get(HOST_ENV)
@@ -35,6 +38,8 @@ def run(args: argparse.Namespace) -> ExitStatus:
         host = resolve_host(host_text)
     except HostError as exc:
         raise CliError(f"--host: {exc}.") from None
+    if args.file != "-" and format_for(args.file) in (Format.JSONL, Format.CSV):
+        return run_batch(args, host, target)
     source = read_input(args.file)
     try:
         parsed = parse_text(source.data)
@@ -77,6 +82,8 @@ def run(args: argparse.Namespace) -> ExitStatus:
         sys.stdout.write("\n")
         print(f"(dry run: not sent to {url})", file=sys.stderr)
         return ExitStatus.OK
+    from composer.services.transport import NO_RETRIES, RetryPolicy, Timeouts, Transport
+
     retry = NO_RETRIES if args.retries == 0 else RetryPolicy(max_retries=args.retries)
     timeouts = Timeouts(read=args.timeout, write=args.timeout)
     with Transport(timeouts=timeouts, retry=retry) as transport:
@@ -92,6 +99,123 @@ def run(args: argparse.Namespace) -> ExitStatus:
     else:
         print(response_report(record))
     return ExitStatus.OK if record.ok else ExitStatus.FAILED
+
+
+def run_batch(args: argparse.Namespace, host: Host, target: Target | None) -> ExitStatus:
+    """A .jsonl or .csv file: checked, chunked into /batch/ requests, failures written out."""
+    from composer.core.batch import RowStatus
+    from composer.services.batch_files import read_batch_file, write_batch_file
+    from composer.services.batch_sender import BatchSender, Progress
+    from composer.services.transport import NO_RETRIES, RetryPolicy, Timeouts, Transport
+
+    key = os.environ.get(KEY_ENV) or (target.key if target else None)
+    if not key:
+        raise CliError(f"no project key for a batch: set {KEY_ENV} or use --profile NAME.")
+    try:
+        imported = read_batch_file(args.file)
+    except OSError as exc:
+        raise CliError(f"{args.file}: cannot read it ({exc.strerror or exc}).") from None
+    for problem in imported.problems[:20]:
+        print(f"{args.file}: {problem}", file=sys.stderr)
+    if len(imported.problems) > 20:
+        print(
+            f"{args.file}: … and {len(imported.problems) - 20} more unreadable lines",
+            file=sys.stderr,
+        )
+    rows = imported.rows
+    if not rows:
+        raise CliError(f"{args.file} holds no event to send.", ExitStatus.FAILED)
+    if target is not None and target.production and not args.dry_run:
+        confirm_production(target, len(rows), host.url, args.yes)
+    url = host.endpoint_url("/batch/")
+    if args.dry_run:
+        print(
+            f"(dry run: {len(rows):,} events would be checked and sent to {url})", file=sys.stderr
+        )
+        return ExitStatus.OK
+    bar = ProgressLine(sys.stderr)
+
+    def report(progress: Progress) -> None:
+        bar.show(progress)
+
+    retry = NO_RETRIES if args.retries == 0 else RetryPolicy(max_retries=args.retries)
+    with Transport(
+        timeouts=Timeouts(read=args.timeout, write=args.timeout), retry=retry
+    ) as transport:
+        sender = BatchSender(
+            transport,
+            url,
+            key,
+            historical_migration=args.historical_migration,
+            max_bytes=args.max_bytes,
+            max_events=args.max_events,
+            on_progress=report,
+        )
+        summary = sender.send(rows)
+    bar.finish()
+    failed = [r for r in rows if r.status in (RowStatus.FAILED, RowStatus.HELD)]
+    failed_path = None
+    if failed:
+        failed_path = args.failed_file or str(Path(args.file).with_suffix("")) + ".failed.jsonl"
+        write_batch_file(failed_path, [r.event for r in failed])
+    if args.format == "json":
+        p = summary.progress
+        doc = {
+            "sent": p.sent,
+            "failed": p.failed,
+            "held_back": p.held,
+            "requests": p.requests,
+            "seconds": round(p.elapsed, 3),
+            "events_per_second": round(p.rate),
+            "failed_file": failed_path,
+            "failures": [
+                {"uuid": r.uuid, "status": r.status.value, "why": r.status_text}
+                for r in failed[:1000]
+            ],
+        }
+        sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        print(summary.line())
+        for row in failed[:10]:
+            print(f"  {row.status.value}: {row.name or '(no name)'} {row.uuid}: {row.status_text}")
+        if failed_path:
+            print(
+                f"The {len(failed):,} events that were not delivered are in {failed_path};"
+                " fix them and send that file again."
+            )
+    return ExitStatus.FAILED if failed else ExitStatus.OK
+
+
+class ProgressLine:
+    """A one-line progress bar on a terminal; a line every few seconds otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._last = 0.0
+
+    def show(self, progress: Any) -> None:
+        now = time.monotonic()
+        if now - self._last < (0.1 if self.tty else 2.0):
+            return
+        self._last = now
+        total = max(progress.total, 1)
+        filled = int(30 * progress.done / total)
+        eta = f" ETA {progress.eta:.0f}s" if progress.eta is not None else ""
+        text = (
+            f"[{'#' * filled}{'.' * (30 - filled)}] {progress.done:,}/{progress.total:,}"
+            f" {progress.rate:,.0f} ev/s{eta}"
+        )
+        if self.tty:
+            self.stream.write("\r" + text)
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 @dataclass(frozen=True)
@@ -150,7 +274,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         epilog="examples:\n"
         "  event-composer send event.json --host eu\n"
         f"  {KEY_ENV}=phc_... event-composer send batch.json --host https://us.i.posthog.com\n"
-        "  event-composer send event.json --host http://127.0.0.1:8010 --format json",
+        "  event-composer send event.json --host http://127.0.0.1:8010 --format json\n"
+        "  event-composer send events.jsonl --profile Staging      checked, chunked, failures"
+        " saved",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", metavar="FILE", help="a JSON body file; - reads stdin")
@@ -192,5 +318,30 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default=3,
         metavar="N",
         help="retries after network errors, 5xx, 408 and 429 (default 3)",
+    )
+    batch = p.add_argument_group("batch files (.jsonl, .csv)")
+    batch.add_argument(
+        "--max-bytes",
+        type=int,
+        default=5 * 1024 * 1024,
+        metavar="BYTES",
+        help="size cap per request (default 5 MiB; never over 20 MiB)",
+    )
+    batch.add_argument(
+        "--max-events",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="event cap per request (default 10,000)",
+    )
+    batch.add_argument(
+        "--historical-migration",
+        action="store_true",
+        help="mark the requests as a historical backfill",
+    )
+    batch.add_argument(
+        "--failed-file",
+        metavar="PATH",
+        help="where to write the events that were not delivered (default: FILE.failed.jsonl)",
     )
     p.set_defaults(run=run)

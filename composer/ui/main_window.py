@@ -266,10 +266,59 @@ class MainWindow(QMainWindow):
             "Only for systems without a working keyring: keys are written unencrypted",
             checkable=True,
         )
+        self.add_batch_action = self._action(
+            "&Add current payload",
+            partial(self._batch_call, "add_current_requested"),
+            [QKeySequence("Ctrl+B")],
+            "Add the form's payload to the batch (Ctrl+B)",
+        )
+        self.import_batch_action = self._action(
+            "&Import events…",
+            partial(self._batch_call, "choose_import"),
+            [QKeySequence("Ctrl+I")],
+            "Import events from JSON, JSON Lines or CSV",
+        )
+        self.export_batch_action = self._action(
+            "&Export events…",
+            partial(self._batch_call, "choose_export"),
+            None,
+            "Export the batch to JSON, JSON Lines or CSV",
+        )
+        self.send_batch_action = self._action(
+            "&Send batch",
+            partial(self._batch_call, "send_all"),
+            [QKeySequence("Ctrl+Shift+Return")],
+            "Check and send every row (Ctrl+Shift+Enter)",
+        )
+        self.resend_failed_action = self._action(
+            "&Resend failed",
+            partial(self._batch_call, "resend_failed"),
+            None,
+            "Send again only the rows that failed",
+        )
+        self.undo_batch_action = self._action(
+            "&Undo batch change",
+            partial(self._batch_undo, True),
+            [QKeySequence("Ctrl+Alt+Z")],
+            "Undo the last change to the batch table",
+        )
+        self.redo_batch_action = self._action(
+            "&Redo batch change",
+            partial(self._batch_undo, False),
+            [QKeySequence("Ctrl+Alt+Y")],
+            "Redo the last undone change to the batch table",
+        )
         self.quit_action = self._action(
             "&Quit", self.close, [QKeySequence(QKeySequence.StandardKey.Quit)]
         )
         self._workspace_actions = (
+            self.add_batch_action,
+            self.import_batch_action,
+            self.export_batch_action,
+            self.send_batch_action,
+            self.resend_failed_action,
+            self.undo_batch_action,
+            self.redo_batch_action,
             self.new_profile_action,
             self.edit_profile_action,
             self.delete_profile_action,
@@ -332,6 +381,15 @@ class MainWindow(QMainWindow):
             profile_menu.addAction(action)
         profile_menu.addSeparator()
         profile_menu.addAction(self.plaintext_action)
+        batch_menu = menus.addMenu("&Batch")
+        for action in (self.add_batch_action, self.import_batch_action, self.export_batch_action):
+            batch_menu.addAction(action)
+        batch_menu.addSeparator()
+        for action in (self.undo_batch_action, self.redo_batch_action):
+            batch_menu.addAction(action)
+        batch_menu.addSeparator()
+        for action in (self.send_batch_action, self.resend_failed_action):
+            batch_menu.addAction(action)
         request = menus.addMenu("&Request")
         request.addAction(self.send_action)
         request.addAction(self.cancel_action)
@@ -428,6 +486,13 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.build_workspace)
 
     # -- slots ---------------------------------------------------------------------------------
+
+    def _batch_call(self, method: str, *_checked: object) -> None:
+        getattr(self.workspace.batch, method)()
+
+    def _batch_undo(self, undo: bool, *_checked: object) -> None:
+        stack = self.workspace.batch.undo
+        stack.undo() if undo else stack.redo()
 
     def _profiles_call(self, method: str, *_checked: object) -> None:
         getattr(self.workspace.profiles, method)()

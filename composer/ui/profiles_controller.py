@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 
 from composer.files import write_atomic
@@ -38,7 +38,7 @@ from composer.profiles.secrets import (
 )
 from composer.ui import dialogs
 from composer.ui.profile_dialog import ProfileDialog, ProfileDraft
-from composer.ui.tasks import submit
+from composer.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from composer.ui.main_window import MainWindow
@@ -81,8 +81,7 @@ class ProfilesController(QObject):
         self.other_key = ""
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # keyring calls one at a time, in order
-        self._pending: dict[int, tuple[Callable[[Any], None], Callable[[Any], None]]] = {}
-        self._next_tag = 0
+        self._tasks = TaskRunner(self._pool, self)
         self._switching = False
         self.loaded = False  # the profile list has been read (the switcher is filled)
         shell.target.currentIndexChanged.connect(self._on_choice)
@@ -96,20 +95,8 @@ class ProfilesController(QObject):
         on_done: Callable[[Any], None],
         on_failed: Callable[[Any], None] | None = None,
     ) -> None:
-        """Run `fn` on the pool; the callbacks run on the GUI thread, through `_done`."""
-        self._next_tag += 1
-        self._pending[self._next_tag] = (on_done, on_failed or self._report)
-        submit(self._pool, self, fn, self._done, self._failed, tag=self._next_tag)
-
-    @Slot(int, object)
-    def _done(self, tag: int, result: Any) -> None:
-        on_done, _ = self._pending.pop(tag)
-        on_done(result)
-
-    @Slot(int, object)
-    def _failed(self, tag: int, exc: Any) -> None:
-        _, on_failed = self._pending.pop(tag)
-        on_failed(exc)
+        """Run `fn` on the pool; the callbacks run on the GUI thread."""
+        self._tasks.run(fn, on_done, on_failed or self._report)
 
     def _report(self, exc: Any) -> None:
         self.message.emit(f"Profiles: {exc}", 15000)

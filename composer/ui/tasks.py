@@ -8,8 +8,9 @@ methods of QObjects, not to lambdas, so that the queued delivery holds.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 
 class TaskSignals(QObject):
@@ -51,3 +52,41 @@ def submit(
     signals.failed.connect(signals.deleteLater)
     pool.start(Task(fn, signals, tag))
     return signals
+
+
+class TaskRunner(QObject):
+    """Runs callables on a pool and calls back on the GUI thread, with any bound context.
+
+    The callbacks may be partials or lambdas: they are called from `_done`/`_failed`, bound
+    slots of this GUI-thread object, so they always run on the GUI thread.
+    """
+
+    def __init__(self, pool: QThreadPool, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = pool
+        self._pending: dict[int, tuple[Callable[[Any], None], Callable[[Any], None]]] = {}
+        self._next = 0
+
+    def run(
+        self,
+        fn: Callable[[], object],
+        on_done: Callable[[Any], None],
+        on_failed: Callable[[Any], None],
+    ) -> None:
+        self._next += 1
+        self._pending[self._next] = (on_done, on_failed)
+        submit(self.pool, self, fn, self._done, self._failed, tag=self._next)
+
+    @property
+    def idle(self) -> bool:
+        return not self._pending
+
+    @Slot(int, object)
+    def _done(self, tag: int, result: Any) -> None:
+        on_done, _ = self._pending.pop(tag)
+        on_done(result)
+
+    @Slot(int, object)
+    def _failed(self, tag: int, exc: Any) -> None:
+        _, on_failed = self._pending.pop(tag)
+        on_failed(exc)

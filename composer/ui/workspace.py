@@ -7,6 +7,7 @@ it holds the toolbar (host, key, Send, Cancel), the menus and the status bar.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,7 @@ from composer.core.payloads import PayloadKind, build_event, composition_from_ev
 from composer.core.preflight import CheckOptions, CheckResult, check_body, check_text
 from composer.sandbox.local import LocalSandbox, start_local_sandbox
 from composer.ui import dialogs, names
+from composer.ui.batch_panel import BatchPanel
 from composer.ui.compose_form import ComposeForm
 from composer.ui.findings_view import FindingsPane
 from composer.ui.inbox import InboxPane
@@ -93,6 +95,13 @@ class Workspace(QWidget):
         self.controller.finished.connect(self._on_send_finished)
         self.controller.failed.connect(self._on_send_failed)
         self.controller.cancelled.connect(self._on_send_cancelled)
+        self.batch.add_requested.connect(self.add_to_batch)
+        self.batch.row_selected.connect(self.edit_row)
+        self.batch.message.connect(self.show_message)
+        self.batch.context = self._batch_target
+        self.batch.transport_factory = self.controller.transport
+        self.editing_done.clicked.connect(self.stop_editing_row)
+        self.editing: str | None = None
         self.profiles.load()
         self.start_sandbox()
 
@@ -183,8 +192,35 @@ class Workspace(QWidget):
         self.banner.setVisible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.batch = BatchPanel(self)
+        self.editing_label = QLabel(self)
+        self.editing_label.setObjectName("editing_row_label")
+        self.editing_label.setAccessibleName("Editing batch row")
+        self.editing_label.setWordWrap(True)
+        self.editing_done = QPushButton("Done editing the row", self)
+        self.editing_done.setAccessibleName("Done editing the row")
+        editing = QHBoxLayout()
+        editing.addWidget(self.editing_label, 1)
+        editing.addWidget(self.editing_done)
+        self.editing_box = QWidget(self)
+        self.editing_box.setLayout(editing)
+        self.editing_box.setVisible(False)
+        top = QWidget(self)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.editing_box)
+        top_layout.addWidget(self.splitter, 1)
+        self.outer = QSplitter(Qt.Orientation.Vertical, self)
+        self.outer.setObjectName("batch_splitter")
+        self.outer.addWidget(top)
+        self.outer.addWidget(self.batch)
+        self.outer.setStretchFactor(0, 3)
+        self.outer.setStretchFactor(1, 1)
+        self.outer.setChildrenCollapsible(True)
+        # About six rows of batch visible on first start; saved sizes replace this later.
+        self.outer.setSizes([640, 250])
         layout.addWidget(self.banner)
-        layout.addWidget(self.splitter)
+        layout.addWidget(self.outer, 1)
 
     def splitters(self) -> dict[str, QSplitter]:
         return {
@@ -192,6 +228,7 @@ class Workspace(QWidget):
             "middle_splitter": self.middle,
             "response_splitter": self.response.splitter,
             "inbox_splitter": self.inbox.splitter,
+            "batch_splitter": self.outer,
         }
 
     # -- the local sandbox -------------------------------------------------------------------
@@ -235,6 +272,7 @@ class Workspace(QWidget):
 
     def shutdown(self) -> None:
         """Stop the inbox, the sandbox this window started, and running sends."""
+        self.batch.shutdown()
         self.profiles.shutdown()
         self.inbox.stop()
         self.controller.shutdown()
@@ -277,6 +315,9 @@ class Workspace(QWidget):
             self._updating = False
 
     def _update_from_form(self) -> None:
+        if self.editing is not None:
+            # Editing a batch row: what the form holds is written back to it (undoable).
+            self.batch.edit_row(self.editing, build_event(self.form.composition()))
         self.preview.set_text(bodies.render(self.form_body(self._display_key())).decode())
         result = check_body(
             self.form_body(self.key.text()), self._options(self.form.endpoint_path())
@@ -403,7 +444,58 @@ class Workspace(QWidget):
 
     # -- actions -------------------------------------------------------------------------------
 
+    # -- the batch ---------------------------------------------------------------------------
+
+    def add_to_batch(self) -> None:
+        """Add the form's payload (or every event of the edited JSON) to the batch."""
+        self.update_preview()
+        if self._raw_mode:
+            if self._raw_value is None:
+                self.show_message("Fix the JSON first; then it can be added.", 8000)
+                return
+            events = [e for e in classify(self._raw_value)[1] if isinstance(e, dict)]
+            events = [
+                {k: v for k, v in e.items() if k not in ("api_key", "token", "$token")}
+                for e in events
+            ]
+        else:
+            events = [build_event(self.form.composition())]
+        for event in events:
+            self.batch.add_event(event)
+        self.stop_editing_row()
+        self.form.renew_uuid()  # the next payload is a new event
+        self.show_message(f"Added {len(events)} event{'s' * (len(events) != 1)} to the batch.")
+
+    def edit_row(self, uuid: str) -> None:
+        row = self.batch.model.row(uuid)
+        if row is None or self._raw_mode:
+            return
+        self.editing = None  # loading the row must not write it back
+        self.form.set_composition(composition_from_event(row.event))
+        self.editing = uuid
+        position = self.batch.model.position(uuid)
+        self.editing_label.setText(
+            f"Editing batch row {(position or 0) + 1} ({row.name or 'no name'}): changes are"
+            " saved to the row; Edit → Undo in the batch takes them back."
+        )
+        self.editing_box.setVisible(True)
+        self.update_preview()
+
+    def stop_editing_row(self) -> None:
+        self.editing = None
+        self.editing_box.setVisible(False)
+
+    def _batch_target(self) -> tuple[str, str, Callable[[int], bool]] | None:
+        try:
+            host = resolve_host(self.host.text())
+        except HostError as exc:
+            self.show_message(f"Host: {exc}.", 10000)
+            self.host.setFocus()
+            return None
+        return host.endpoint_url("/batch/"), self.key.text(), self.profiles.confirm_send
+
     def new_payload(self) -> None:
+        self.stop_editing_row()
         if self._raw_mode:
             self._raw_error = None
             self._raw_value = None

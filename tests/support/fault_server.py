@@ -11,6 +11,7 @@ import socket
 import struct
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -50,6 +51,10 @@ class Recorded:
 class FaultServer:
     host: str = "127.0.0.1"
     requests: list[Recorded] = field(default_factory=list)
+    # Answer 400 (as PostHog does for a batch with one bad event) when this says so.
+    reject_if: Callable[[bytes], bool] | None = None
+    keep_bodies: bool = True  # big batch tests keep only the event count
+    events_received: int = 0
 
     def __post_init__(self) -> None:
         self._queue: deque[Behaviour] = deque()
@@ -107,8 +112,18 @@ def _make_handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
             body = raw
             if self.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(raw)
-            server._record(Recorded(self.command, self.path, dict(self.headers.items()), raw, body))
+            if server.keep_bodies:
+                server._record(
+                    Recorded(self.command, self.path, dict(self.headers.items()), raw, body)
+                )
             behaviour = server._next()
+            if server.reject_if is not None and server.reject_if(body):
+                behaviour = Reply(
+                    400, b"event submitted without a distinct_id", (("Content-Type", "text/plain"),)
+                )
+            elif isinstance(behaviour, Reply) and behaviour.status == 200 and body[:1] == b"{":
+                with server._lock:
+                    server.events_received += body.count(b'"event":') or 1
             if isinstance(behaviour, Stall):
                 server._stop.wait(behaviour.seconds)
                 self.close_connection = True

@@ -11,7 +11,7 @@ from composer.core import endpoints
 from composer.core.bodies import TOKEN_FIELDS, render
 from composer.core.findings import Finding, Severity, Stage
 from composer.core.hosts import HostError, resolve_host
-from composer.core.jsonio import JsonSyntaxError
+from composer.core.jsonio import JsonSyntaxError, dumps_compact
 from composer.core.jsonpath import join as path_join
 from composer.core.jsonpath import key as path_key
 from composer.core.jsonpath import split as path_split
@@ -26,6 +26,7 @@ from composer.core.parse import (
 from composer.core.preflight import replies
 from composer.core.preflight.collector import Collector
 from composer.core.preflight.events import KNOWN_TOP_LEVEL, check_event
+from composer.core.preflight.fast import WARN_BYTES, future_limit, is_plain
 from composer.core.preflight.tokens import check_token_value, event_token_fields, type_name
 from composer.core.timestamps import TimestampForm, parse_timestamp
 
@@ -218,8 +219,14 @@ def _check_parsed(parsed: ParsedBody, options: CheckOptions, wire_size: int | No
         )
 
     single = shape in (BodyShape.ONE, BodyShape.ENGAGE)
+    limit = future_limit(out.now)
+    # No event can be over the per-event limit when the whole body is under it.
+    small = wire_size <= WARN_BYTES
     for i, (ev, path) in enumerate(zip(parsed.events, parsed.event_paths, strict=True)):
-        check_event(ev, path, None if single else i, shape, on_engage, out)
+        size = 0 if small else (len(dumps_compact(ev)) if isinstance(ev, dict) else 0)
+        if is_plain(ev, size, limit):
+            continue  # an ordinary event: no rule has anything to say about it
+        check_event(ev, path, None if single else i, shape, on_engage, out, None if small else size)
 
     _check_duplicates(parsed, out)
     _check_uuids_unique(parsed, out)

@@ -51,8 +51,10 @@ def check_event(
     shape: BodyShape,
     on_engage: bool,
     out: Collector,
+    size: int | None = None,
 ) -> None:
-    """All per-event rules. `index` is None for a single-event body."""
+    """All per-event rules. `index` is None for a single-event body; `size` is the event's
+    compact JSON size when the caller knows it."""
     where = f"event {index}" if index is not None else "the event"
     if not isinstance(ev, dict):
         out.error(
@@ -78,7 +80,7 @@ def check_event(
         _check_merge(ev, props, distinct_id, path, index, name, out)
     elif name == "$groupidentify":
         _check_group(ev, props, path, index, out)
-    _check_size(ev, path, index, out)
+    _check_size(ev, path, index, out, size)
 
 
 def _check_name(
@@ -676,8 +678,11 @@ def _check_group(
         )
 
 
-def _check_size(ev: JsonObject, path: str, index: int | None, out: Collector) -> None:
-    size = len(dumps_compact(ev))
+def _check_size(
+    ev: JsonObject, path: str, index: int | None, out: Collector, size: int | None
+) -> None:
+    if size is None:
+        size = len(dumps_compact(ev))
     if size > EVENT_MAX_BYTES:
         out.error(
             "event.too_large",

@@ -1,0 +1,133 @@
+"""The fast path never says "nothing to report" where the full rules would report something."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from composer.core.jsonio import dumps_compact
+from composer.core.parse import BodyShape
+from composer.core.preflight.collector import Collector
+from composer.core.preflight.events import check_event
+from composer.core.preflight.fast import future_limit, is_plain
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+names = st.sampled_from(
+    [
+        "signed_up",
+        "$pageview",
+        "",
+        " padded",
+        "x" * 201,
+        "$identify",
+        "$performance_event",
+        "plan upgraded",
+    ]
+) | st.text(max_size=8)
+ids = st.sampled_from(
+    [
+        "user-1",
+        "null",
+        "NULL",
+        "'guest'",
+        " ",
+        "a\x00b",
+        "u" * 201,
+        "0",
+        "None",
+        "[object Object]",
+        "Anonymous",
+    ]
+) | st.text(max_size=6)
+stamps = (
+    st.sampled_from(
+        [
+            "2024-05-01T12:00:00Z",
+            "2024-05-01T12:00:00.123456Z",
+            "2024-05-01T12:00:00+00:00",
+            "2024-05-02T11:00:00Z",
+            "2024-05-02T11:01:00Z",
+            "2024-05-01 12:00:00",
+            "2024-02-30T12:00:00Z",
+            "2024-05-01T12:00Z",
+            "2024-05-01T12:00:00,1Z",
+            "2024-05-01",
+            "2024-05-01T14:00:00+02:00",
+            "20240501T120000Z",
+            "2024-05-01T12:00:00.1234567Z",
+        ]
+    )
+    | st.integers()
+    | st.none()
+)
+uuids = (
+    st.sampled_from(
+        [
+            "0190d5b2-6c1a-7cc1-9a1b-4f3c2e1d0a9b",
+            "0190D5B2-6C1A-7CC1-9A1B-4F3C2E1D0A9B",
+            "nope",
+            "",
+            "0190d5b26c1a7cc19a1b4f3c2e1d0a9b",
+        ]
+    )
+    | st.none()
+    | st.integers()
+)
+values = st.none() | st.booleans() | st.integers() | st.text(max_size=4)
+props = st.dictionaries(
+    st.sampled_from(
+        [
+            "plan",
+            "$groups",
+            "$set",
+            "$set_once",
+            "$cookieless_mode",
+            "distinct_id",
+            "$unset",
+            "$process_person_profile",
+            "token",
+        ]
+    ),
+    values | st.dictionaries(st.sampled_from(["a", "b"]), values, max_size=2) | st.lists(values),
+    max_size=4,
+)
+events = st.fixed_dictionaries(
+    {"event": names, "distinct_id": ids},
+    optional={
+        "properties": props | values,
+        "timestamp": stamps,
+        "uuid": uuids,
+        "$set": st.dictionaries(st.sampled_from(["a", "b"]), values) | values,
+        "$set_once": st.dictionaries(st.sampled_from(["a", "b"]), values) | values,
+        "offset": values,
+        "api_key": st.just("phc_x"),
+        "type": st.just("track"),
+    },
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(events)
+@example({"event": "signed_up", "distinct_id": "\xa0"})  # Unicode space: blank once trimmed
+@example({"event": "signed_up", "distinct_id": "\u2003guest"})
+def test_a_plain_event_has_no_findings(ev: dict[str, Any]) -> None:
+    size = len(dumps_compact(ev))
+    if is_plain(ev, size, future_limit(NOW)):
+        out = Collector(NOW)
+        check_event(ev, "batch[0]", 0, BodyShape.BATCH, False, out, size)
+        assert out.findings == [], [f.code for f in out.findings]
+
+
+def test_ordinary_events_take_the_fast_path() -> None:
+    ev = {
+        "event": "plan_upgraded",
+        "distinct_id": "user-1",
+        "timestamp": "2024-05-01T11:00:00Z",
+        "uuid": "0190d5b2-6c1a-7cc1-9a1b-4f3c2e1d0a9b",
+        "properties": {"plan": "team", "$groups": {"company": "acme"}, "$set": {"a": 1}},
+    }
+    assert is_plain(ev, 200, future_limit(NOW))

@@ -1,0 +1,233 @@
+"""The batch builder in the window: rows, undo, imports, and sending to a real server."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import orjson
+import pytest
+from PySide6.QtWidgets import QLabel, QTableView
+
+from composer.app import create_main_window
+from composer.core.batch import RowStatus
+from composer.core.batch_formats import Target
+from composer.core.values import ValueType
+from composer.ui import dialogs
+from composer.ui.batch_model import BatchModel
+from composer.ui.csv_mapping import CsvMappingDialog
+from composer.ui.main_window import MainWindow
+from tests.support.fault_server import FaultServer
+from tests.window_helpers import by_name
+
+
+@pytest.fixture
+def window(qtbot) -> MainWindow:
+    w = create_main_window()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.workspace.profiles.loaded, timeout=10000)
+    yield w
+    w.close()
+
+
+def wait_sandbox(qtbot, window: MainWindow) -> str:
+    qtbot.waitUntil(lambda: window.host.text().startswith("http://"), timeout=10000)
+    return window.workspace.sandbox.db  # type: ignore[union-attr]
+
+
+def stored(db: str) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        return [r[0] for r in conn.execute("SELECT uuid FROM events ORDER BY id")]
+
+
+def jsonl(path: Path, n: int, bad: tuple[int, ...] = ()) -> Path:
+    lines = []
+    for i in range(n):
+        event = {"event": "imported", "distinct_id": f"user-{i}", "properties": {"i": i}}
+        if i in bad:
+            event["event"] = ""
+        lines.append(orjson.dumps(event))
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def test_the_model_passes_qt_model_checks(qtmodeltester) -> None:
+    from composer.core.batch import BatchRow
+
+    model = BatchModel()
+    model.add_rows([BatchRow.of({"event": f"e{i}", "distinct_id": "u"}) for i in range(5)])
+    qtmodeltester.check(model)
+
+
+def test_add_edit_duplicate_move_delete_undo(qtbot, window: MainWindow) -> None:
+    ws = window.workspace
+    batch = ws.batch
+    ws.form.event_name.setText("first")
+    ws.form.distinct_id.setText("u1")
+    window.add_batch_action.trigger()
+    # Adding leaves the form composing: same fields, a fresh automatic uuid, no row edited.
+    assert ws.editing is None
+    assert ws.form.uuid_auto.isChecked()
+    assert ws.form.uuid.text() != batch.model.rows[0].uuid
+    ws.form.event_name.setText("second")
+    window.add_batch_action.trigger()
+    assert [r.name for r in batch.model.rows] == ["first", "second"]
+    assert len({r.uuid for r in batch.model.rows}) == 2
+
+    # Selecting a row puts it in the form; edits write back to that row.
+    first = batch.model.rows[0].uuid
+    batch.select(first)
+    assert ws.editing == first
+    assert ws.form.event_name.text() == "first"
+    ws.form.event_name.setText("first_renamed")
+    ws.update_preview()
+    assert batch.model.row(first).name == "first_renamed"  # type: ignore[union-attr]
+    batch.undo.undo()
+    assert batch.model.row(first).name == "first"  # type: ignore[union-attr]
+    ws.stop_editing_row()
+
+    batch.select(first)
+    batch.duplicate_selected()
+    assert [r.name for r in batch.model.rows] == ["first", "first", "second"]
+    assert len({r.uuid for r in batch.model.rows}) == 3
+    second = batch.model.rows[2].uuid
+    batch.move_rows([second], 0)
+    assert batch.model.rows[0].uuid == second
+    batch.undo.undo()
+    assert batch.model.rows[2].uuid == second
+    batch.select(second)
+    batch.delete_selected()
+    assert len(batch.model.rows) == 2
+    batch.undo.undo()
+    assert [r.uuid for r in batch.model.rows][2] == second
+    batch.undo.redo()
+    assert second not in batch.model.uuids()
+
+    # Dragging rows goes through the same undoable move.
+    mime = batch.model.mimeData([batch.model.index(1, 0)])
+    batch.model.dropMimeData(
+        mime, batch.model.supportedDropActions(), 0, 0, batch.model.index(-1, -1)
+    )
+    assert batch.model.rows[0].name == "first"
+    assert batch.undo.undoText().startswith("Move")
+
+
+def test_filtering_by_text_and_verdict(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    batch = window.workspace.batch
+    batch.import_file(str(jsonl(tmp_path / "e.jsonl", 20, bad=(4, 9))))
+    qtbot.waitUntil(lambda: "2 PostHog would reject" in batch.status.text(), timeout=10000)
+    assert batch.status.text().startswith("Imported 20 rows from e.jsonl.")
+    batch.filter_choice.setCurrentText("Errors")
+    table = by_name(window, QTableView, "Batch table", visible=False)
+    assert table.model().rowCount() == 2
+    batch.filter_choice.setCurrentText("All rows")
+    batch.filter_text.setText("user-1")
+    assert table.model().rowCount() == 11  # user-1, user-10 .. user-19
+    batch.filter_text.setText("")
+    assert table.model() is batch.model
+
+
+def test_import_100k_jsonl_and_send_to_the_sandbox_exactly_once(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    db = wait_sandbox(qtbot, window)
+    batch = window.workspace.batch
+    path = jsonl(tmp_path / "big.jsonl", 100_000, bad=(10, 50_000, 99_999))
+    batch.import_file(str(path))
+    qtbot.waitUntil(lambda: len(batch.model.rows) == 100_000, timeout=60000)
+    batch.send_all()
+    qtbot.waitUntil(lambda: not batch.busy, timeout=120000)
+    summary = by_name(window, QLabel, "Batch summary", visible=False).text()
+    assert "99,997 sent, 0 failed, 3 held back" in summary
+    assert "row 11 (event.empty)" in summary
+    assert "row 50001 (event.empty)" in summary
+    assert "row 100000 (event.empty)" in summary
+    uuids = stored(db)
+    assert len(uuids) == 99_997
+    assert len(set(uuids)) == 99_997
+    sent = {r.uuid for r in batch.model.rows if r.status is RowStatus.SENT}
+    assert set(uuids) == sent
+
+
+def test_csv_import_with_mapping(
+    qtbot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = wait_sandbox(qtbot, window)
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "name,user,plan,seats,$set.email\n"
+        "signed_up,u1,team,5,a@x.io\nsigned_up,u2,free,x,b@x.io\n"
+        "upgraded,u3,team,7,c@x.io\n"
+    )
+
+    def choose(cls, header, sample, mapping, parent=None):  # what a user picks in the dialog
+        by_column = {m.column: m for m in mapping}
+        by_column["name"].target = Target.EVENT
+        by_column["user"].target = Target.DISTINCT_ID
+        by_column["seats"].type = ValueType.NUMBER
+        return list(mapping)
+
+    monkeypatch.setattr(CsvMappingDialog, "ask", classmethod(choose))
+    batch = window.workspace.batch
+    batch.import_file(str(path))
+    qtbot.waitUntil(lambda: len(batch.model.rows) == 2, timeout=10000)
+    assert "line 3: column 'seats'" in batch.status.text()
+    assert batch.model.rows[0].event["properties"] == {"plan": "team", "seats": 5}
+    assert batch.model.rows[0].event["$set"] == {"email": "a@x.io"}
+    batch.send_all()
+    qtbot.waitUntil(lambda: not batch.busy, timeout=20000)
+    assert len(stored(db)) == 2
+
+
+def test_a_rejected_chunk_ends_with_exactly_that_event_failed(
+    qtbot,
+    window: MainWindow,
+    fault_server: FaultServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.test_window import choose
+
+    choose(window, "Profile", "Other host")
+    window.host.setText(fault_server.url)
+    window.key.setText("phc_batch_window_key_000000000000000000")
+    batch = window.workspace.batch
+    assert not batch.send_button.isEnabled()  # nothing to send yet
+    batch.import_file(str(jsonl(tmp_path / "e.jsonl", 3000)))
+    qtbot.waitUntil(lambda: len(batch.model.rows) == 3000, timeout=10000)
+    assert batch.send_button.isEnabled()
+    assert not batch.resend_button.isEnabled()
+    marked = batch.model.rows[1234].uuid
+    fault_server.reject_if = lambda body: marked.encode() in body
+    batch.send_all()
+    qtbot.waitUntil(lambda: not batch.busy, timeout=30000)
+    failed = [r.uuid for r in batch.model.rows if r.status is RowStatus.FAILED]
+    assert failed == [marked]
+    assert sum(r.status is RowStatus.SENT for r in batch.model.rows) == 2999
+    assert batch.resend_button.isEnabled()
+    fault_server.reject_if = None
+    monkeypatch.setattr(dialogs, "confirm", lambda *a: True)
+    batch.resend_failed()
+    qtbot.waitUntil(lambda: not batch.busy, timeout=30000)
+    assert batch.model.row(marked).status is RowStatus.SENT  # type: ignore[union-attr]
+    assert "1 sent" in batch.status.text()
+    assert not batch.resend_button.isEnabled()
+
+
+def test_import_can_be_cancelled_and_bad_lines_are_named(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(
+        b'{"event": "a", "distinct_id": "u"}\nnot json\n{"event": "b", "distinct_id": "u"}\n'
+    )
+    batch = window.workspace.batch
+    batch.import_file(str(path))
+    qtbot.waitUntil(lambda: len(batch.model.rows) == 2, timeout=10000)
+    assert "line 2: not valid JSON" in batch.status.text()
+    batch._cancel.set()
+    from composer.services.batch_files import Cancelled, read_batch_file
+
+    with pytest.raises(Cancelled):
+        read_batch_file(jsonl(tmp_path / "c.jsonl", 10_000), cancel=batch._cancel)
