@@ -7,12 +7,11 @@ from pathlib import Path
 
 import orjson
 import pytest
-from PySide6.QtWidgets import QLabel, QTableView
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QPushButton, QTableView
 
 from composer.app import create_main_window
 from composer.core.batch import RowStatus
-from composer.core.batch_formats import Target
-from composer.core.values import ValueType
 from composer.ui import dialogs
 from composer.ui.batch_model import BatchModel
 from composer.ui.csv_mapping import CsvMappingDialog
@@ -150,9 +149,7 @@ def test_import_100k_jsonl_and_send_to_the_sandbox_exactly_once(
     assert set(uuids) == sent
 
 
-def test_csv_import_with_mapping(
-    qtbot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_csv_import_with_mapping(qtbot, window: MainWindow, tmp_path: Path) -> None:
     db = wait_sandbox(qtbot, window)
     path = tmp_path / "events.csv"
     path.write_text(
@@ -161,14 +158,35 @@ def test_csv_import_with_mapping(
         "upgraded,u3,team,7,c@x.io\n"
     )
 
-    def choose(cls, header, sample, mapping, parent=None):  # what a user picks in the dialog
-        by_column = {m.column: m for m in mapping}
-        by_column["name"].target = Target.EVENT
-        by_column["user"].target = Target.DISTINCT_ID
-        by_column["seats"].type = ValueType.NUMBER
-        return list(mapping)
+    picked: list[str] = []
 
-    monkeypatch.setattr(CsvMappingDialog, "ask", classmethod(choose))
+    def pick() -> None:  # what a user does in the modal dialog, through accessible names
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, CsvMappingDialog):
+            QTimer.singleShot(20, pick)
+            return
+        try:
+            combos = {c.accessibleName(): c for c in dialog.findChildren(QComboBox)}
+            ok = next(
+                b
+                for b in dialog.findChildren(QPushButton)
+                if b.accessibleName() == "Import with this mapping"
+            )
+            # "name" and "user" are not guessed; with no event column Import is refused.
+            assert not ok.isEnabled()
+            assert "exactly one column for the event name" in dialog.problem.text()
+            combos["Column name: becomes"].setCurrentText("Event name")
+            combos["Column user: becomes"].setCurrentText("Distinct ID")
+            combos["Column seats: type"].setCurrentText("number")
+            assert ok.isEnabled()
+            assert not dialog.problem.text()
+            picked.append(combos["Column $set.email: becomes"].currentText())
+            ok.click()
+        finally:
+            if not picked:  # a failed assertion must not leave the modal dialog open
+                dialog.reject()
+
+    QTimer.singleShot(0, pick)
     batch = window.workspace.batch
     batch.import_file(str(path))
     qtbot.waitUntil(lambda: len(batch.model.rows) == 2, timeout=10000)
@@ -178,6 +196,7 @@ def test_csv_import_with_mapping(
     batch.send_all()
     qtbot.waitUntil(lambda: not batch.busy, timeout=20000)
     assert len(stored(db)) == 2
+    assert picked == ["$set property"]
 
 
 def test_a_rejected_chunk_ends_with_exactly_that_event_failed(
