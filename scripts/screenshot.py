@@ -32,6 +32,18 @@ def main() -> int:
     os.environ.setdefault("COMPOSER_SANDBOX_PORT", "0")
 
     from composer.app import configure_application, create_main_window
+    from composer.core.templates import Template
+    from composer.services.templates import TemplateStore
+
+    # A small tracking plan, so the templates tab has something of the user's own to show.
+    plan = TemplateStore(Path(os.environ["COMPOSER_DATA_DIR"]) / "templates", with_starters=False)
+    for folder, name, event in (
+        ("billing", "Plan upgraded", {"event": "plan_upgraded", "distinct_id": "{{user}}"}),
+        ("billing", "Invoice paid", {"event": "invoice_paid", "distinct_id": "{{user}}"}),
+        ("onboarding", "Signed up", {"event": "signed_up", "distinct_id": "{{$random_email}}"}),
+    ):
+        plan.save_new(Template(name, events=[event], description=f"{name}, from the plan"), folder)
+    plan.update_variables({"user": "user-42", "plan": "team"})
     from composer.ui.palettes import Appearance, apply_appearance
 
     app = QApplication([])
@@ -59,8 +71,10 @@ def main() -> int:
     ws.add_to_batch()
     ws.update_preview()
     shots = [
-        (Appearance.LIGHT, out / "window-light.png", ws.response),
-        (Appearance.DARK, out / "window-dark.png", ws.inbox),
+        (Appearance.LIGHT, out / "window-light.png", ws.response, ws.batch),
+        (Appearance.DARK, out / "window-dark.png", ws.inbox, ws.batch),
+        (Appearance.LIGHT, out / "window-templates.png", ws.response, ws.templates),
+        (Appearance.DARK, out / "window-history.png", ws.response, ws.history),
     ]
 
     def send() -> None:
@@ -73,8 +87,9 @@ def main() -> int:
         if not shots:
             app.quit()
             return
-        appearance, path, tab = shots.pop(0)
+        appearance, path, tab, bottom = shots.pop(0)
         apply_appearance(appearance)
+        ws.bottom_tabs.setCurrentWidget(bottom)
         ws.update_preview()
         ws.response.show_entry(ws.response.history_model.entries[-1])
         ws.right_tabs.setCurrentWidget(tab)

@@ -471,6 +471,29 @@ def test_dark_palette_reaches_every_pane(window: MainWindow) -> None:
         window.appearance_actions[Appearance.SYSTEM].trigger()
 
 
+def test_status_colours_follow_a_theme_switch(qtbot, window: MainWindow) -> None:
+    """The verdict and the response status keep a readable colour after light <-> dark."""
+    from composer.ui.palettes import Appearance, dark_palette, light_palette
+    from composer.ui.theme import status_colors
+
+    ws = window.workspace
+    ws.form.event_name.setText("e")
+    ws.form.distinct_id.setText("u")
+    ws.update_preview()
+    dark_ok = status_colors(dark_palette()).ok.name()
+    light_ok = status_colors(light_palette()).ok.name()
+    assert dark_ok != light_ok
+    try:
+        window.appearance_actions[Appearance.LIGHT].trigger()
+        QApplication.processEvents()
+        assert light_ok in ws.findings.predicted.styleSheet()
+        window.appearance_actions[Appearance.DARK].trigger()
+        QApplication.processEvents()
+        assert dark_ok in ws.findings.predicted.styleSheet()
+    finally:
+        window.appearance_actions[Appearance.SYSTEM].trigger()
+
+
 def test_marked_fields_are_tinted_not_restyled(qtbot, window: MainWindow) -> None:
     field = by_name(window, QLineEdit, names.EVENT_NAME)
     plain = by_name(window, QLineEdit, names.UUID)

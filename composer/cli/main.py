@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from composer import __version__
-from composer.cli import profile, sandbox, send, validate
+from composer.cli import profile, sandbox, send, templates, validate
 from composer.cli.errors import CliError, ExitStatus
 
 log = logging.getLogger("composer")
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  event-composer                                 open the window\n"
         "  event-composer validate events.json            check a body before sending it\n"
         "  event-composer send events.json --host eu      send it to PostHog EU\n"
+        "  event-composer send 'Plan upgraded' --var user=u-1   send a template\n"
         "  event-composer sandbox                         a local capture endpoint\n"
         "\nRun 'event-composer COMMAND --help' for a command's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_parser(sub)
     sandbox.add_parser(sub)
     profile.add_parser(sub)
+    templates.add_parser(sub)
     return parser
 
 

@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 import orjson
 
+from composer.cli import templates
 from composer.cli.errors import CliError, ExitStatus
 from composer.cli.inputs import read_input
 from composer.cli.output import check_report, response_report
@@ -38,20 +39,24 @@ def run(args: argparse.Namespace) -> ExitStatus:
         host = resolve_host(host_text)
     except HostError as exc:
         raise CliError(f"--host: {exc}.") from None
-    if args.file != "-" and format_for(args.file) in (Format.JSONL, Format.CSV):
+    template = templates.template_source(args.file, args)
+    if (
+        template is None
+        and args.file != "-"
+        and format_for(args.file) in (Format.JSONL, Format.CSV)
+    ):
         return run_batch(args, host, target)
-    source = read_input(args.file)
-    try:
-        parsed = parse_text(source.data)
-    except BodyEncodingError as exc:
-        raise CliError(f"{source.name} is not UTF-8 text ({exc}); save it as UTF-8.") from None
-    except JsonSyntaxError as exc:
-        raise CliError(
-            f"{source.name} is not valid JSON: {exc.message} at line {exc.line}, column"
-            f" {exc.column}; fix it, then send again.",
-            ExitStatus.FAILED,
-        ) from None
-    body = parsed.value
+    if template is not None:
+        name, body = template.name, template.body()
+        args.endpoint = args.endpoint or template.template.endpoint
+    else:
+        name, body = read_body(args.file)
+    body, unresolved = templates.fill(body, args)
+    if unresolved:
+        for finding in unresolved:
+            print(f"error: {finding.message}\n  fix: {finding.fix}", file=sys.stderr)
+        print(f"Not sent: {name} has variables without a value.", file=sys.stderr)
+        return ExitStatus.FAILED
     env_key = os.environ.get(KEY_ENV)
     chosen_key = env_key or (target.key if target else None)
     if chosen_key:
@@ -62,7 +67,7 @@ def run(args: argparse.Namespace) -> ExitStatus:
     result = check_body(body, CheckOptions(endpoint=args.endpoint, host=host_text))
     endpoint = result.endpoint
     if not result.ok and not args.force:
-        print(check_report(source.name, result, quiet_info=True), file=sys.stderr)
+        print(check_report(name, result, quiet_info=True), file=sys.stderr)
         print(
             "Not sent: PostHog would refuse this body. Fix the errors, or use --force to send"
             " it anyway.",
@@ -99,6 +104,21 @@ def run(args: argparse.Namespace) -> ExitStatus:
     else:
         print(response_report(record))
     return ExitStatus.OK if record.ok else ExitStatus.FAILED
+
+
+def read_body(path: str) -> tuple[str, Any]:
+    source = read_input(path)
+    try:
+        parsed = parse_text(source.data)
+    except BodyEncodingError as exc:
+        raise CliError(f"{source.name} is not UTF-8 text ({exc}); save it as UTF-8.") from None
+    except JsonSyntaxError as exc:
+        raise CliError(
+            f"{source.name} is not valid JSON: {exc.message} at line {exc.line}, column"
+            f" {exc.column}; fix it, then send again.",
+            ExitStatus.FAILED,
+        ) from None
+    return source.name, parsed.value
 
 
 def run_batch(args: argparse.Namespace, host: Host, target: Target | None) -> ExitStatus:
@@ -279,8 +299,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         " saved",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("file", metavar="FILE", help="a JSON body file; - reads stdin")
+    p.add_argument(
+        "file",
+        metavar="FILE",
+        help="a JSON body file, a .jsonl/.csv file of events, a template name or file; - reads"
+        " stdin",
+    )
     p.add_argument("--host", help=f"us, eu, or the URL of the ingestion host (or ${HOST_ENV})")
+    templates.add_arguments(p)
     p.add_argument(
         "--profile",
         metavar="NAME",

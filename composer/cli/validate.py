@@ -8,10 +8,11 @@ from typing import Any
 
 import orjson
 
+from composer.cli import templates
 from composer.cli.errors import CliError, ExitStatus
 from composer.cli.inputs import read_input
 from composer.cli.output import check_report
-from composer.core.preflight import CheckOptions, check_text
+from composer.core.preflight import CheckOptions, CheckResult, check_body, check_text
 
 
 def run(args: argparse.Namespace) -> ExitStatus:
@@ -25,46 +26,83 @@ def run(args: argparse.Namespace) -> ExitStatus:
     worst = ExitStatus.OK
     for path in args.files:
         try:
-            source = read_input(path)
-            source.text()  # reports a non-UTF-8 file in one line, before any parsing
+            template = templates.template_source(path, args)
         except CliError as exc:
+            template = None
             worst = ExitStatus.USAGE
-            reports.append(f"{path}: cannot read: {exc}")
-            documents.append(
-                {
-                    "path": path,
-                    "ok": False,
-                    "events": 0,
-                    "findings": [
-                        {
-                            "severity": "error",
-                            "code": "file.unreadable",
-                            "path": "$",
-                            "message": str(exc),
-                            "fix": "Give a readable UTF-8 JSON file.",
-                        }
-                    ],
-                }
-            )
+            reports.append(f"{path}: {exc}")
+            documents.append(_unreadable(path, str(exc)))
             continue
-        result = check_text(source.data, CheckOptions(endpoint=args.endpoint, host=host))
+        if template is not None:
+            result = _check_template(template, args, host)
+            name = template.name
+        else:
+            checked = _check_file(path, args, host)
+            if isinstance(checked, str):
+                worst = ExitStatus.USAGE
+                reports.append(f"{path}: cannot read: {checked}")
+                documents.append(_unreadable(path, checked))
+                continue
+            name, result = checked
         if not result.ok and worst is ExitStatus.OK:
             worst = ExitStatus.FAILED
         documents.append(
             {
-                "path": source.name,
+                "path": name,
                 "ok": result.ok,
                 "events": result.events,
                 "findings": [f.to_dict() for f in result.findings],
             }
         )
-        reports.append(check_report(source.name, result, quiet_info=args.quiet))
+        reports.append(check_report(name, result, quiet_info=args.quiet))
     if args.format == "json":
         sys.stdout.buffer.write(orjson.dumps({"files": documents}, option=orjson.OPT_INDENT_2))
         sys.stdout.write("\n")
     else:
         print("\n\n".join(reports))
     return worst
+
+
+def _check_template(
+    template: templates.TemplateSource, args: argparse.Namespace, host: Any
+) -> CheckResult:
+    body, unresolved = templates.fill(template.body(), args)
+    endpoint = args.endpoint or template.template.endpoint
+    result = check_body(body, CheckOptions(endpoint=endpoint, host=host))
+    result.findings[:0] = unresolved
+    return result
+
+
+def _check_file(path: str, args: argparse.Namespace, host: Any) -> tuple[str, CheckResult] | str:
+    try:
+        source = read_input(path)
+        source.text()  # reports a non-UTF-8 file in one line, before any parsing
+    except CliError as exc:
+        return str(exc)
+    result = check_text(source.data, CheckOptions(endpoint=args.endpoint, host=host))
+    if result.parsed is not None:
+        body, unresolved = templates.fill(result.parsed.value, args)
+        if unresolved or body is not result.parsed.value:
+            result = check_body(body, CheckOptions(endpoint=args.endpoint, host=host))
+            result.findings[:0] = unresolved
+    return source.name, result
+
+
+def _unreadable(path: str, message: str) -> dict[str, Any]:
+    return {
+        "path": path,
+        "ok": False,
+        "events": 0,
+        "findings": [
+            {
+                "severity": "error",
+                "code": "file.unreadable",
+                "path": "$",
+                "message": message,
+                "fix": "Give a readable UTF-8 JSON file.",
+            }
+        ],
+    }
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -93,4 +131,5 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--host", help="also check this host (us, eu, or a URL)")
     p.add_argument("--profile", metavar="NAME", help="check against a profile's host")
     p.add_argument("-q", "--quiet", action="store_true", help="leave out info findings")
+    templates.add_arguments(p)
     p.set_defaults(run=run)

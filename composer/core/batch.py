@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -22,6 +22,7 @@ from composer.core.payloads import kind_for_event_name
 from composer.core.preflight.collector import Collector
 from composer.core.preflight.events import check_event
 from composer.core.preflight.fast import future_limit, is_plain
+from composer.core.variables import Resolver, has_placeholders, unresolved_findings
 
 DEFAULT_CHUNK_BYTES = 5 * 1024 * 1024
 MAX_CHUNK_BYTES = 20 * 1024 * 1024 - 64 * 1024  # PostHog's 20 MiB, less room for the envelope
@@ -71,6 +72,18 @@ class BatchRow:
     findings: tuple[Finding, ...] | None = None  # None: not checked yet
     status: RowStatus = RowStatus.NEW
     status_text: str = ""
+    # The event with its {{variables}} filled in, when it has any (set by a RowChecker with a
+    # resolver): what is checked and sent, while `event` keeps the placeholders.
+    resolved: JsonObject | None = None
+    resolved_size: int = 0
+
+    @property
+    def wire_event(self) -> JsonObject:
+        return self.resolved if self.resolved is not None else self.event
+
+    @property
+    def wire_size(self) -> int:
+        return self.resolved_size if self.resolved is not None else self.size
 
     @classmethod
     def of(cls, event: JsonObject, size: int | None = None) -> BatchRow:
@@ -120,21 +133,30 @@ class BatchRow:
 class RowChecker:
     """Checks rows one at a time, remembering uuids across them (duplicates are findings)."""
 
-    def __init__(self, now: datetime | None = None) -> None:
+    def __init__(self, now: datetime | None = None, resolver: Resolver | None = None) -> None:
         self.now = now or datetime.now(UTC)
         self._limit = future_limit(self.now)
         self._seen: dict[str, int] = {}
         self._position = 0
+        self._resolver = resolver
 
     def check(self, row: BatchRow) -> BatchRow:
         position = self._position
         self._position += 1
         findings: list[Finding] = []
-        if not is_plain(row.event, row.size, self._limit):
+        row.resolved = None
+        if self._resolver is not None and has_placeholders(row.event):
+            resolution = self._resolver.resolve(row.event)
+            row.resolved = resolution.value
+            row.resolved_size = len(dumps_compact(resolution.value))
+            for finding in unresolved_findings(resolution.unresolved):
+                findings.append(replace(finding, event_index=position))
+        event, size = row.wire_event, row.wire_size
+        if not is_plain(event, size, self._limit):
             out = Collector(self.now)
-            check_event(row.event, "", position, BodyShape.BATCH, False, out, row.size)
-            findings = out.findings
-        uid = row.event.get("uuid")
+            check_event(event, "", position, BodyShape.BATCH, False, out, size)
+            findings.extend(out.findings)
+        uid = event.get("uuid")
         if isinstance(uid, str) and uid:
             first = self._seen.setdefault(uid.lower(), position)
             if first != position:
@@ -153,9 +175,11 @@ class RowChecker:
         return row
 
 
-def check_rows(rows: Sequence[BatchRow], now: datetime | None = None) -> None:
+def check_rows(
+    rows: Sequence[BatchRow], now: datetime | None = None, resolver: Resolver | None = None
+) -> None:
     """Fill in each row's findings, as PostHog would judge the event inside a batch."""
-    checker = RowChecker(now)
+    checker = RowChecker(now, resolver)
     for row in rows:
         checker.check(row)
 
@@ -175,7 +199,7 @@ def plan_chunks(
     max_bytes = min(max_bytes, MAX_CHUNK_BYTES)
     current = Chunk()
     for row in rows:
-        cost = row.size + 1
+        cost = row.wire_size + 1
         if current.rows and (current.size + cost > max_bytes or len(current.rows) >= max_events):
             yield current.rows
             current = Chunk()
@@ -186,7 +210,7 @@ def plan_chunks(
 
 
 def envelope_bytes(rows: Sequence[BatchRow], api_key: str, historical_migration: bool) -> bytes:
-    body: dict[str, Any] = {"api_key": api_key, "batch": [r.event for r in rows]}
+    body: dict[str, Any] = {"api_key": api_key, "batch": [r.wire_event for r in rows]}
     if historical_migration:
         body["historical_migration"] = True
     return dumps_compact(body)

@@ -22,6 +22,9 @@ class ValueType(StrEnum):
 
 
 _INT = re.compile(r"^-?(0|[1-9]\d*)$")
+# A value that is one {{variable}}: whatever type the row says, it is sent as the placeholder,
+# and the variable's own value (a number, a boolean ...) replaces it when the body is resolved.
+_WHOLE_PLACEHOLDER = re.compile(r"^\{\{\s*[^{}\s][^{}]*\}\}$")
 _FLOAT = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$")
 
 
@@ -43,6 +46,8 @@ class ValueError_(ValueError):
 def convert(row: PropertyRow) -> Any:
     """The JSON value of a row; raises ValueError_ with a message that says how to fix it."""
     text = row.text
+    if row.type is not ValueType.NULL and _WHOLE_PLACEHOLDER.match(text.strip()):
+        return text.strip()
     match row.type:
         case ValueType.STRING:
             return text

@@ -34,6 +34,8 @@ from PySide6.QtWidgets import (
 from composer.core.batch import BatchRow, RowStatus, check_rows, held_back_reason, new_uuid
 from composer.core.batch_formats import ColumnMap, Format, Imported, format_for
 from composer.core.jsonio import JsonObject
+from composer.core.variables import Resolver
+from composer.ui import dialogs
 from composer.ui.batch_model import (
     AddRows,
     BatchFilter,
@@ -88,6 +90,8 @@ class BatchPanel(QWidget):
         self._last_progress = 0.0
         self.context: Callable[[], tuple[str, str, Callable[[int], bool]] | None] | None = None
         self.transport_factory: Callable[[], Any] | None = None
+        # Fills in {{variables}} for checks and sends; None: rows are taken as they are.
+        self.resolver_factory: Callable[[], Resolver] | None = None
 
         self.table = QTableView(self)
         self.table.setModel(self.model)
@@ -317,11 +321,48 @@ class BatchPanel(QWidget):
         row = BatchRow.of(event)
         if self.model.row(row.uuid) is not None:  # that uuid is a row already: a new event
             row = BatchRow.of({**event, "uuid": new_uuid()})
-        check_rows([row])
+        check_rows([row], resolver=self._resolver())
         self.undo.push(AddRows(self.model, [row], None, "Add row"))
         # The form keeps composing the next event; clicking the row edits this one.
         self.select(row.uuid, load=False)
         return row.uuid
+
+    def _resolver(self) -> Resolver | None:
+        return self.resolver_factory() if self.resolver_factory is not None else None
+
+    def add_events(self, events: Sequence[JsonObject], label: str) -> None:
+        """Add a template's events; with rows already here, ask whether to replace them."""
+        if self._busy or not events:
+            return
+        rows = [BatchRow.of(dict(e)) for e in events]
+        taken = set(self.model.uuids())
+        rows = [
+            r if r.uuid not in taken else BatchRow.of({**r.event, "uuid": new_uuid()}) for r in rows
+        ]
+        if self.model.rows:
+            answer = dialogs.choose(
+                self,
+                "The batch has rows",
+                f"Add the {len(rows)} events of {label} to the {len(self.model.rows):,} rows"
+                " already in the batch, or replace them?",
+                ["Add to the batch", "Replace the batch"],
+            )
+            if answer is None:
+                return
+            if answer == "Replace the batch":
+                self.undo.beginMacro(f"Replace the batch with {label}")
+                self.undo.push(RemoveRows(self.model, self.model.uuids()))
+                self.undo.push(AddRows(self.model, rows, None, f"Add {label}"))
+                self.undo.endMacro()
+                self.verify(rows)
+                return
+        self.undo.push(AddRows(self.model, rows, None, f"Add {label}"))
+        self.verify(rows)
+
+    def recheck(self) -> None:
+        """Check every row again (the variables changed)."""
+        if self.model.rows and not self._busy:
+            self.verify(self.model.rows)
 
     def duplicate_selected(self) -> None:
         uuids = self.selected_uuids()
@@ -332,7 +373,7 @@ class BatchPanel(QWidget):
                 event = {k: v for k, v in source.event.items() if k != "uuid"}
                 copies.append(BatchRow.of(event))
         if copies:
-            check_rows(copies)
+            check_rows(copies, resolver=self._resolver())
             last = max(p for u in uuids if (p := self.model.position(u)) is not None)
             self.undo.push(
                 AddRows(
@@ -440,7 +481,8 @@ class BatchPanel(QWidget):
         """Check rows in the background; the Check column fills in when done."""
         rows = list(rows)
         if rows:
-            self._tasks.run(partial(check_rows, rows), self._on_verified, self._on_import_failed)
+            work = partial(check_rows, rows, resolver=self._resolver())
+            self._tasks.run(work, self._on_verified, self._on_import_failed)
 
     def _on_verified(self, _result: Any) -> None:
         self.model.refresh_verdicts()
@@ -502,6 +544,7 @@ class BatchPanel(QWidget):
             on_progress=self._report_progress,
             pause=self._pause,
             cancel=self._cancel,
+            resolver=self._resolver(),
         )
         self._cancel.clear()
         self._pause.clear()

@@ -26,7 +26,14 @@ from PySide6.QtWidgets import (
 
 from composer.core import endpoints, jsonpath
 from composer.core.findings import Finding, Severity, Stage
-from composer.core.payloads import Composition, DistinctIdPlacement, PayloadKind
+from composer.core.payloads import (
+    Composition,
+    DistinctIdPlacement,
+    PayloadKind,
+    build_event,
+    composition_from_event,
+)
+from composer.core.values import PropertyRow, ValueType
 from composer.ui import names
 from composer.ui.properties_editor import PropertiesEditor
 from composer.ui.theme import status_colors
@@ -401,6 +408,76 @@ class ComposeForm(QWidget):
             self._setting = False
         self._update_tab_titles()
         self.edited.emit()
+
+    # -- drafts and templates -------------------------------------------------------------
+
+    def _editors(self) -> dict[str, PropertiesEditor]:
+        return {
+            "properties": self.properties,
+            "$set": self.set_editor,
+            "$set_once": self.set_once_editor,
+            "$group_set": self.group_set,
+        }
+
+    def state(self) -> dict[str, Any]:
+        """Everything the form holds, rows that are not valid yet included (for drafts)."""
+        return {
+            "kind": self.current_kind().value,
+            "endpoint": self.endpoint.currentText(),
+            "automatic_uuid": self.uuid_auto.isChecked(),
+            "event": build_event(self.composition()),
+            "rows": {
+                name: [[r.key, r.type.value, r.text] for r in editor.model.rows()]
+                for name, editor in self._editors().items()
+            },
+        }
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """Show a saved state; unknown or damaged parts are skipped, never fatal."""
+        event = state.get("event")
+        if isinstance(event, dict):
+            self.set_composition(composition_from_event(event))
+        kind = state.get("kind")
+        if kind in {k.value for k in PayloadKind}:
+            self.set_kind(PayloadKind(kind))
+        endpoint = state.get("endpoint")
+        if isinstance(endpoint, str) and endpoint:
+            self.endpoint.setCurrentText(endpoint)
+        rows = state.get("rows")
+        if isinstance(rows, dict):
+            for name, editor in self._editors().items():
+                saved = rows.get(name)
+                if isinstance(saved, list):
+                    editor.model.set_rows(
+                        [
+                            PropertyRow(str(r[0]), ValueType(r[1]), str(r[2]))
+                            for r in saved
+                            if isinstance(r, list)
+                            and len(r) == 3
+                            and r[1] in {t.value for t in ValueType}
+                        ]
+                    )
+        if state.get("automatic_uuid") is True:
+            self.uuid_auto.setChecked(True)
+            self.uuid.setText(str(uuidlib.uuid4()))
+        self._update_tab_titles()
+        self.edited.emit()
+
+    def load_event(self, event: dict[str, Any], endpoint: str) -> None:
+        """Show a template's event: an event without a uuid gets an automatic one."""
+        self.set_composition(composition_from_event(event), keep_uuid_mode=True)
+        automatic = "uuid" not in event
+        self.uuid_auto.setChecked(automatic)
+        if automatic:
+            self.uuid.setText(str(uuidlib.uuid4()))
+        self.endpoint.setCurrentText(endpoint)
+
+    def template_event(self) -> dict[str, Any]:
+        """The event a template stores: an automatic uuid is left out (a fresh one each send)."""
+        event = build_event(self.composition())
+        if self.uuid_auto.isChecked():
+            event.pop("uuid", None)
+        return event
 
     def new_payload(self) -> None:
         """Clear every field for a fresh payload of the current kind, with a new uuid."""

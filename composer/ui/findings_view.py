@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -111,6 +112,7 @@ class FindingsPane(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._tone = "ok"
         self.predicted = QLabel(self)
         self.predicted.setAccessibleName(names.PREDICTED_REPLY)
         self.predicted.setWordWrap(True)
@@ -148,23 +150,33 @@ class FindingsPane(QWidget):
 
     def show_result(self, findings: list[Finding], predicted: PredictedReply | None) -> None:
         self.model.set_findings(findings)
-        colors = status_colors(self.palette())
         errors = sum(1 for f in findings if f.severity is Severity.ERROR)
         warnings = sum(1 for f in findings if f.severity is Severity.WARNING)
         counts = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
         if predicted is None:
-            text, color = f"Fix the JSON first ({counts}).", colors.client_error
+            text, tone = f"Fix the JSON first ({counts}).", "client_error"
         elif predicted.status == 200 and errors:
-            text, color = f"Not ready to send ({counts}).", colors.client_error
+            text, tone = f"Not ready to send ({counts}).", "client_error"
         elif predicted.status == 200:
-            text, color = f"PostHog would accept this: 200 ({counts}).", colors.ok
+            text, tone = f"PostHog would accept this: 200 ({counts}).", "ok"
         else:
             text = f"PostHog would refuse this: {predicted.status} {predicted.body} ({counts})."
-            color = colors.client_error
+            tone = "client_error"
         self.predicted.setText(text)
-        self.predicted.setStyleSheet(f"color: {color.name()}; font-weight: 600;")
+        self._tone = tone
+        self._apply_tone()
         current = self.view.currentIndex()
         self._show_detail(current.row() if current.isValid() else 0)
+
+    def _apply_tone(self) -> None:
+        # From the application palette: a widget's own palette can lag behind a theme switch.
+        color = getattr(status_colors(QApplication.palette()), self._tone)
+        self.predicted.setStyleSheet(f"color: {color.name()}; font-weight: 600;")
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self._apply_tone()  # the colour of the verdict follows light and dark
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self._show_detail(current.row() if current.isValid() else 0)

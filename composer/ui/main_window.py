@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
             if saved is not None:
                 splitter.restoreState(saved)
         workspace.restore(self.state.text("compose/kind", "event"))
+        workspace.drafts.start()
         for action in self._workspace_actions:
             action.setEnabled(True)
         self.cancel_action.setEnabled(False)
@@ -308,10 +309,59 @@ class MainWindow(QMainWindow):
             [QKeySequence("Ctrl+Alt+Y")],
             "Redo the last undone change to the batch table",
         )
+        self.save_template_action = self._action(
+            "&Save template",
+            partial(self._workspace_call, "save_template"),
+            [QKeySequence(QKeySequence.StandardKey.Save)],
+            "Save the payload to its template, or as a new one (Ctrl+S)",
+        )
+        self.save_template_as_action = self._action(
+            "Save template &as…",
+            partial(self._workspace_call, "save_template_as"),
+            [QKeySequence("Ctrl+Shift+S")],
+            "Save the payload as a new template (Ctrl+Shift+S)",
+        )
+        self.save_batch_template_action = self._action(
+            "Save &batch as template…",
+            partial(self._workspace_call, "save_batch_template"),
+            None,
+            "Save every row of the batch as one batch template",
+        )
+        self.variables_action = self._action(
+            "&Variables…",
+            partial(self._templates_call, "edit_variables"),
+            None,
+            "Edit the workspace variables used by {{name}} in templates",
+        )
+        self.show_templates_action = self._action(
+            "&Templates",
+            partial(self._show_bottom, "templates"),
+            [QKeySequence("Ctrl+T")],
+            "Show the templates (Ctrl+T)",
+        )
+        self.show_history_action = self._action(
+            "&History",
+            partial(self._show_bottom, "history"),
+            [QKeySequence("Ctrl+H")],
+            "Show every send, kept across restarts (Ctrl+H)",
+        )
+        self.show_batch_action = self._action(
+            "B&atch",
+            partial(self._show_bottom, "batch"),
+            [QKeySequence("Ctrl+Shift+B")],
+            "Show the batch table (Ctrl+Shift+B)",
+        )
         self.quit_action = self._action(
             "&Quit", self.close, [QKeySequence(QKeySequence.StandardKey.Quit)]
         )
         self._workspace_actions = (
+            self.save_template_action,
+            self.save_template_as_action,
+            self.save_batch_template_action,
+            self.variables_action,
+            self.show_templates_action,
+            self.show_history_action,
+            self.show_batch_action,
             self.add_batch_action,
             self.import_batch_action,
             self.export_batch_action,
@@ -355,6 +405,14 @@ class MainWindow(QMainWindow):
         file_menu = menus.addMenu("&File")
         file_menu.addAction(self.new_action)
         file_menu.addSeparator()
+        for action in (
+            self.save_template_action,
+            self.save_template_as_action,
+            self.save_batch_template_action,
+            self.variables_action,
+        ):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit = menus.addMenu("&Edit")
         edit.addAction(self.copy_action)
@@ -362,6 +420,11 @@ class MainWindow(QMainWindow):
         edit.addAction(self.focus_event_action)
         view = menus.addMenu("&View")
         view.addAction(self.show_key_action)
+        view.addSeparator()
+        view.addAction(self.show_batch_action)
+        view.addAction(self.show_templates_action)
+        view.addAction(self.show_history_action)
+        self.view_menu = view
         appearance = view.addMenu("&Appearance")
         self.appearance_group = QActionGroup(self)
         self.appearance_actions: dict[Appearance, QAction] = {}
@@ -493,6 +556,12 @@ class MainWindow(QMainWindow):
     def _batch_undo(self, undo: bool, *_checked: object) -> None:
         stack = self.workspace.batch.undo
         stack.undo() if undo else stack.redo()
+
+    def _templates_call(self, method: str, *_checked: object) -> None:
+        getattr(self.workspace.templates, method)()
+
+    def _show_bottom(self, name: str, *_checked: object) -> None:
+        self.workspace.show_bottom(name)
 
     def _profiles_call(self, method: str, *_checked: object) -> None:
         getattr(self.workspace.profiles, method)()

@@ -145,6 +145,13 @@ class PropertiesModel(QAbstractTableModel):
         self._recheck()
         self.endResetModel()
 
+    def set_rows(self, rows: list[PropertyRow]) -> None:
+        """Rows exactly as typed, invalid ones included (a restored draft)."""
+        self.beginResetModel()
+        self._rows = [PropertyRow(r.key, r.type, r.text) for r in rows]
+        self._recheck()
+        self.endResetModel()
+
     def to_object(self) -> tuple[dict[str, Any], list[RowProblem]]:
         return rows_to_object(self._rows)
 

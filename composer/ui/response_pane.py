@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import (
     QAbstractListModel,
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -125,6 +127,7 @@ def pretty_body(body: bytes) -> str:
 class ResponsePane(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._tone = ""  # ok, client_error or server_error: the status line's colour
         self.status_label = QLabel("Nothing sent yet.", self)
         self.status_label.setAccessibleName(names.RESPONSE_STATUS)
         self.status_label.setObjectName("response_status_label")
@@ -204,16 +207,16 @@ class ResponsePane(QWidget):
 
     def show_sending(self, url: str) -> None:
         self.status_label.setText(f"Sending to {url} …")
+        self._tone = ""
         self.status_label.setStyleSheet("")
         self.time_label.setText("")
         self.size_label.setText("")
         self.guidance_label.setText("")
 
     def show_entry(self, entry: SendEntry) -> None:
-        colors = status_colors(self.palette())
         record = entry.record
         if record is None:
-            self._facts("Cancelled: no answer was waited for.", colors.server_error.name())
+            self._facts("Cancelled: no answer was waited for.", "server_error")
             self.guidance_label.setText(entry.note)
             self.body.set_text("")
             self.headers_model.set_headers([])
@@ -226,20 +229,34 @@ class ResponsePane(QWidget):
         self.body.set_text(pretty_body(record.body))
         if record.status is None:
             error = record.error
-            self._facts(f"No answer: {error.message if error else ''}", colors.server_error.name())
+            self._facts(f"No answer: {error.message if error else ''}", "server_error")
             self.guidance_label.setText(error.guidance if error else "")
             return
         meaning = record.interpretation
         assert meaning is not None
         if record.ok:
-            color = colors.ok
+            tone = "ok"
         elif record.status >= 500 or record.status in (408, 429):
-            color = colors.server_error
+            tone = "server_error"
         else:
-            color = colors.client_error
-        self._facts(meaning.summary, color.name())
+            tone = "client_error"
+        self._facts(meaning.summary, tone)
         self.guidance_label.setText(meaning.guidance)
 
-    def _facts(self, text: str, color: str) -> None:
+    def _facts(self, text: str, tone: str) -> None:
         self.status_label.setText(text)
+        self._tone = tone
+        self._apply_tone()
+
+    def _apply_tone(self) -> None:
+        if not self._tone:
+            self.status_label.setStyleSheet("")
+            return
+        # From the application palette: a widget's own palette can lag behind a theme switch.
+        color = getattr(status_colors(QApplication.palette()), self._tone).name()
         self.status_label.setStyleSheet(f"color: {color}; font-weight: 700; font-size: 13pt;")
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self._apply_tone()

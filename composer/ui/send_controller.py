@@ -28,6 +28,11 @@ class SendRequest:
     secrets: tuple[str, ...]
     gzip: bool = False
     events: int = 1
+    # For the history: where it went and what it was.
+    profile: str = ""
+    kind: str = ""
+    event_names: str = ""
+    endpoint: str = ""
 
 
 class SendController(QObject):

@@ -8,7 +8,7 @@ it holds the toolbar (host, key, Send, Cancel), the menus and the status bar.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal, Slot
@@ -30,21 +30,32 @@ from PySide6.QtWidgets import (
 from composer.core import bodies, endpoints, jsonlocate
 from composer.core.findings import Finding
 from composer.core.hosts import HostError, resolve_host
-from composer.core.jsonio import JsonSyntaxError, dumps_compact
+from composer.core.jsonio import JsonSyntaxError, dumps_compact, loads
 from composer.core.parse import BodyEncodingError, classify, parse_text
 from composer.core.payloads import PayloadKind, build_event, composition_from_event
 from composer.core.preflight import CheckOptions, CheckResult, check_body, check_text
+from composer.core.templates import Template, TemplateType
+from composer.core.variables import (
+    Dynamic,
+    Resolution,
+    Resolver,
+    has_placeholders,
+    unresolved_findings,
+)
 from composer.sandbox.local import LocalSandbox, start_local_sandbox
 from composer.ui import dialogs, names
 from composer.ui.batch_panel import BatchPanel
 from composer.ui.compose_form import ComposeForm
+from composer.ui.drafts import DraftKeeper
 from composer.ui.findings_view import FindingsPane
+from composer.ui.history_panel import HistoryPanel
 from composer.ui.inbox import InboxPane
 from composer.ui.json_view import JsonView
 from composer.ui.profiles_controller import ProfilesController
 from composer.ui.response_pane import ResponsePane, SendEntry
 from composer.ui.send_controller import SendController, SendRequest
 from composer.ui.tasks import submit
+from composer.ui.templates_panel import TemplatesPanel
 from composer.ui.theme import status_colors
 
 if TYPE_CHECKING:
@@ -73,6 +84,13 @@ class Workspace(QWidget):
         self.last_findings: list[Finding] = []
         self.sandbox: LocalSandbox | None = None
         self._sandbox_pool = QThreadPool(self)
+        # {{variables}}: built-in values are remembered per place in the body (the memo) so the
+        # preview shows what Send sends; a send clears it, so the next one gets fresh values.
+        self.variables: dict[str, Any] = {}
+        self.dynamic = Dynamic()
+        self._memo: dict[tuple[str, str], Any] = {}
+        self.current_template: Any = None  # the TemplateEntry the form was opened from
+        self._template_description = ""
 
         self._build()
         self.profiles = ProfilesController(shell, self)
@@ -100,10 +118,23 @@ class Workspace(QWidget):
         self.batch.message.connect(self.show_message)
         self.batch.context = self._batch_target
         self.batch.transport_factory = self.controller.transport
+        self.batch.resolver_factory = self.batch_resolver
+        self.templates.open_requested.connect(self.open_template)
+        self.templates.saved.connect(self._on_template_saved)
+        self.templates.variables_changed.connect(self._on_variables_changed)
+        self.templates.message.connect(self.show_message)
+        self.templates.secrets = self.secrets
+        self.history.show_requested.connect(self.show_history_entry)
+        self.history.reopen_requested.connect(self.reopen_history)
+        self.history.resend_requested.connect(self.resend_history)
+        self.history.message.connect(self.show_message)
         self.editing_done.clicked.connect(self.stop_editing_row)
         self.editing: str | None = None
+        self.drafts = DraftKeeper(self)  # started by the window once its state is restored
         self.profiles.load()
         self.start_sandbox()
+        self.templates.start()
+        self.history.start()
 
     # -- construction ------------------------------------------------------------------------
 
@@ -210,15 +241,24 @@ class Workspace(QWidget):
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.editing_box)
         top_layout.addWidget(self.splitter, 1)
+        self.templates = TemplatesPanel(self)
+        self.bottom_tabs = QTabWidget(self)
+        self.bottom_tabs.setObjectName("bottom_tabs")
+        self.bottom_tabs.setAccessibleName("Batch, templates and history")
+        self.bottom_tabs.setDocumentMode(True)
+        self.bottom_tabs.addTab(self.batch, "Batch")
+        self.bottom_tabs.addTab(self.templates, "Templates")
+        self.history = HistoryPanel(self)
+        self.bottom_tabs.addTab(self.history, "History")
         self.outer = QSplitter(Qt.Orientation.Vertical, self)
         self.outer.setObjectName("batch_splitter")
         self.outer.addWidget(top)
-        self.outer.addWidget(self.batch)
+        self.outer.addWidget(self.bottom_tabs)
         self.outer.setStretchFactor(0, 3)
         self.outer.setStretchFactor(1, 1)
         self.outer.setChildrenCollapsible(True)
         # About six rows of batch visible on first start; saved sizes replace this later.
-        self.outer.setSizes([640, 250])
+        self.outer.setSizes([620, 270])
         layout.addWidget(self.banner)
         layout.addWidget(self.outer, 1)
 
@@ -272,7 +312,10 @@ class Workspace(QWidget):
 
     def shutdown(self) -> None:
         """Stop the inbox, the sandbox this window started, and running sends."""
+        self.drafts.flush()
         self.batch.shutdown()
+        self.templates.shutdown()
+        self.history.shutdown()
         self.profiles.shutdown()
         self.inbox.stop()
         self.controller.shutdown()
@@ -298,9 +341,32 @@ class Workspace(QWidget):
         return CheckOptions(endpoint=endpoint, host=self.host.text() or None)
 
     def form_body(self, api_key: str | None) -> Any:
-        """The body the form describes, carrying `api_key` (left out when there is none)."""
+        """The body the form describes, carrying `api_key` (left out when there is none),
+        with its {{variables}} filled in."""
+        return self.resolve(self.template_body(api_key)).value
+
+    def template_body(self, api_key: str | None) -> Any:
+        """The body the form describes, {{variables}} still in place."""
         event = build_event(self.form.composition())
         return bodies.body_for_endpoint([event], api_key or None, self.form.endpoint_path())
+
+    def resolve(self, body: Any) -> Resolution:
+        if not has_placeholders(body):
+            return Resolution(body, [], set())
+        return Resolver(self.variables, self.dynamic, self._memo).resolve(body)
+
+    def batch_resolver(self) -> Resolver:
+        """For a batch send: no memo, so every row gets its own $uuid, $now and $counter."""
+        return Resolver(dict(self.variables), Dynamic())
+
+    def _on_variables_changed(self, variables: Any) -> None:
+        self.variables = dict(variables)
+        self.batch.recheck()
+        self.schedule_update()
+
+    def secrets(self) -> tuple[str, ...]:
+        key = self.key.text()
+        return (key,) if key else ()
 
     def update_preview(self) -> None:
         """Re-render the preview and re-run the check (called through the throttle)."""
@@ -318,11 +384,13 @@ class Workspace(QWidget):
         if self.editing is not None:
             # Editing a batch row: what the form holds is written back to it (undoable).
             self.batch.edit_row(self.editing, build_event(self.form.composition()))
-        self.preview.set_text(bodies.render(self.form_body(self._display_key())).decode())
+        shown = self.resolve(self.template_body(self._display_key()))
+        self.preview.set_text(bodies.render(shown.value).decode())
         result = check_body(
             self.form_body(self.key.text()), self._options(self.form.endpoint_path())
         )
-        self._show_findings([*self.form.problems(), *result.findings], result)
+        unresolved = unresolved_findings(shown.unresolved)
+        self._show_findings([*self.form.problems(), *unresolved, *result.findings], result)
 
     def _update_from_raw(self) -> None:
         text = self.preview.text()
@@ -345,7 +413,8 @@ class Workspace(QWidget):
         self.preview_error.setVisible(False)
         self.preview.mark_line(None)
         self._raw_value = parsed.value
-        result = check_body(self.raw_body(self.key.text()), self._options(None))
+        resolution = self.resolve(self.raw_body(self.key.text()))
+        result = check_body(resolution.value, self._options(None))
         events = [e for e in parsed.events if isinstance(e, dict)]
         if events:
             self.form.blockSignals(True)
@@ -362,7 +431,7 @@ class Workspace(QWidget):
                 f"The body holds {len(events)} events; the form shows the first."
             )
             self.preview_error.setVisible(True)
-        self._show_findings(result.findings, result)
+        self._show_findings([*unresolved_findings(resolution.unresolved), *result.findings], result)
 
     def raw_body(self, api_key: str) -> Any:
         """The edited JSON with the toolbar key in it (the key field always wins)."""
@@ -466,6 +535,136 @@ class Workspace(QWidget):
         self.form.renew_uuid()  # the next payload is a new event
         self.show_message(f"Added {len(events)} event{'s' * (len(events) != 1)} to the batch.")
 
+    # -- templates ----------------------------------------------------------------------------
+
+    def draft_state(self) -> dict[str, Any]:
+        """What a draft keeps: the form (invalid rows included), JSON being edited, and the
+        template the form was opened from."""
+        entry = self.current_template
+        return {
+            "form": self.form.state(),
+            "raw_text": self.preview.text() if self._raw_mode else None,
+            "template": None
+            if entry is None
+            else {
+                "path": str(entry.path),
+                "folder": entry.folder,
+                "name": entry.name,
+                "fingerprint": entry.fingerprint,
+                "description": self._template_description,
+            },
+        }
+
+    def restore_draft(self, doc: dict[str, Any]) -> None:
+        from pathlib import Path
+
+        from composer.services.templates import TemplateEntry
+
+        form = doc.get("form")
+        if isinstance(form, dict):
+            self.form.restore_state(form)
+        template = doc.get("template")
+        if isinstance(template, dict) and isinstance(template.get("path"), str):
+            self.current_template = TemplateEntry(
+                Path(template["path"]),
+                str(template.get("folder", "")),
+                str(template.get("name", "")),
+                TemplateType.PAYLOAD,
+                fingerprint=str(template.get("fingerprint", "")),
+            )
+            self._template_description = str(template.get("description", ""))
+        raw = doc.get("raw_text")
+        if isinstance(raw, str) and self.set_raw_mode(True):
+            self.shell.edit_json_action.blockSignals(True)
+            self.shell.edit_json_action.setChecked(True)
+            self.shell.edit_json_action.blockSignals(False)
+            self.preview.set_text(raw)
+        self.update_preview()
+        self.show_message("Restored the composition and batch from your last session.", 6000)
+
+    def show_bottom(self, name: str) -> None:
+        """Bring the batch, templates or history tab forward and focus its main control."""
+        widget, focus = {
+            "batch": (self.batch, self.batch.table),
+            "templates": (self.templates, self.templates.search),
+            "history": (self.history, self.history.search),
+        }[name]
+        self.bottom_tabs.setCurrentWidget(widget)
+        sizes = self.outer.sizes()
+        if sizes[1] < 120:  # collapsed: open it to a usable height
+            self.outer.setSizes([max(sizes[0] - 260, 200), 260])
+        focus.setFocus()
+
+    def open_template(self, template: Template, entry: Any) -> None:
+        if template.type is TemplateType.BATCH:
+            self.batch.add_events(template.events, f"template {template.name!r}")
+            self.bottom_tabs.setCurrentWidget(self.batch)
+            return
+        if self._raw_mode and not self.set_raw_mode(False):
+            return
+        self.stop_editing_row()
+        self.form.load_event(template.event, template.endpoint)
+        self.current_template = None if entry.builtin else entry
+        self._template_description = template.description
+        self._memo.clear()
+        self.update_preview()
+        self.form.event_name.setFocus()
+
+    def payload_template(self) -> Template | None:
+        """What Save template writes: the form's payload, or the events of the edited JSON."""
+        entry = self.current_template
+        name = entry.name if entry is not None else ""
+        if self._raw_mode:
+            if self._raw_value is None:
+                self.show_message("Fix the JSON first; then it can be saved.", 8000)
+                return None
+            events = [e for e in classify(self._raw_value)[1] if isinstance(e, dict)]
+            endpoint = self.last_check.endpoint if self.last_check else endpoints.DEFAULT
+            kind = TemplateType.PAYLOAD if len(events) == 1 else TemplateType.BATCH
+            return Template(name or _suggest_name(events), kind, events, endpoint)
+        event = self.form.template_event()
+        return Template(
+            name or _suggest_name([event]),
+            TemplateType.PAYLOAD,
+            [event],
+            self.form.endpoint_path(),
+            self._template_description,
+        )
+
+    def save_template(self) -> None:
+        """Save over the template the form came from, or ask for a name."""
+        template = self.payload_template()
+        if template is None:
+            return
+        if self.current_template is not None and template.type is TemplateType.PAYLOAD:
+            self.templates.save_over(template, self.current_template)
+        else:
+            self.templates.save_as(template, "Save template")
+
+    def save_template_as(self) -> None:
+        template = self.payload_template()
+        if template is not None:
+            folder = self.current_template.folder if self.current_template is not None else ""
+            self.templates.save_as(template, "Save as a new template", folder)
+
+    def save_batch_template(self) -> None:
+        # Without their uuids: a replayed template must be new events, not duplicates that
+        # PostHog drops. A {{$uuid}} placeholder stays, as it gives fresh ones.
+        events = [
+            {k: v for k, v in row.event.items() if k != "uuid" or has_placeholders(v)}
+            for row in self.batch.model.rows
+        ]
+        if not events:
+            self.show_message("The batch is empty; add events first.", 8000)
+            return
+        template = Template(_suggest_name(events) + " batch", TemplateType.BATCH, events, "/batch/")
+        self.templates.save_as(template, "Save the batch as a template")
+
+    def _on_template_saved(self, entry: Any) -> None:
+        if entry.type is TemplateType.PAYLOAD and not self._raw_mode:
+            self.current_template = entry
+            self._template_description = entry.description
+
     def edit_row(self, uuid: str) -> None:
         row = self.batch.model.row(uuid)
         if row is None or self._raw_mode:
@@ -496,6 +695,8 @@ class Workspace(QWidget):
 
     def new_payload(self) -> None:
         self.stop_editing_row()
+        self.current_template = None
+        self._template_description = ""
         if self._raw_mode:
             self._raw_error = None
             self._raw_value = None
@@ -530,6 +731,7 @@ class Workspace(QWidget):
     def send(self) -> None:
         if self.controller.busy:
             return
+        self._memo.clear()  # {{$now}}, {{$uuid}} ... are taken at send time
         self.update_preview()
         try:
             host = resolve_host(self.host.text())
@@ -543,10 +745,15 @@ class Workspace(QWidget):
                 self.show_message("Fix the JSON first; the error is marked in the body.", 10000)
                 self.preview.setFocus()
                 return
-            body = self.raw_body(key)
-            # What is shown is what is sent: the edited text becomes the exact rendering.
-            display = self.raw_body(self._display_key()) if key else self._raw_value
-            self.preview.set_text(bodies.render(display).decode())
+            resolution = self.resolve(self.raw_body(key))
+            if self._refuse_unresolved(resolution):
+                return
+            body = resolution.value
+            if not has_placeholders(self._raw_value):
+                # What is shown is what is sent: the edited text becomes the exact rendering.
+                # (Text with {{variables}} stays as written; the response keeps what was sent.)
+                display = self.raw_body(self._display_key()) if key else self._raw_value
+                self.preview.set_text(bodies.render(display).decode())
             endpoint = self.last_check.endpoint if self.last_check else endpoints.DEFAULT
         else:
             problems = self.form.problems()
@@ -554,8 +761,16 @@ class Workspace(QWidget):
                 self.show_message(f"Fix the marked values first: {problems[0].message}", 10000)
                 self.form.focus_path(problems[0].path)
                 return
-            body = self.form_body(key)
+            resolution = self.resolve(self.template_body(key))
+            if self._refuse_unresolved(resolution):
+                return
+            body = resolution.value
             endpoint = self.form.endpoint_path()
+        kind = "raw" if self._raw_mode else self.form.current_kind().value
+        self._send_body(body, endpoint, host, key, kind)
+
+    def _send_body(self, body: Any, endpoint: str, host: Any, key: str, kind: str) -> None:
+        """Check, confirm and send a finished body (variables filled in, key in place)."""
         result = check_body(body, self._options(endpoint))
         if not self.profiles.confirm_send(result.events):
             self.show_message("Not sent.")
@@ -577,8 +792,134 @@ class Workspace(QWidget):
                 bodies.render(body),
                 (key,) if key else (),
                 events=result.events,
+                profile=self.shell.target.currentText(),
+                kind=kind,
+                event_names=_event_names(body),
+                endpoint=endpoint,
             )
         )
+
+    # -- history -------------------------------------------------------------------------------
+
+    def _record(self, request: SendRequest, record: Any, note: str = "") -> None:
+        from composer.services.history import HistoryEntry
+
+        if record is not None:
+            entry = HistoryEntry.from_record(
+                record,
+                profile=request.profile,
+                host=self.host.text(),
+                endpoint=request.endpoint,
+                kind=request.kind,
+                event_names=request.event_names,
+                events=request.events,
+            )
+        else:
+            entry = HistoryEntry(
+                None,
+                datetime.now(UTC),
+                request.profile,
+                self.host.text(),
+                request.url,
+                request.endpoint,
+                request.kind,
+                request.event_names,
+                request.events,
+                bodies.mask_in_render(request.body, request.secrets),
+                None,
+                None,
+                [],
+                b"",
+                note,
+            )
+        self.history.record(entry, request.secrets)
+
+    def show_history_entry(self, entry: Any) -> None:
+        from composer.services.transport import ResponseRecord
+
+        record = None
+        if entry.status is not None or entry.response_body:
+            record = ResponseRecord(
+                "POST",
+                entry.url,
+                [],
+                entry.body,
+                len(entry.body),
+                False,
+                status=entry.status,
+                response_headers=list(entry.response_headers),
+                body=entry.response_body,
+                elapsed=(entry.elapsed_ms or 0) / 1000,
+            )
+        when = entry.sent_at.astimezone().replace(tzinfo=None)
+        note = entry.error or "No answer was received."
+        self.response.show_entry(SendEntry(when, entry.url, entry.events, record, note))
+        self.right_tabs.setCurrentWidget(self.response)
+
+    def _history_body(self, entry: Any) -> Any:
+        if entry.truncated:
+            self.show_message(
+                "This send's body was too large to keep whole in the history; it cannot be"
+                " reopened or resent.",
+                10000,
+            )
+            return None
+        try:
+            return loads(entry.body)
+        except JsonSyntaxError:
+            self.show_message("This send's body is not JSON; it cannot be reopened.", 10000)
+            return None
+
+    def reopen_history(self, entry: Any) -> None:
+        """A past send's body as a new composition: a fresh uuid, the current key."""
+        body = self._history_body(entry)
+        if body is None:
+            return
+        events = [e for e in classify(body)[1] if isinstance(e, dict)]
+        if self._raw_mode and not self.set_raw_mode(False):
+            return
+        self.stop_editing_row()
+        self.current_template = None
+        if len(events) == 1:
+            event = {
+                k: v
+                for k, v in events[0].items()
+                if k not in ("api_key", "token", "$token", "uuid")
+            }
+            self.form.load_event(event, entry.endpoint or endpoints.DEFAULT)
+        else:
+            self.shell.edit_json_action.setChecked(True)  # JSON editing, for a whole batch
+            stripped = bodies.with_api_key(body, self._display_key()) if self.key.text() else body
+            self.preview.set_text(bodies.render(stripped).decode())
+        self.update_preview()
+        self.show_message(
+            f"Opened the send of {entry.sent_at.astimezone():%Y-%m-%d %H:%M} as a new payload."
+        )
+
+    def resend_history(self, entry: Any) -> None:
+        """Send a past body again, as it was, to the current target with its key."""
+        if self.controller.busy:
+            return
+        body = self._history_body(entry)
+        if body is None:
+            return
+        try:
+            host = resolve_host(self.host.text())
+        except HostError as exc:
+            self.show_message(f"Host: {exc}.", 10000)
+            return
+        key = self.key.text()
+        if key and bodies.read_api_key(body) is not None:
+            body = bodies.with_api_key(body, key)
+        self._send_body(body, entry.endpoint or endpoints.DEFAULT, host, key, entry.kind)
+
+    def _refuse_unresolved(self, resolution: Resolution) -> bool:
+        if not resolution.unresolved:
+            return False
+        first = unresolved_findings(resolution.unresolved)[0]
+        self.show_message(f"Not sent: {first.message} {first.fix}", 15000)
+        self.go_to_finding(first)
+        return True
 
     def cancel_send(self) -> None:
         self.controller.cancel()
@@ -596,6 +937,9 @@ class Workspace(QWidget):
     def _on_send_finished(self, request: SendRequest, record: Any) -> None:
         self._set_sending(False)
         self.response.add(SendEntry(datetime.now(), request.url, request.events, record))
+        self._record(request, record)
+        self._memo.clear()
+        self.schedule_update()  # the next send's {{$...}} values
         if record.ok:
             self.form.renew_uuid()
         status = record.status if record.status is not None else "no answer"
@@ -627,7 +971,20 @@ class Workspace(QWidget):
                 "Cancelled. If the request reached the server, PostHog may still have stored it.",
             )
         )
+        self._record(request, None, "Cancelled before an answer arrived.")
         self.show_message("Cancelled.")
+
+
+def _event_names(body: Any) -> str:
+    names = [e.get("event") for e in classify(body)[1] if isinstance(e, dict)]
+    shown = [n if isinstance(n, str) else "?" for n in names[:2]]
+    more = f" (+{len(names) - 2})" if len(names) > 2 else ""
+    return ", ".join(shown) + more
+
+
+def _suggest_name(events: list[Any]) -> str:
+    name = events[0].get("event") if events and isinstance(events[0], dict) else None
+    return name.lstrip("$") if isinstance(name, str) and name.strip("$") else "Untitled"
 
 
 def _swap(text: str, old: str, new: str) -> str:

@@ -1,0 +1,76 @@
+"""App settings the window and the command line share: where templates live, how long history
+is kept. A small JSON file in the config folder; window layout stays in Qt's own INI file.
+
+COMPOSER_TEMPLATES_DIR overrides the templates folder, for CI and for a repository checkout.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from composer import paths
+from composer.core.jsonio import JsonSyntaxError, dumps_pretty, loads
+from composer.files import keep_aside, write_atomic
+
+FILE_NAME = "settings.json"
+DEFAULT_HISTORY_DAYS = 90
+
+
+@dataclass
+class Settings:
+    templates_dir: str = ""  # empty: the default folder in the data dir
+    history_days: int | None = DEFAULT_HISTORY_DAYS  # None: keep forever
+
+
+@dataclass
+class Loaded:
+    settings: Settings
+    note: str = ""  # what went wrong reading the file, for the status bar
+
+
+def settings_path() -> Path:
+    return paths.config_dir() / FILE_NAME
+
+
+def load() -> Loaded:
+    path = settings_path()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Loaded(Settings())
+    except OSError as exc:
+        return Loaded(Settings(), f"Settings could not be read ({exc.strerror}); using defaults.")
+    try:
+        doc = loads(data)
+        if not isinstance(doc, dict):
+            raise TypeError
+        folder = doc.get("templates_dir", "")
+        days = doc.get("history_days", DEFAULT_HISTORY_DAYS)
+        if not isinstance(folder, str) or not (days is None or type(days) is int):
+            raise TypeError
+        return Loaded(Settings(folder, days))
+    except (JsonSyntaxError, TypeError):
+        aside = keep_aside(path)
+        return Loaded(
+            Settings(),
+            f"The settings file was damaged; it is kept as {aside.name} and defaults are used.",
+        )
+
+
+def save(settings: Settings) -> None:
+    write_atomic(settings_path(), dumps_pretty(asdict(settings)) + b"\n")
+
+
+def default_templates_dir() -> Path:
+    return paths.data_dir() / "templates"
+
+
+def templates_dir(settings: Settings | None = None) -> Path:
+    """The templates folder: the environment override, the chosen folder, or the default."""
+    override = os.environ.get("COMPOSER_TEMPLATES_DIR")
+    if override:
+        return Path(override).expanduser()
+    chosen = (settings or load().settings).templates_dir
+    return Path(chosen).expanduser() if chosen else default_templates_dir()

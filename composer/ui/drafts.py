@@ -1,0 +1,149 @@
+"""Autosave: the composition and the batch are written shortly after every change and restored
+on the next start, so a crash or a kill loses at most the last moment of work.
+
+Snapshots are taken on the GUI thread (cheap: references to immutable-by-convention event
+dicts) and written by one worker thread, so typing never waits for the disk.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QThreadPool, QTimer
+
+from composer import paths
+from composer.core.batch import BatchRow, RowStatus
+from composer.services.drafts import DraftRow, DraftStore, Restored
+from composer.ui.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from composer.ui.workspace import Workspace
+
+COMPOSITION_DELAY_MS = 400
+BATCH_DELAY_MS = 3000
+
+
+class DraftKeeper(QObject):
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__(workspace)
+        self.ws = workspace
+        self.store: DraftStore | None = None
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)  # writes land in the order they were made
+        self._tasks = TaskRunner(self._pool, self)
+        self._restored = False
+        self._at_start: Any = None  # the form as it was before the draft was read
+        self.saves = 0  # composition drafts written, for tests and diagnostics
+        self._composition_timer = self._timer(COMPOSITION_DELAY_MS, self.save_composition)
+        self._batch_timer = self._timer(BATCH_DELAY_MS, self.save_batch)
+
+    def _timer(self, ms: int, slot: Any) -> QTimer:
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval(ms)
+        timer.timeout.connect(slot)
+        return timer
+
+    # -- start ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        ws = self.ws
+        ws.form.edited.connect(self._composition_changed)
+        ws.preview.edited.connect(self._composition_changed)
+        model = ws.batch.model
+        for change in (
+            model.rowsInserted,
+            model.rowsRemoved,
+            model.rowsMoved,
+            model.modelReset,
+            model.dataChanged,
+        ):
+            change.connect(self._batch_changed)
+        self._at_start = _comparable(ws.form.state())
+        self._tasks.run(self._open, self._on_loaded, self._on_failed)
+
+    def _open(self) -> Restored:  # a worker thread
+        self.store = DraftStore(paths.data_dir() / "drafts")
+        return self.store.load()
+
+    @property
+    def restored(self) -> bool:
+        return self._restored
+
+    def _on_loaded(self, restored: Restored) -> None:
+        ws = self.ws
+        if restored.composition is not None:
+            if _comparable(ws.form.state()) != self._at_start or ws.raw_mode:
+                ws.show_message("A saved draft was not restored: you had started typing.", 8000)
+            else:
+                ws.restore_draft(restored.composition)
+        if restored.rows and not ws.batch.model.rows:
+            rows = []
+            for saved in restored.rows:
+                row = BatchRow.of(saved.event)
+                try:
+                    row.status = RowStatus(saved.status)
+                except ValueError:
+                    row.status = RowStatus.NEW
+                row.status_text = saved.text
+                rows.append(row)
+            ws.batch.model.add_rows(rows)
+            ws.batch.verify(rows)
+        for note in restored.notes:
+            ws.show_message(note, 15000)
+        self._restored = True
+
+    def _on_failed(self, exc: Any) -> None:
+        self._restored = True
+        self.ws.show_message(f"Drafts are not available: {exc}", 15000)
+
+    # -- saving --------------------------------------------------------------------------------
+
+    def _composition_changed(self) -> None:
+        if self._restored and not self._composition_timer.isActive():
+            self._composition_timer.start()
+
+    def _batch_changed(self, *_args: object) -> None:
+        if self._restored and not self._batch_timer.isActive():
+            self._batch_timer.start()
+
+    def save_composition(self) -> None:
+        if self.store is None:
+            return
+        doc = self.ws.draft_state()
+        work = partial(self.store.save_composition, doc, self.ws.secrets())
+        self._tasks.run(work, self._on_saved, self._on_save_failed)
+
+    def save_batch(self) -> None:
+        if self.store is None:
+            return
+        if self.ws.batch.busy:
+            self._batch_timer.start()  # mid-send: write once the statuses settle
+            return
+        rows = [DraftRow(r.event, r.status.value, r.status_text) for r in self.ws.batch.model.rows]
+        work = partial(self.store.save_batch, rows, self.ws.secrets())
+        self._tasks.run(work, lambda _r: None, self._on_save_failed)
+
+    def _on_saved(self, _result: Any) -> None:
+        self.saves += 1
+
+    def _on_save_failed(self, exc: Any) -> None:
+        self.ws.show_message(f"The draft could not be saved: {exc}", 10000)
+
+    def flush(self) -> None:
+        """On close: write what is pending and wait for it."""
+        if self._restored and self.store is not None:
+            if self._composition_timer.isActive():
+                self._composition_timer.stop()
+                self.save_composition()
+            if self._batch_timer.isActive() and not self.ws.batch.busy:
+                self._batch_timer.stop()
+                self.save_batch()
+        self._pool.waitForDone(10000)
+
+
+def _comparable(state: dict[str, Any]) -> Any:
+    """The form's state without its automatic uuid, which changes on its own."""
+    event = {k: v for k, v in state.get("event", {}).items() if k != "uuid"}
+    return {**state, "event": event}

@@ -1,0 +1,141 @@
+"""The send history in the real window: kept across restarts, reopened, resent, compared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtWidgets import QTableView
+
+from composer import settings
+from composer.app import create_main_window
+from composer.ui.main_window import MainWindow
+from tests.conftest import files_containing
+from tests.support.fault_server import FaultServer, Reply
+from tests.test_window import choose
+from tests.window_helpers import by_name
+
+KEY = "phc_HistoryWindowKey0123456789abcdefghijk"
+
+
+def open_window(qtbot, server: FaultServer) -> MainWindow:
+    w = create_main_window()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.workspace.profiles.loaded, timeout=10000)
+    qtbot.waitUntil(lambda: w.workspace.history.opened, timeout=10000)
+    qtbot.waitUntil(lambda: w.workspace.drafts.restored, timeout=10000)
+    choose(w, "Profile", "Other host")
+    w.host.setText(server.url)
+    w.key.setText(KEY)
+    return w
+
+
+def send_event(qtbot, window: MainWindow, server: FaultServer, name: str) -> None:
+    ws = window.workspace
+    ws.form.event_name.setText(name)
+    ws.form.distinct_id.setText("user-1")
+    ws.form.properties.fill_from_text('{"plan": "team"}')
+    before = len(server.requests)
+    window.send_action.trigger()
+    qtbot.waitUntil(lambda: len(server.requests) == before + 1, timeout=10000)
+    qtbot.waitUntil(lambda: not ws.controller.busy, timeout=10000)
+
+
+def history_rows(qtbot, window: MainWindow, count: int) -> QTableView:
+    history = window.workspace.history
+    qtbot.waitUntil(lambda: len(history.model.entries) == count and history.idle, timeout=10000)
+    return by_name(window, QTableView, "History table", visible=False)
+
+
+def select_rows(table: QTableView, *rows: int) -> None:
+    selection = table.selectionModel()
+    selection.clearSelection()
+    for row in rows:
+        selection.select(
+            table.model().index(row, 0),
+            QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+        )
+
+
+def test_history_survives_a_restart_and_a_past_send_reopens_and_resends(
+    qtbot, fault_server: FaultServer, isolated_dirs: Path
+) -> None:
+    window = open_window(qtbot, fault_server)
+    send_event(qtbot, window, fault_server, "report_exported")
+    history_rows(qtbot, window, 1)
+    first_sent = orjson.loads(fault_server.requests[0].body)
+    window.close()
+
+    window = open_window(qtbot, fault_server)
+    ws = window.workspace
+    table = history_rows(qtbot, window, 1)
+    entry = ws.history.model.entries[0]
+    assert (entry.status, entry.event_names, entry.profile) == (
+        200,
+        "report_exported",
+        "Other host (not saved)",
+    )
+    assert entry.host == fault_server.url
+
+    # Choosing it shows its answer in the response pane.
+    select_rows(table, 0)
+    qtbot.waitUntil(lambda: ws.response.status_label.text().startswith("200"), timeout=5000)
+
+    # Reopen: the form holds the payload again, as a new event.
+    ws.new_payload()
+    ws.history.reopen_selected()
+    qtbot.waitUntil(lambda: ws.form.event_name.text() == "report_exported", timeout=5000)
+    assert ws.form.uuid_auto.isChecked()
+    assert ws.form.uuid.text() != first_sent["uuid"]
+
+    # Resend: the same body again, with the current key.
+    ws.history.resend_selected()
+    qtbot.waitUntil(lambda: len(fault_server.requests) == 2, timeout=10000)
+    again = orjson.loads(fault_server.requests[1].body)
+    assert again == first_sent  # byte-for-byte the same event, uuid included
+    assert again["api_key"] == KEY
+    history_rows(qtbot, window, 2)
+    window.close()
+    # The key went to the server, never to the history file.
+    assert files_containing(KEY, isolated_dirs) == []
+
+
+def test_search_compare_and_retention(qtbot, fault_server: FaultServer) -> None:
+    window = open_window(qtbot, fault_server)
+    ws = window.workspace
+    send_event(qtbot, window, fault_server, "first_event")
+    fault_server.queue(
+        Reply(400, b"Invalid event", (("Content-Type", "text/plain"),)),
+    )
+    send_event(qtbot, window, fault_server, "second_event")
+    table = history_rows(qtbot, window, 2)
+
+    ws.history.search.setText("second")
+    qtbot.waitUntil(lambda: len(ws.history.model.entries) == 1, timeout=5000)
+    assert ws.history.model.entries[0].status == 400
+    ws.history.search.setText("")
+    table = history_rows(qtbot, window, 2)
+
+    select_rows(table, 0, 1)
+    assert ws.history.compare_button.isEnabled()
+    ws.history.compare_selected()
+    qtbot.waitUntil(lambda: ws.history._compare is not None, timeout=5000)
+    dialog = ws.history._compare
+    assert dialog is not None
+    qtbot.waitUntil(lambda: "differ" in dialog.summary.text(), timeout=5000)
+    assert dialog.left.toPlainText().startswith("200")
+    assert dialog.right.toPlainText().startswith("400")
+    assert dialog.differing  # the status line at least
+    dialog.close()
+
+    index = ws.history.retention.findData(7)
+    ws.history.retention.setCurrentIndex(index)
+    ws.history.retention.activated.emit(index)
+    qtbot.waitUntil(lambda: settings.load().settings.history_days == 7, timeout=5000)
+
+    select_rows(table, 0)
+    ws.history.delete_selected()
+    history_rows(qtbot, window, 1)
+    window.close()
