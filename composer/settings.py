@@ -22,6 +22,7 @@ DEFAULT_HISTORY_DAYS = 90
 class Settings:
     templates_dir: str = ""  # empty: the default folder in the data dir
     history_days: int | None = DEFAULT_HISTORY_DAYS  # None: keep forever
+    plan_file: str = ""  # empty: tracking-plan.yaml (.yml, .json) in the templates folder
 
 
 @dataclass
@@ -48,9 +49,12 @@ def load() -> Loaded:
             raise TypeError
         folder = doc.get("templates_dir", "")
         days = doc.get("history_days", DEFAULT_HISTORY_DAYS)
+        plan_file = doc.get("plan_file", "")
         if not isinstance(folder, str) or not (days is None or type(days) is int):
             raise TypeError
-        return Loaded(Settings(folder, days))
+        if not isinstance(plan_file, str):
+            raise TypeError
+        return Loaded(Settings(folder, days, plan_file))
     except (JsonSyntaxError, TypeError):
         aside = keep_aside(path)
         return Loaded(

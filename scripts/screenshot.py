@@ -44,6 +44,10 @@ def main() -> int:
     ):
         plan.save_new(Template(name, events=[event], description=f"{name}, from the plan"), folder)
     plan.update_variables({"user": "user-42", "plan": "team"})
+    # The example tracking plan, active beside the templates: the findings show what it says.
+    from composer.services.plans import example_plan_path
+
+    (plan.root / "tracking-plan.yaml").write_bytes(example_plan_path().read_bytes())
     from composer.ui.palettes import Appearance, apply_appearance
 
     app = QApplication([])
@@ -57,6 +61,7 @@ def main() -> int:
         {"event": "signed_up", "distinct_id": "user-41", "properties": {"plan": "free"}},
         {"event": "$pageview", "distinct_id": "user-41", "properties": {"$current_url": "/"}},
         {"event": "invited_teammate", "distinct_id": "", "properties": {"seats": 2}},
+        {"event": "invoice_paid", "distinct_id": "user-41", "properties": {"amount": 9}},
     ):
         ws.batch.add_event(event)
     ws.stop_editing_row()
@@ -75,6 +80,7 @@ def main() -> int:
         (Appearance.DARK, out / "window-dark.png", ws.inbox, ws.batch),
         (Appearance.LIGHT, out / "window-templates.png", ws.response, ws.templates),
         (Appearance.DARK, out / "window-history.png", ws.response, ws.history),
+        (Appearance.LIGHT, out / "window-plan.png", ws.response, ws.plan_panel),
     ]
 
     def send() -> None:
@@ -104,7 +110,8 @@ def main() -> int:
         QTimer.singleShot(400, grab)
 
     def wait_for_answer() -> None:
-        if ws.response.history_model.rowCount() and ws.inbox.model.rowCount():
+        ready = ws.plan is not None and ws.plan_panel.idle and ws.templates.loaded
+        if ready and ws.response.history_model.rowCount() and ws.inbox.model.rowCount():
             grab_next()
         else:
             QTimer.singleShot(50, wait_for_answer)

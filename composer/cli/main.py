@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from composer import __version__
-from composer.cli import profile, sandbox, send, templates, validate
+from composer.cli import plans, profile, sandbox, send, templates, validate
 from composer.cli.errors import CliError, ExitStatus
 
 log = logging.getLogger("composer")
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_parser(sub)
     profile.add_parser(sub)
     templates.add_parser(sub)
+    plans.add_parser(sub)
     return parser
 
 

@@ -58,7 +58,13 @@ def check_report(name: str, result: CheckResult, *, quiet_info: bool = False) ->
     lines = [summary_line(name, result), *finding_lines(shown)]
     if not result.ok:
         predicted = result.predicted
-        lines.append(f"  PostHog would answer: {predicted.status} {predicted.body}")
+        if predicted.status == 200:
+            lines.append(
+                "  PostHog would accept it (200): the errors are the tracking plan's or this"
+                " tool's, not PostHog's."
+            )
+        else:
+            lines.append(f"  PostHog would answer: {predicted.status} {predicted.body}")
     return "\n".join(lines)
 
 

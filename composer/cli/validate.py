@@ -12,6 +12,7 @@ from composer.cli import templates
 from composer.cli.errors import CliError, ExitStatus
 from composer.cli.inputs import read_input
 from composer.cli.output import check_report
+from composer.core.plan_check import check_body_against_plan
 from composer.core.preflight import CheckOptions, CheckResult, check_body, check_text
 
 
@@ -21,6 +22,11 @@ def run(args: argparse.Namespace) -> ExitStatus:
         from composer.cli.send import resolve_profile
 
         host = resolve_profile(args.profile).host
+    plan = None
+    if args.plan:
+        from composer.cli.plans import load_plan_argument
+
+        plan = load_plan_argument(args.plan)
     documents: list[dict[str, Any]] = []
     reports: list[str] = []
     worst = ExitStatus.OK
@@ -44,6 +50,8 @@ def run(args: argparse.Namespace) -> ExitStatus:
                 documents.append(_unreadable(path, checked))
                 continue
             name, result = checked
+        if plan is not None and result.parsed is not None:
+            result.findings.extend(check_body_against_plan(result.parsed.value, plan))
         if not result.ok and worst is ExitStatus.OK:
             worst = ExitStatus.FAILED
         documents.append(
@@ -131,5 +139,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--host", help="also check this host (us, eu, or a URL)")
     p.add_argument("--profile", metavar="NAME", help="check against a profile's host")
     p.add_argument("-q", "--quiet", action="store_true", help="leave out info findings")
+    p.add_argument(
+        "--plan",
+        metavar="PLAN",
+        help="also check every event against this tracking plan (YAML or JSON)",
+    )
     templates.add_arguments(p)
     p.set_defaults(run=run)

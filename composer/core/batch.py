@@ -19,6 +19,8 @@ from composer.core.identifiers import canonical_uuid
 from composer.core.jsonio import JsonObject, dumps_compact
 from composer.core.parse import BodyShape
 from composer.core.payloads import kind_for_event_name
+from composer.core.plan import Plan
+from composer.core.plan_check import check_against_plan
 from composer.core.preflight.collector import Collector
 from composer.core.preflight.events import check_event
 from composer.core.preflight.fast import future_limit, is_plain
@@ -125,16 +127,24 @@ class BatchRow:
 
     @property
     def blocked(self) -> bool:
+        """An error PostHog (or an unfilled variable) would make of it: held back. Tracking-plan
+        errors are shown but do not hold a row back; PostHog accepts what a plan forbids."""
         return self.findings is not None and any(
-            f.severity is Severity.ERROR for f in self.findings
+            f.severity is Severity.ERROR and not f.code.startswith("plan.") for f in self.findings
         )
 
 
 class RowChecker:
     """Checks rows one at a time, remembering uuids across them (duplicates are findings)."""
 
-    def __init__(self, now: datetime | None = None, resolver: Resolver | None = None) -> None:
+    def __init__(
+        self,
+        now: datetime | None = None,
+        resolver: Resolver | None = None,
+        plan: Plan | None = None,
+    ) -> None:
         self.now = now or datetime.now(UTC)
+        self._plan = plan if plan is not None and plan.usable else None
         self._limit = future_limit(self.now)
         self._seen: dict[str, int] = {}
         self._position = 0
@@ -156,6 +166,8 @@ class RowChecker:
             out = Collector(self.now)
             check_event(event, "", position, BodyShape.BATCH, False, out, size)
             findings.extend(out.findings)
+        if self._plan is not None:
+            findings.extend(check_against_plan(event, self._plan, "", position))
         uid = event.get("uuid")
         if isinstance(uid, str) and uid:
             first = self._seen.setdefault(uid.lower(), position)
@@ -176,10 +188,14 @@ class RowChecker:
 
 
 def check_rows(
-    rows: Sequence[BatchRow], now: datetime | None = None, resolver: Resolver | None = None
+    rows: Sequence[BatchRow],
+    now: datetime | None = None,
+    resolver: Resolver | None = None,
+    plan: Plan | None = None,
 ) -> None:
-    """Fill in each row's findings, as PostHog would judge the event inside a batch."""
-    checker = RowChecker(now, resolver)
+    """Fill in each row's findings, as PostHog would judge the event inside a batch (and the
+    tracking plan, when there is one)."""
+    checker = RowChecker(now, resolver, plan)
     for row in rows:
         checker.check(row)
 
@@ -218,5 +234,9 @@ def envelope_bytes(rows: Sequence[BatchRow], api_key: str, historical_migration:
 
 def held_back_reason(row: BatchRow) -> str:
     """Why a row is not sent: its errors, briefly."""
-    errors = [f for f in row.findings or () if f.severity is Severity.ERROR]
+    errors = [
+        f
+        for f in row.findings or ()
+        if f.severity is Severity.ERROR and not f.code.startswith("plan.")
+    ]
     return "; ".join(f"{f.code}: {f.message}" for f in errors[:2])

@@ -26,6 +26,7 @@ from composer.core.batch import (
     held_back_reason,
     plan_chunks,
 )
+from composer.core.plan import Plan
 from composer.core.variables import Resolver
 from composer.services.transport import ResponseRecord, Transport
 
@@ -88,10 +89,12 @@ class BatchSender:
         pause: threading.Event | None = None,
         cancel: threading.Event | None = None,
         resolver: Resolver | None = None,
+        plan: Plan | None = None,
     ) -> None:
         self.transport = transport
         # Fills in {{variables}} as each row is checked, so every send gets fresh $uuid/$now.
         self.resolver = resolver
+        self.plan = plan  # re-checking a row keeps its tracking-plan findings
         self.url = url
         self.api_key = api_key
         self.historical_migration = historical_migration
@@ -113,7 +116,7 @@ class BatchSender:
             target=self._post_all, name="batch-sender", daemon=True, args=(bodies, summary, started)
         )
         worker.start()
-        checker = RowChecker(now, self.resolver)
+        checker = RowChecker(now, self.resolver, self.plan)
         # Each request is checked and encoded while the one before it is on the wire.
         for chunk in plan_chunks(
             self._sendable(rows, checker, progress), self.max_bytes, self.max_events

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from composer.core.batch import BatchRow, RowStatus, check_rows, held_back_reason, new_uuid
 from composer.core.batch_formats import ColumnMap, Format, Imported, format_for
 from composer.core.jsonio import JsonObject
+from composer.core.plan import Plan
 from composer.core.variables import Resolver
 from composer.ui import dialogs
 from composer.ui.batch_model import (
@@ -92,6 +93,7 @@ class BatchPanel(QWidget):
         self.transport_factory: Callable[[], Any] | None = None
         # Fills in {{variables}} for checks and sends; None: rows are taken as they are.
         self.resolver_factory: Callable[[], Resolver] | None = None
+        self.plan_provider: Callable[[], Plan | None] = lambda: None
 
         self.table = QTableView(self)
         self.table.setModel(self.model)
@@ -321,7 +323,7 @@ class BatchPanel(QWidget):
         row = BatchRow.of(event)
         if self.model.row(row.uuid) is not None:  # that uuid is a row already: a new event
             row = BatchRow.of({**event, "uuid": new_uuid()})
-        check_rows([row], resolver=self._resolver())
+        check_rows([row], resolver=self._resolver(), plan=self.plan_provider())
         self.undo.push(AddRows(self.model, [row], None, "Add row"))
         # The form keeps composing the next event; clicking the row edits this one.
         self.select(row.uuid, load=False)
@@ -373,7 +375,7 @@ class BatchPanel(QWidget):
                 event = {k: v for k, v in source.event.items() if k != "uuid"}
                 copies.append(BatchRow.of(event))
         if copies:
-            check_rows(copies, resolver=self._resolver())
+            check_rows(copies, resolver=self._resolver(), plan=self.plan_provider())
             last = max(p for u in uuids if (p := self.model.position(u)) is not None)
             self.undo.push(
                 AddRows(
@@ -481,7 +483,7 @@ class BatchPanel(QWidget):
         """Check rows in the background; the Check column fills in when done."""
         rows = list(rows)
         if rows:
-            work = partial(check_rows, rows, resolver=self._resolver())
+            work = partial(check_rows, rows, resolver=self._resolver(), plan=self.plan_provider())
             self._tasks.run(work, self._on_verified, self._on_import_failed)
 
     def _on_verified(self, _result: Any) -> None:
@@ -545,6 +547,7 @@ class BatchPanel(QWidget):
             pause=self._pause,
             cancel=self._cancel,
             resolver=self._resolver(),
+            plan=self.plan_provider(),
         )
         self._cancel.clear()
         self._pause.clear()

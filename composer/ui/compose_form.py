@@ -7,13 +7,15 @@ so switching from Identify to Event and back loses nothing the user typed.
 from __future__ import annotations
 
 import uuid as uuidlib
+from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, QStringListModel, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QCompleter,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -33,6 +35,7 @@ from composer.core.payloads import (
     build_event,
     composition_from_event,
 )
+from composer.core.plan import EventSpec, Plan, enum_choices, planned_row
 from composer.core.values import PropertyRow, ValueType
 from composer.ui import names
 from composer.ui.properties_editor import PropertiesEditor
@@ -212,6 +215,15 @@ class ComposeForm(QWidget):
         self.uuid_auto.toggled.connect(self._uuid_auto_toggled)
         self.uuid.setText(str(uuidlib.uuid4()))
         self.uuid.setReadOnly(True)
+        self.plan: Plan | None = None
+        self._names = QStringListModel(self)
+        self.completer = QCompleter(self._names, self)
+        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.event_name.setCompleter(self.completer)
+        self.completer.activated.connect(self._planned_event_chosen)
+        self.event_name.editingFinished.connect(self._planned_event_chosen)
+        self.event_name.textChanged.connect(self._offer_plan_choices)
         self._kind_changed()
 
     # -- construction helpers ----------------------------------------------------------------
@@ -408,6 +420,52 @@ class ComposeForm(QWidget):
             self._setting = False
         self._update_tab_titles()
         self.edited.emit()
+
+    # -- the tracking plan ----------------------------------------------------------------
+
+    def set_plan(self, plan: Plan | None) -> None:
+        """Complete event names from the plan and offer its allowed values."""
+        self.plan = plan
+        names = sorted(n for n in plan.events if not n.startswith("$")) if plan else []
+        self._names.setStringList(names)
+        self._offer_plan_choices()
+
+    def planned_event(self) -> EventSpec | None:
+        name = self.current_kind().event_name or self.event_name.text().strip()
+        return self.plan.events.get(name) if self.plan is not None else None
+
+    def _offer_plan_choices(self, *_args: object) -> None:
+        spec = self.planned_event()
+        self.properties.set_choices(enum_choices(spec.properties) if spec else {})
+        self.set_editor.set_choices(enum_choices(spec.set) if spec else {})
+        self.set_once_editor.set_choices(enum_choices(spec.set_once) if spec else {})
+
+    def _planned_event_chosen(self, *_args: object) -> None:
+        if self.event_name.isReadOnly() and self.current_kind().event_name is None:
+            return  # JSON editing: the form only follows
+        self.prefill_from_plan()
+
+    def prefill_from_plan(self) -> int:
+        """Add the planned event's required properties that are not in the form yet."""
+        spec = self.planned_event()
+        if spec is None:
+            return 0
+        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        added = 0
+        for editor, specs in (
+            (self.properties, spec.properties),
+            (self.set_editor, spec.set),
+            (self.set_once_editor, spec.set_once),
+        ):
+            rows = [planned_row(p, now) for p in specs.values() if p.required]
+            added += editor.prefill(rows)
+        self._offer_plan_choices()
+        if added:
+            self.message.emit(
+                f"Added the {added} propert{'ies' if added != 1 else 'y'} the tracking plan"
+                f" requires for {spec.name}."
+            )
+        return added
 
     # -- drafts and templates -------------------------------------------------------------
 

@@ -155,6 +155,13 @@ class FindingsPane(QWidget):
         counts = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
         if predicted is None:
             text, tone = f"Fix the JSON first ({counts}).", "client_error"
+        elif (
+            predicted.status == 200
+            and errors
+            and all(f.code.startswith("plan.") for f in findings if f.severity is Severity.ERROR)
+        ):
+            text = f"PostHog would accept this (200), but it breaks the tracking plan ({counts})."
+            tone = "client_error"
         elif predicted.status == 200 and errors:
             text, tone = f"Not ready to send ({counts}).", "client_error"
         elif predicted.status == 200:

@@ -7,7 +7,7 @@ seen), so events sent by other programs to `event-composer sandbox` show up here
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from functools import partial
 from typing import Any
@@ -39,6 +39,8 @@ from PySide6.QtWidgets import (
 )
 
 from composer.core.jsonio import dumps_pretty
+from composer.core.plan import Plan
+from composer.core.plan_check import check_against_plan
 from composer.sandbox.store import InboxEvent, InboxRequest, read_events_for, read_requests_after
 from composer.ui import dialogs
 from composer.ui.json_view import JsonView
@@ -62,6 +64,7 @@ class Column(IntEnum):
 class InboxRow:
     request: InboxRequest
     event: InboxEvent | None  # None: a refused request, or one whose events were all filtered
+    plan: tuple[dict[str, str], ...] = ()  # what the active tracking plan says of the event
 
     @property
     def refused(self) -> bool:
@@ -69,7 +72,14 @@ class InboxRow:
 
     @property
     def findings(self) -> list[dict[str, str]]:
-        return self.event.findings if self.event is not None else self.request.findings
+        own = self.event.findings if self.event is not None else self.request.findings
+        return [*own, *self.plan]
+
+    def checked(self, plan: Plan | None) -> InboxRow:
+        if plan is None or self.event is None:
+            return replace(self, plan=()) if self.plan else self
+        found = check_against_plan(self.event.normalized, plan)
+        return replace(self, plan=tuple(f.to_dict() for f in found))
 
 
 def rows_for(requests: list[InboxRequest], events: list[InboxEvent]) -> list[InboxRow]:
@@ -90,6 +100,15 @@ class InboxModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.rows: list[InboxRow] = []
+        self.plan: Plan | None = None
+
+    def set_plan(self, plan: Plan | None) -> None:
+        self.plan = plan
+        self.rows = [row.checked(plan) for row in self.rows]
+        if self.rows:
+            self.dataChanged.emit(
+                self.index(0, Column.FINDINGS), self.index(len(self.rows) - 1, Column.FINDINGS)
+            )
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self.rows)
@@ -151,11 +170,16 @@ class InboxModel(QAbstractTableModel):
         if column is Column.DISTINCT_ID:
             return event.distinct_id
         warnings = sum(1 for f in event.findings if f["severity"] == "warning")
-        return f"{warnings} warning{'s' * (warnings != 1)}" if warnings else "none"
+        text = f"{warnings} warning{'s' * (warnings != 1)}" if warnings else "none"
+        broken = sum(1 for f in row.plan if f["severity"] == "error")
+        if broken:
+            text += f" · {broken} plan error{'s' * (broken != 1)}"
+        return text
 
     def append(self, rows: list[InboxRow]) -> None:
         if not rows:
             return
+        rows = [row.checked(self.plan) for row in rows]
         first = len(self.rows)
         self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
         self.rows.extend(rows)
@@ -346,6 +370,16 @@ class InboxPane(QWidget):
             if findings
             else "Nothing: PostHog would store this event as it is."
         )
+
+    def events(self) -> list[Any]:
+        """The stored events, for plan counts and for learning a plan."""
+        return [row.event.normalized for row in self.model.rows if row.event is not None]
+
+    def set_plan(self, plan: Plan | None) -> None:
+        self.model.set_plan(plan)
+        current = self.table.currentIndex()
+        if current.isValid():
+            self._show(self.model.rows[current.row()])
 
     def select_last(self) -> None:
         if self.model.rowCount():

@@ -345,6 +345,12 @@ class MainWindow(QMainWindow):
             [QKeySequence("Ctrl+H")],
             "Show every send, kept across restarts (Ctrl+H)",
         )
+        self.show_plan_action = self._action(
+            "Tracking &plan",
+            partial(self._show_bottom, "plan"),
+            [QKeySequence("Ctrl+Shift+P")],
+            "Show the tracking plan and what breaks it (Ctrl+Shift+P)",
+        )
         self.show_batch_action = self._action(
             "B&atch",
             partial(self._show_bottom, "batch"),
@@ -361,6 +367,7 @@ class MainWindow(QMainWindow):
             self.variables_action,
             self.show_templates_action,
             self.show_history_action,
+            self.show_plan_action,
             self.show_batch_action,
             self.add_batch_action,
             self.import_batch_action,
@@ -424,6 +431,7 @@ class MainWindow(QMainWindow):
         view.addAction(self.show_batch_action)
         view.addAction(self.show_templates_action)
         view.addAction(self.show_history_action)
+        view.addAction(self.show_plan_action)
         self.view_menu = view
         appearance = view.addMenu("&Appearance")
         self.appearance_group = QActionGroup(self)

@@ -57,6 +57,7 @@ class PropertiesModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[PropertyRow] = []
         self._problems: dict[int, str] = {}
+        self.choices: dict[str, list[str]] = {}  # key -> values the tracking plan allows
         self.modelReset.connect(self.edited)
         self.rowsInserted.connect(self.edited)
         self.rowsRemoved.connect(self.edited)
@@ -197,6 +198,38 @@ class PropertiesModel(QAbstractTableModel):
         self._problems = {p.row: p.message for p in problems}
 
 
+class _ValueDelegate(QStyledItemDelegate):
+    """A drop-down of the allowed values where the tracking plan lists them (still editable:
+    the plan advises, the user decides)."""
+
+    def __init__(self, model: PropertiesModel, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.model = model
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: Index) -> QWidget:
+        key = self.model.rows()[index.row()].key
+        choices = self.model.choices.get(key)
+        if not choices:
+            return super().createEditor(parent, option, index)
+        combo = QComboBox(parent)
+        combo.setEditable(True)
+        combo.setAccessibleName(f"Value of {key}")
+        combo.addItems(choices)
+        return combo
+
+    def setEditorData(self, editor: QWidget, index: Index) -> None:
+        if isinstance(editor, QComboBox):
+            editor.setCurrentText(str(index.data(Qt.ItemDataRole.EditRole)))
+        else:
+            super().setEditorData(editor, index)
+
+    def setModelData(self, editor: QWidget, model: Any, index: Index) -> None:
+        if isinstance(editor, QComboBox):
+            model.setData(index, editor.currentText(), Qt.ItemDataRole.EditRole)
+        else:
+            super().setModelData(editor, model, index)
+
+
 class _TypeDelegate(QStyledItemDelegate):
     """A drop-down of the value types for the Type column."""
 
@@ -243,6 +276,7 @@ class PropertiesEditor(QWidget):
             | QAbstractItemView.EditTrigger.SelectedClicked
         )
         self.table.setItemDelegateForColumn(Column.TYPE, _TypeDelegate(self.table))
+        self.table.setItemDelegateForColumn(Column.VALUE, _ValueDelegate(self.model, self.table))
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(Column.KEY, QHeaderView.ResizeMode.Interactive)
@@ -309,6 +343,20 @@ class PropertiesEditor(QWidget):
 
     def set_object(self, values: dict[str, Any] | None) -> None:
         self.model.set_object(values)
+
+    def set_choices(self, choices: dict[str, list[str]]) -> None:
+        """Values offered in a drop-down per key (from the tracking plan's enums)."""
+        self.model.choices = choices
+
+    def prefill(self, rows: list[PropertyRow]) -> int:
+        """Add the rows whose keys are not here yet; how many were added."""
+        existing = {r.key for r in self.model.rows()}
+        added = 0
+        for row in rows:
+            if row.key not in existing:
+                self.model.add_row(row)
+                added += 1
+        return added
 
     def to_object(self) -> tuple[dict[str, Any], list[RowProblem]]:
         return self.model.to_object()

@@ -51,6 +51,7 @@ class TemplatesPanel(QWidget):
 
     open_requested = Signal(object, object)
     saved = Signal(object)
+    folder_changed = Signal(object)  # the templates folder (a Path) now in use
     variables_changed = Signal(object)
     message = Signal(str, int)
 
@@ -157,6 +158,7 @@ class TemplatesPanel(QWidget):
     def _use_folder(self, root: Path) -> None:
         self.store = TemplateStore(root)
         self.location.setText(f"Folder: {root}")
+        self.folder_changed.emit(root)
         self.refresh()
         self.reload_variables()
 

@@ -33,6 +33,8 @@ from composer.core.hosts import HostError, resolve_host
 from composer.core.jsonio import JsonSyntaxError, dumps_compact, loads
 from composer.core.parse import BodyEncodingError, classify, parse_text
 from composer.core.payloads import PayloadKind, build_event, composition_from_event
+from composer.core.plan import Plan
+from composer.core.plan_check import check_body_against_plan
 from composer.core.preflight import CheckOptions, CheckResult, check_body, check_text
 from composer.core.templates import Template, TemplateType
 from composer.core.variables import (
@@ -51,6 +53,7 @@ from composer.ui.findings_view import FindingsPane
 from composer.ui.history_panel import HistoryPanel
 from composer.ui.inbox import InboxPane
 from composer.ui.json_view import JsonView
+from composer.ui.plan_panel import PlanPanel
 from composer.ui.profiles_controller import ProfilesController
 from composer.ui.response_pane import ResponsePane, SendEntry
 from composer.ui.send_controller import SendController, SendRequest
@@ -90,6 +93,7 @@ class Workspace(QWidget):
         self.dynamic = Dynamic()
         self._memo: dict[tuple[str, str], Any] = {}
         self.current_template: Any = None  # the TemplateEntry the form was opened from
+        self.plan: Plan | None = None  # the active tracking plan
         self._template_description = ""
 
         self._build()
@@ -124,6 +128,19 @@ class Workspace(QWidget):
         self.templates.variables_changed.connect(self._on_variables_changed)
         self.templates.message.connect(self.show_message)
         self.templates.secrets = self.secrets
+        self.templates.folder_changed.connect(self.plan_panel.set_folder)
+        self.plan_panel.plan_changed.connect(self._on_plan_changed)
+        self.plan_panel.message.connect(self.show_message)
+        self.plan_panel.batch_events = self._batch_events
+        self.plan_panel.inbox_events = self.inbox.events
+        self.batch.plan_provider = lambda: self.plan
+        for change in (
+            self.batch.model.rowsInserted,
+            self.batch.model.rowsRemoved,
+            self.batch.model.modelReset,
+        ):
+            change.connect(self.plan_panel.schedule_count)
+        self.inbox.count_changed.connect(self.plan_panel.schedule_count)
         self.history.show_requested.connect(self.show_history_entry)
         self.history.reopen_requested.connect(self.reopen_history)
         self.history.resend_requested.connect(self.resend_history)
@@ -250,6 +267,8 @@ class Workspace(QWidget):
         self.bottom_tabs.addTab(self.templates, "Templates")
         self.history = HistoryPanel(self)
         self.bottom_tabs.addTab(self.history, "History")
+        self.plan_panel = PlanPanel(self)
+        self.bottom_tabs.addTab(self.plan_panel, "Plan")
         self.outer = QSplitter(Qt.Orientation.Vertical, self)
         self.outer.setObjectName("batch_splitter")
         self.outer.addWidget(top)
@@ -316,6 +335,7 @@ class Workspace(QWidget):
         self.batch.shutdown()
         self.templates.shutdown()
         self.history.shutdown()
+        self.plan_panel.shutdown()
         self.profiles.shutdown()
         self.inbox.stop()
         self.controller.shutdown()
@@ -359,6 +379,16 @@ class Workspace(QWidget):
         """For a batch send: no memo, so every row gets its own $uuid, $now and $counter."""
         return Resolver(dict(self.variables), Dynamic())
 
+    def _batch_events(self) -> list[Any]:
+        return [row.wire_event for row in self.batch.model.rows]
+
+    def _on_plan_changed(self, plan: Any) -> None:
+        self.plan = plan
+        self.form.set_plan(plan)
+        self.inbox.set_plan(plan)
+        self.batch.recheck()
+        self.schedule_update()
+
     def _on_variables_changed(self, variables: Any) -> None:
         self.variables = dict(variables)
         self.batch.recheck()
@@ -390,7 +420,10 @@ class Workspace(QWidget):
             self.form_body(self.key.text()), self._options(self.form.endpoint_path())
         )
         unresolved = unresolved_findings(shown.unresolved)
-        self._show_findings([*self.form.problems(), *unresolved, *result.findings], result)
+        planned = check_body_against_plan(shown.value, self.plan)
+        self._show_findings(
+            [*self.form.problems(), *unresolved, *result.findings, *planned], result
+        )
 
     def _update_from_raw(self) -> None:
         text = self.preview.text()
@@ -431,7 +464,14 @@ class Workspace(QWidget):
                 f"The body holds {len(events)} events; the form shows the first."
             )
             self.preview_error.setVisible(True)
-        self._show_findings([*unresolved_findings(resolution.unresolved), *result.findings], result)
+        self._show_findings(
+            [
+                *unresolved_findings(resolution.unresolved),
+                *result.findings,
+                *check_body_against_plan(resolution.value, self.plan),
+            ],
+            result,
+        )
 
     def raw_body(self, api_key: str) -> Any:
         """The edited JSON with the toolbar key in it (the key field always wins)."""
@@ -588,6 +628,7 @@ class Workspace(QWidget):
             "batch": (self.batch, self.batch.table),
             "templates": (self.templates, self.templates.search),
             "history": (self.history, self.history.search),
+            "plan": (self.plan_panel, self.plan_panel.tree),
         }[name]
         self.bottom_tabs.setCurrentWidget(widget)
         sizes = self.outer.sizes()
