@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from composer import paths
 from composer.core.jsonio import JsonSyntaxError, dumps_pretty, loads
@@ -56,7 +57,10 @@ def load() -> Loaded:
             raise TypeError
         return Loaded(Settings(folder, days, plan_file))
     except (JsonSyntaxError, TypeError):
-        aside = keep_aside(path)
+        try:
+            aside = keep_aside(path)
+        except FileNotFoundError:  # another thread or window moved it aside first
+            return Loaded(Settings(), "The settings file was damaged; defaults are used.")
         return Loaded(
             Settings(),
             f"The settings file was damaged; it is kept as {aside.name} and defaults are used.",
@@ -65,6 +69,22 @@ def load() -> Loaded:
 
 def save(settings: Settings) -> None:
     write_atomic(settings_path(), dumps_pretty(asdict(settings)) + b"\n")
+
+
+def update(**changes: Any) -> Settings:
+    """Change some settings in the file as it is now: another window's changes to the others
+    are kept (read, change, write under a lock shared by every composer process)."""
+    from filelock import FileLock
+
+    path = settings_path()
+    with FileLock(str(path.with_name(path.name + ".lock")), timeout=10):
+        current = load().settings
+        for name, value in changes.items():
+            if not hasattr(current, name):
+                raise AttributeError(f"no setting named {name}")
+            setattr(current, name, value)
+        save(current)
+    return current
 
 
 def default_templates_dir() -> Path:

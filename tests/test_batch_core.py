@@ -242,3 +242,17 @@ def test_cancel_stops_before_the_next_request(fault_server: FaultServer, transpo
     summary = sender.send(rows)
     assert summary.cancelled
     assert summary.progress.sent < 50
+
+
+def test_a_resend_keeps_the_values_its_first_send_drew() -> None:
+    from composer.core.batch import RowChecker
+    from composer.core.variables import Resolver
+
+    row = BatchRow.of({"event": "e", "distinct_id": "u", "properties": {"id": "{{$uuid}}"}})
+    RowChecker(resolver=Resolver({})).check(row)
+    first = row.wire_event["properties"]["id"]
+    RowChecker(resolver=Resolver({}), reuse_resolved=True).check(row)
+    assert row.wire_event["properties"]["id"] == first
+    RowChecker(resolver=Resolver({})).check(row)
+    assert row.wire_event["properties"]["id"] != first
+    assert row.event["properties"]["id"] == "{{$uuid}}"

@@ -112,9 +112,9 @@ def test_template_list_and_show(run_cli, tmp_path: Path) -> None:
     assert by_name["Two signups"]["type"] == "batch"
     assert "Not valid JSON" in by_name["broken"]["error"]
     assert by_name["Identify"]["builtin"]  # the tutorial's starters are listed too
-    assert listed.returncode == 0
+    assert listed.returncode == 1  # a broken template is worth a non-zero exit in CI
     text = run_cli("template", "list", env=env)
-    assert text.returncode == 1  # a broken template is worth a non-zero exit in CI
+    assert text.returncode == 1
     assert "billing/Plan upgraded" in text.stdout
 
     shown = run_cli("template", "show", "Plan upgraded", env=env)
@@ -143,3 +143,29 @@ def test_validate_takes_templates_and_vars(run_cli, tmp_path: Path) -> None:
     missing = run_cli("validate", "No such template", env=env)
     assert missing.returncode == 2
     assert "No template named" in missing.stdout
+
+
+def test_a_jsonl_batch_fills_variables_and_holds_back_unfilled_rows(
+    run_cli, tmp_path: Path, fault_server: FaultServer
+) -> None:
+    folder = folder_with_templates(tmp_path)  # variables.json: plan=team
+    source = tmp_path / "events.jsonl"
+    source.write_text(
+        '{"event": "e", "distinct_id": "{{user}}", "properties": {"plan": "{{plan}}"}}\n'
+        '{"event": "e", "distinct_id": "{{nobody}}"}\n'
+    )
+    result = run_cli(
+        "send",
+        str(source),
+        "--host",
+        fault_server.url,
+        "--var",
+        "user=u-1",
+        env={"POSTHOG_PROJECT_API_KEY": KEY, "COMPOSER_TEMPLATES_DIR": str(folder)},
+    )
+    assert result.returncode == 1  # one row held back
+    (request,) = fault_server.requests
+    (sent,) = orjson.loads(request.body)["batch"]
+    assert (sent["distinct_id"], sent["properties"]["plan"]) == ("u-1", "team")
+    held = (tmp_path / "events.failed.jsonl").read_text()
+    assert "{{nobody}}" in held

@@ -203,8 +203,12 @@ def test_variables_merge_and_refuse_keys(tmp_path: Path) -> None:
     assert store.variables() == {"user": "u-1", "seats": 5}
     store.update_variables({}, removed=("user",))
     assert other_window.variables() == {"seats": 5}
-    with pytest.raises(TemplateError, match="looks like a PostHog key"):
+    with pytest.raises(TemplateError, match="holds a PostHog key"):
         store.update_variables({"key": KEY})
+    with pytest.raises(TemplateError, match=r"nested\.k holds a PostHog key"):
+        store.update_variables(
+            {"nested": {"k": "plain-looking-secret"}}, secrets=("plain-looking-secret",)
+        )
     assert KEY not in store.variables_path.read_text()
     # The variables file is not a template.
     assert store.entries() == []
@@ -266,6 +270,10 @@ def test_settings_pick_the_templates_folder(
     settings.save(settings.Settings(templates_dir=str(tmp_path / "repo"), history_days=7))
     assert settings.templates_dir() == tmp_path / "repo"
     assert settings.load().settings.history_days == 7
+    # One window changing one setting keeps what another window set.
+    settings.update(plan_file="plan.yaml")
+    both = settings.load().settings
+    assert (both.plan_file, both.history_days) == ("plan.yaml", 7)
     monkeypatch.setenv("COMPOSER_TEMPLATES_DIR", str(tmp_path / "ci"))
     assert settings.templates_dir() == tmp_path / "ci"
     settings.settings_path().write_text("{nope")

@@ -139,3 +139,25 @@ def test_search_compare_and_retention(qtbot, fault_server: FaultServer) -> None:
     ws.history.delete_selected()
     history_rows(qtbot, window, 1)
     window.close()
+
+
+def test_a_key_pasted_into_the_json_reaches_no_file(
+    qtbot, fault_server: FaultServer, isolated_dirs: Path
+) -> None:
+    pasted = "phc_PastedIntoTheJson0123456789abcdefghij"
+    window = open_window(qtbot, fault_server)
+    ws = window.workspace
+    window.key.setText("")  # no key in the field: the one in the JSON is sent
+    window.edit_json_action.setChecked(True)
+    ws.preview.set_text(
+        orjson.dumps({"api_key": pasted, "event": "pasted", "distinct_id": "u"}).decode()
+    )
+    ws.update_preview()
+    window.send_action.trigger()
+    qtbot.waitUntil(lambda: len(fault_server.requests) == 1, timeout=10000)
+    assert orjson.loads(fault_server.requests[0].body)["api_key"] == pasted
+    history_rows(qtbot, window, 1)
+    ws.drafts.save_composition()
+    qtbot.waitUntil(lambda: ws.drafts.saves >= 1, timeout=5000)
+    window.close()
+    assert files_containing(pasted, isolated_dirs) == []

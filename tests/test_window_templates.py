@@ -314,3 +314,96 @@ def test_saving_a_batch_as_a_template(
     # Replaying a template must not repeat uuids (PostHog would drop the replay as duplicates).
     assert not any("uuid" in e for e in doc["events"])
     window.close()
+
+
+def test_save_template_never_puts_a_batch_row_or_json_over_the_wrong_thing(
+    qtbot, shared_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = open_window(qtbot)
+    ws = window.workspace
+    ws.form.event_name.setText("signup")
+    ws.form.distinct_id.setText("u")
+    monkeypatch.setattr(
+        dialogs,
+        "ask_save_template",
+        lambda *a, **k: SaveChoice("Signup", "", "Important description"),
+    )
+    window.save_template_action.trigger()
+    path = shared_folder / "signup.json"
+    qtbot.waitUntil(lambda: ws.current_template is not None, timeout=5000)
+    saved = path.read_bytes()
+
+    # Editing a batch row, then Save template: a new template, never the opened one.
+    ws.batch.add_event({"event": "unrelated_row", "distinct_id": "x"})
+    ws.batch.add_event({"event": "another_row", "distinct_id": "x"})
+    ws.batch.select(ws.batch.model.rows[0].uuid)
+    assert ws.editing is not None
+    asked: list[str] = []
+    monkeypatch.setattr(dialogs, "ask_save_template", lambda *a, **k: asked.append(a[1]) or None)
+    window.save_template_action.trigger()
+    assert asked == ["Save template"]
+    assert path.read_bytes() == saved
+    ws.stop_editing_row()
+
+    # JSON editing keeps the description and does not freeze the uuid into the template.
+    ws.templates.open_entry(ws.templates.entry_named("Signup"))
+    qtbot.waitUntil(lambda: ws.current_template is not None, timeout=5000)
+    window.edit_json_action.setChecked(True)
+    window.save_template_action.trigger()
+    qtbot.waitUntil(lambda: ws.templates.busy is False, timeout=5000)
+    doc = orjson.loads(path.read_bytes())
+    assert doc["description"] == "Important description"
+    assert "uuid" not in doc["event"]
+    window.edit_json_action.setChecked(False)
+    window.close()
+
+
+def test_variables_changed_by_another_window_keep_arriving(qtbot, shared_folder: Path) -> None:
+    window = open_window(qtbot)
+    ws = window.workspace
+    other = TemplateStore(shared_folder, with_starters=False)
+    for value in ("b", "c", "d"):
+        other.update_variables({"v": value})
+        qtbot.waitUntil(lambda value=value: ws.variables.get("v") == value, timeout=5000)
+    window.close()
+
+
+def test_a_key_in_a_variable_is_refused(qtbot, shared_folder: Path, monkeypatch) -> None:
+    window = open_window(qtbot)
+    ws = window.workspace
+    window.key.setText(KEY)
+    monkeypatch.setattr(dialogs, "ask_variables", lambda *a: ({"nested": {"k": KEY}}, ()))
+    window.variables_action.trigger()
+    qtbot.waitUntil(lambda: ws.templates.busy is False, timeout=5000)
+    assert files_containing(KEY, shared_folder) == []
+    window.close()
+
+
+def test_a_draft_that_could_not_be_restored_is_kept_aside(
+    qtbot, monkeypatch: pytest.MonkeyPatch, isolated_dirs: Path
+) -> None:
+    import time
+
+    from composer.services.drafts import DraftStore
+    from composer.ui.drafts import DraftKeeper
+
+    drafts = DraftStore(isolated_dirs / "data" / "drafts")
+    drafts.save_composition({"form": {"event": {"event": "precious_work", "distinct_id": "u"}}})
+    slow_open = DraftKeeper._open
+
+    def slower(self: DraftKeeper):  # the disk is slow; the user is fast
+        time.sleep(0.6)
+        return slow_open(self)
+
+    monkeypatch.setattr(DraftKeeper, "_open", slower)
+    w = create_main_window()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w._workspace is not None, timeout=10000)
+    w.workspace.form.event_name.setText("typed_first")
+    qtbot.waitUntil(lambda: w.workspace.drafts.restored, timeout=10000)
+    assert w.workspace.form.event_name.text() == "typed_first"
+    kept = list(drafts.folder.glob("composition.not-restored-*.json"))
+    assert len(kept) == 1
+    assert b"precious_work" in kept[0].read_bytes()
+    w.close()

@@ -124,6 +124,7 @@ def read_body(path: str) -> tuple[str, Any]:
 def run_batch(args: argparse.Namespace, host: Host, target: Target | None) -> ExitStatus:
     """A .jsonl or .csv file: checked, chunked into /batch/ requests, failures written out."""
     from composer.core.batch import RowStatus
+    from composer.core.variables import Resolver
     from composer.services.batch_files import read_batch_file, write_batch_file
     from composer.services.batch_sender import BatchSender, Progress
     from composer.services.transport import NO_RETRIES, RetryPolicy, Timeouts, Transport
@@ -170,6 +171,7 @@ def run_batch(args: argparse.Namespace, host: Host, target: Target | None) -> Ex
             max_bytes=args.max_bytes,
             max_events=args.max_events,
             on_progress=report,
+            resolver=Resolver(templates.variables(args)),
         )
         summary = sender.send(rows)
     bar.finish()

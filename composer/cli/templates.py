@@ -137,7 +137,7 @@ def run_list(args: argparse.Namespace) -> ExitStatus:
         ]
         document = {"folder": str(store.root), "templates": rows}
         sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
-        return ExitStatus.OK
+        return _listing_status(entries)
     print(f"Templates in {store.root}:")
     if not entries:
         print("  (none)")
@@ -146,6 +146,11 @@ def run_list(args: argparse.Namespace) -> ExitStatus:
         kind = e.type.value if e.type else "unreadable"
         detail = f"  ! {e.error}" if e.error else ""
         print(f"  {e.label:<{width}}  {kind:<10} {e.path}{detail}")
+    return _listing_status(entries)
+
+
+def _listing_status(entries: list[Any]) -> ExitStatus:
+    """1 when a template of the folder cannot be read: worth failing a CI job over."""
     return ExitStatus.FAILED if any(e.error and not e.builtin for e in entries) else ExitStatus.OK
 
 

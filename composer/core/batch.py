@@ -78,6 +78,7 @@ class BatchRow:
     # resolver): what is checked and sent, while `event` keeps the placeholders.
     resolved: JsonObject | None = None
     resolved_size: int = 0
+    unresolved: tuple[Finding, ...] = ()
 
     @property
     def wire_event(self) -> JsonObject:
@@ -142,8 +143,10 @@ class RowChecker:
         now: datetime | None = None,
         resolver: Resolver | None = None,
         plan: Plan | None = None,
+        reuse_resolved: bool = False,
     ) -> None:
         self.now = now or datetime.now(UTC)
+        self._reuse = reuse_resolved
         self._plan = plan if plan is not None and plan.usable else None
         self._limit = future_limit(self.now)
         self._seen: dict[str, int] = {}
@@ -154,13 +157,22 @@ class RowChecker:
         position = self._position
         self._position += 1
         findings: list[Finding] = []
-        row.resolved = None
         if self._resolver is not None and has_placeholders(row.event):
-            resolution = self._resolver.resolve(row.event)
-            row.resolved = resolution.value
-            row.resolved_size = len(dumps_compact(resolution.value))
-            for finding in unresolved_findings(resolution.unresolved):
-                findings.append(replace(finding, event_index=position))
+            if self._reuse and row.resolved is not None:
+                pass  # a resend: the values drawn for the first attempt, so PostHog can dedupe
+            else:
+                resolution = self._resolver.resolve(row.event)
+                # Size first, then the event: a sender thread reading the row mid-check sees
+                # either the old pair or the new one, never an unfilled event.
+                row.resolved_size = len(dumps_compact(resolution.value))
+                row.resolved = resolution.value
+                row.unresolved = tuple(
+                    replace(f, event_index=position)
+                    for f in unresolved_findings(resolution.unresolved)
+                )
+            findings.extend(row.unresolved)
+        elif row.resolved is not None:
+            row.resolved = None  # edited: no placeholders any more
         event, size = row.wire_event, row.wire_size
         if not is_plain(event, size, self._limit):
             out = Collector(self.now)

@@ -6,6 +6,7 @@ for byte, apart from the key itself (masked on screen, real on the wire).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -121,3 +122,31 @@ def mask_in_render(rendered: bytes, keys: Sequence[str]) -> bytes:
             escaped = dumps_compact(key)[1:-1]
             rendered = rendered.replace(escaped, dumps_compact(mask_key(key))[1:-1])
     return rendered
+
+
+# A PostHog project (phc_) or personal (phx_) key as PostHog generates them.
+_KEY_SHAPE = re.compile(rb"ph[cx]_[A-Za-z0-9]{20,}")
+
+
+def mask_key_shapes(data: bytes) -> bytes:
+    """Every string shaped like a PostHog key masked: for what is written to disk (drafts,
+    history), where a key pasted into a body must not survive even if no field names it."""
+    return _KEY_SHAPE.sub(lambda m: mask_key(m.group().decode()).encode(), data)
+
+
+def keys_in(body: Any) -> list[str]:
+    """Every token a body carries (envelope, events, properties.token), for masking."""
+    found: list[str] = []
+    items = [body] if isinstance(body, dict) else list(body) if isinstance(body, list) else []
+    if isinstance(body, dict) and isinstance(body.get("batch"), list):
+        items.extend(body["batch"])
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        for name in TOKEN_FIELDS:
+            if isinstance(item.get(name), str):
+                found.append(item[name])
+        props = item.get("properties")
+        if isinstance(props, dict) and isinstance(props.get("token"), str):
+            found.append(props["token"])
+    return [k for k in found if k]

@@ -90,11 +90,13 @@ class BatchSender:
         cancel: threading.Event | None = None,
         resolver: Resolver | None = None,
         plan: Plan | None = None,
+        reuse_resolved: bool = False,
     ) -> None:
         self.transport = transport
         # Fills in {{variables}} as each row is checked, so every send gets fresh $uuid/$now.
         self.resolver = resolver
         self.plan = plan  # re-checking a row keeps its tracking-plan findings
+        self.reuse_resolved = reuse_resolved  # a resend keeps the values of the first attempt
         self.url = url
         self.api_key = api_key
         self.historical_migration = historical_migration
@@ -116,7 +118,7 @@ class BatchSender:
             target=self._post_all, name="batch-sender", daemon=True, args=(bodies, summary, started)
         )
         worker.start()
-        checker = RowChecker(now, self.resolver, self.plan)
+        checker = RowChecker(now, self.resolver, self.plan, self.reuse_resolved)
         # Each request is checked and encoded while the one before it is on the wire.
         for chunk in plan_chunks(
             self._sendable(rows, checker, progress), self.max_bytes, self.max_events

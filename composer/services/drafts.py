@@ -7,12 +7,13 @@ reported, never silently dropped. Project keys are masked before anything is wri
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from composer.core.bodies import mask_in_render
+from composer.core.bodies import mask_in_render, mask_key_shapes
 from composer.core.jsonio import JsonObject, JsonSyntaxError, dumps_compact, dumps_pretty, loads
 from composer.files import keep_aside, write_atomic
 
@@ -41,7 +42,8 @@ class DraftStore:
 
     def save_composition(self, doc: JsonObject, secrets: Sequence[str] = ()) -> None:
         data = dumps_pretty({"schema_version": SCHEMA_VERSION, **doc}) + b"\n"
-        write_atomic(self.composition_path, mask_in_render(data, secrets))
+        data = mask_key_shapes(mask_in_render(data, secrets))
+        write_atomic(self.composition_path, data)
 
     def save_batch(self, rows: Sequence[DraftRow], secrets: Sequence[str] = ()) -> None:
         if not rows:
@@ -51,7 +53,8 @@ class DraftStore:
         lines.extend(
             dumps_compact({"event": r.event, "status": r.status, "text": r.text}) for r in rows
         )
-        write_atomic(self.batch_path, mask_in_render(b"\n".join(lines) + b"\n", secrets))
+        data = mask_in_render(b"\n".join(lines) + b"\n", secrets)
+        write_atomic(self.batch_path, mask_key_shapes(data))
 
     def load(self) -> Restored:
         notes: list[str] = []
@@ -93,6 +96,24 @@ class DraftStore:
             notes.append(f"The saved batch was damaged; it is kept as {aside}.")
             return []
         return rows
+
+    def keep_aside(self, which: tuple[str, ...]) -> list[Path]:
+        """Move drafts out of autosave's way ("composition", "batch"); their new names."""
+        paths = {"composition": self.composition_path, "batch": self.batch_path}
+        kept = []
+        for name in which:
+            path = paths[name]
+            if path.exists():
+                aside = path.with_name(
+                    f"{path.stem}.not-restored-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}"
+                )
+                counter = 1
+                while aside.exists():
+                    aside = aside.with_name(f"{aside.stem}-{counter}{aside.suffix}")
+                    counter += 1
+                path.rename(aside)
+                kept.append(aside)
+        return kept
 
     def clear(self) -> None:
         self.composition_path.unlink(missing_ok=True)

@@ -122,12 +122,11 @@ class TemplateStore:
     def folders(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(
-            p.relative_to(self.root).as_posix()
-            for p in self.root.rglob("*")
-            if p.is_dir()
-            and not any(part.startswith(".") for part in p.relative_to(self.root).parts)
-        )
+        found: list[str] = []
+        for dirpath, dirnames, _files in os.walk(self.root):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]  # .git, .venv ...
+            found.extend((Path(dirpath) / d).relative_to(self.root).as_posix() for d in dirnames)
+        return sorted(found)
 
     @staticmethod
     def _files(root: Path) -> Iterator[Path]:
@@ -296,15 +295,18 @@ class TemplateStore:
         return _read_variables(self.variables_path)
 
     def update_variables(
-        self, changed: Mapping[str, Any], removed: tuple[str, ...] = ()
+        self,
+        changed: Mapping[str, Any],
+        removed: tuple[str, ...] = (),
+        secrets: tuple[str, ...] = (),
     ) -> dict[str, Any]:
         """Apply changes to the file as it is now (merging with other windows' changes)."""
-        for name, value in changed.items():
-            if isinstance(value, str) and tpl.looks_like_key(value):
-                raise TemplateError(
-                    f"The value of {name} looks like a PostHog key. Variables are shared with"
-                    " the templates; keys belong in a profile."
-                )
+        where = tpl.find_secret(dict(changed), [s for s in secrets if len(s) >= 8])
+        if where is not None:
+            raise TemplateError(
+                f"The variable {where} holds a PostHog key. Variables are shared with the"
+                " templates; keys belong in a profile."
+            )
         with self._locked():
             current = _read_variables(self.variables_path)
             for name in removed:

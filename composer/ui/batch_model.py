@@ -206,6 +206,8 @@ class BatchModel(QAbstractTableModel):
         row.event = event
         row.size = len(dumps_compact(event))
         row.findings = None  # checked again before it is sent
+        row.resolved = None  # and its variables filled in again
+        row.unresolved = ()
         row.status = RowStatus.NEW
         row.status_text = ""
         self._changed(position, position)

@@ -88,6 +88,7 @@ class BatchPanel(QWidget):
         self._pause = threading.Event()
         self._busy = ""  # "import", "send" or ""
         self._quiet = False  # a row is made current without loading it into the form
+        self._reuse = False  # resending failed rows: keep the values their first send drew
         self._last_progress = 0.0
         self.context: Callable[[], tuple[str, str, Callable[[int], bool]] | None] | None = None
         self.transport_factory: Callable[[], Any] | None = None
@@ -512,6 +513,7 @@ class BatchPanel(QWidget):
     # -- sending ---------------------------------------------------------------------------
 
     def send_all(self) -> None:
+        self._reuse = False
         if not self.model.rows:
             self.message.emit("The batch is empty: add the current payload (Ctrl+B) first.", 6000)
             return
@@ -522,7 +524,11 @@ class BatchPanel(QWidget):
         if not rows:
             self.message.emit("No failed rows to resend.", 6000)
             return
-        self._send(rows)
+        self._reuse = True  # the same uuids and values: what did arrive is deduplicated
+        try:
+            self._send(rows)
+        finally:
+            self._reuse = False
 
     def _send(self, rows: list[BatchRow]) -> None:
         if self._busy or not rows:
@@ -548,6 +554,7 @@ class BatchPanel(QWidget):
             cancel=self._cancel,
             resolver=self._resolver(),
             plan=self.plan_provider(),
+            reuse_resolved=self._reuse,
         )
         self._cancel.clear()
         self._pause.clear()

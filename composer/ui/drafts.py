@@ -73,12 +73,15 @@ class DraftKeeper(QObject):
 
     def _on_loaded(self, restored: Restored) -> None:
         ws = self.ws
+        set_aside: list[str] = []
         if restored.composition is not None:
             if _comparable(ws.form.state()) != self._at_start or ws.raw_mode:
-                ws.show_message("A saved draft was not restored: you had started typing.", 8000)
+                set_aside.append("composition")  # typed already: keep theirs, keep the draft
             else:
                 ws.restore_draft(restored.composition)
-        if restored.rows and not ws.batch.model.rows:
+        if restored.rows and ws.batch.model.rows:
+            set_aside.append("batch")
+        elif restored.rows:
             rows = []
             for saved in restored.rows:
                 row = BatchRow.of(saved.event)
@@ -92,11 +95,32 @@ class DraftKeeper(QObject):
             ws.batch.verify(rows)
         for note in restored.notes:
             ws.show_message(note, 15000)
+        if set_aside and self.store is not None:
+            # Autosave is about to write over the draft: move it aside first, never lose it.
+            work = partial(self.store.keep_aside, tuple(set_aside))
+            self._tasks.run(work, self._on_set_aside, self._on_failed)
+            return
         self._restored = True
 
-    def _on_failed(self, exc: Any) -> None:
+    def _on_set_aside(self, kept: Any) -> None:
         self._restored = True
-        self.ws.show_message(f"Drafts are not available: {exc}", 15000)
+        if kept:
+            self.ws.show_message(
+                "The draft from last time was not restored (work had started); it is kept as "
+                + " and ".join(str(p) for p in kept)
+                + ".",
+                20000,
+            )
+
+    def _on_failed(self, exc: Any) -> None:
+        # Reading the drafts failed: autosave stays off, so it cannot write over them.
+        self.store = None
+        self._restored = True
+        self.ws.show_message(
+            f"Drafts could not be read ({exc}); autosave is off for this session so that"
+            " nothing is written over them.",
+            20000,
+        )
 
     # -- saving --------------------------------------------------------------------------------
 

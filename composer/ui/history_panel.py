@@ -383,11 +383,10 @@ class HistoryPanel(QWidget):
 
     def _on_retention(self, _index: int) -> None:
         days = self.retention.currentData()
-        self._settings = app_settings.load().settings
         self._settings.history_days = days
 
         def apply() -> int:
-            app_settings.save(self._settings)
+            app_settings.update(history_days=days)
             assert self.store is not None
             return self.store.prune(keep_days=days)
 

@@ -313,15 +313,9 @@ class PlanPanel(QWidget):
 
     def use_file(self, path: Path | None) -> None:
         """Make `path` the plan (None: the tracking-plan.yaml beside the templates)."""
-        settings = self._settings
-        settings.plan_file = str(path) if path is not None else ""
-
-        def save() -> None:
-            current = app_settings.load().settings
-            current.plan_file = settings.plan_file
-            app_settings.save(current)
-
-        self._tasks.run(save, lambda _r: self.reload(), self._on_failed)
+        self._settings.plan_file = str(path) if path is not None else ""
+        work = partial(app_settings.update, plan_file=self._settings.plan_file)
+        self._tasks.run(work, lambda _r: self.reload(), self._on_failed)
 
     def learn(self, source: str) -> None:
         events = self.batch_events() if source == "batch" else self.inbox_events()

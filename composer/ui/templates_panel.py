@@ -60,6 +60,7 @@ class TemplatesPanel(QWidget):
         self._settings = app_settings.Settings()
         self.store = TemplateStore(app_settings.default_templates_dir())
         self.entries: list[TemplateEntry] = []
+        self.folders: list[str] = []  # sub-folders, from the last scan (never walked here)
         self.variables: dict[str, Any] = {}
         self.secrets: Callable[[], tuple[str, ...]] = tuple
         self._pool = QThreadPool(self)
@@ -73,6 +74,7 @@ class TemplatesPanel(QWidget):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(300)
         self._refresh_timer.timeout.connect(self.refresh)
+        self._refresh_timer.timeout.connect(self.reload_variables)
 
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search templates by name, folder or description")
@@ -167,29 +169,28 @@ class TemplatesPanel(QWidget):
 
     def _scan(self) -> tuple[list[TemplateEntry], list[str]]:  # a worker thread
         self.store.root.mkdir(parents=True, exist_ok=True)
-        return self.store.entries(), [str(self.store.root), *self._subfolders()]
-
-    def _subfolders(self) -> list[str]:
-        return [str(self.store.root / f) for f in self.store.folders()]
+        return self.store.entries(), self.store.folders()
 
     def _on_scanned(self, result: tuple[list[TemplateEntry], list[str]]) -> None:
-        self.entries, watched = result
+        self.entries, self.folders = result
+        watched = [str(self.store.root), *(str(self.store.root / f) for f in self.folders)]
         self._loaded = True
         old = self._watcher.directories()
         if old:
             self._watcher.removePaths(old)
         self._watcher.addPaths(watched)
-        if self.store.variables_path.exists():
-            self._watcher.addPath(str(self.store.variables_path))
+        variables = str(self.store.variables_path)
+        if self.store.variables_path.exists() and variables not in self._watcher.files():
+            self._watcher.addPath(variables)
         self._populate()
 
     @property
     def loaded(self) -> bool:
         return self._loaded
 
-    def _schedule_refresh(self, path: str) -> None:
-        if path == str(self.store.variables_path):
-            self.reload_variables()
+    def _schedule_refresh(self, _path: str) -> None:
+        # An atomic replace (ours, another window's, git's) ends the watch on the old file and
+        # shows as a change of the folder: read the templates and the variables again.
         self._refresh_timer.start()
 
     def reload_variables(self) -> None:
@@ -332,7 +333,7 @@ class TemplatesPanel(QWidget):
     def save_as(self, template: Template, title: str, folder: str = "") -> None:
         """Ask for a name and folder, then write a new file."""
         choice = dialogs.ask_save_template(
-            self, title, template.name, self.store.folders(), folder, template.description
+            self, title, template.name, self.folders, folder, template.description
         )
         if choice is None:
             return
@@ -363,18 +364,20 @@ class TemplatesPanel(QWidget):
             template.name = f"{template.name} (mine)"
             self.save_as(template, "Save as a new template", entry.folder)
         elif answer == "Replace the file":
-            work = partial(self._replace, entry, template)
+            work = partial(self._replace, entry, template, self.secrets())
             self._tasks.run(work, self._on_saved, self._on_failed)
 
-    def _replace(self, entry: TemplateEntry, template: Template) -> TemplateEntry:
+    def _replace(
+        self, entry: TemplateEntry, template: Template, secrets: tuple[str, ...]
+    ) -> TemplateEntry:  # a worker thread: no widgets here
         from composer.services.templates import fingerprint
 
         try:
             current = fingerprint(entry.path.read_bytes())
         except FileNotFoundError:
-            return self.store.save_new(template, entry.folder, self.secrets())
+            return self.store.save_new(template, entry.folder, secrets)
         fresh = TemplateEntry(entry.path, entry.folder, entry.name, entry.type, fingerprint=current)
-        return self.store.save_over(fresh, template, self.secrets())
+        return self.store.save_over(fresh, template, secrets)
 
     def _on_saved(self, entry: TemplateEntry) -> None:
         self.saved.emit(entry)
@@ -437,7 +440,7 @@ class TemplatesPanel(QWidget):
     def set_location(self, root: Path) -> None:
         self._settings.templates_dir = str(root)
         self._tasks.run(
-            partial(app_settings.save, self._settings),
+            partial(app_settings.update, templates_dir=str(root)),
             lambda _r: self._use_folder(root),
             self._on_failed,
         )
@@ -449,7 +452,7 @@ class TemplatesPanel(QWidget):
         changed, removed = answer
         if not changed and not removed:
             return
-        work = partial(self.store.update_variables, changed, removed)
+        work = partial(self.store.update_variables, changed, removed, self.secrets())
         self._tasks.run(work, self._on_variables, self._on_failed)
 
     @property

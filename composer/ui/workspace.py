@@ -8,6 +8,7 @@ it holds the toolbar (host, key, Send, Cancel), the menus and the status bar.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -395,8 +396,11 @@ class Workspace(QWidget):
         self.schedule_update()
 
     def secrets(self) -> tuple[str, ...]:
-        key = self.key.text()
-        return (key,) if key else ()
+        """Keys never to write to a file: the key field's, and any key in JSON being edited."""
+        found = [self.key.text()]
+        if self._raw_mode and self._raw_value is not None:
+            found.extend(bodies.keys_in(self._raw_value))
+        return tuple(dict.fromkeys(k for k in found if k))
 
     def update_preview(self) -> None:
         """Re-render the preview and re-run the check (called through the throttle)."""
@@ -659,10 +663,14 @@ class Workspace(QWidget):
             if self._raw_value is None:
                 self.show_message("Fix the JSON first; then it can be saved.", 8000)
                 return None
-            events = [e for e in classify(self._raw_value)[1] if isinstance(e, dict)]
+            events = [
+                _without_fixed_uuid(e) for e in classify(self._raw_value)[1] if isinstance(e, dict)
+            ]
             endpoint = self.last_check.endpoint if self.last_check else endpoints.DEFAULT
             kind = TemplateType.PAYLOAD if len(events) == 1 else TemplateType.BATCH
-            return Template(name or _suggest_name(events), kind, events, endpoint)
+            return Template(
+                name or _suggest_name(events), kind, events, endpoint, self._template_description
+            )
         event = self.form.template_event()
         return Template(
             name or _suggest_name([event]),
@@ -691,10 +699,7 @@ class Workspace(QWidget):
     def save_batch_template(self) -> None:
         # Without their uuids: a replayed template must be new events, not duplicates that
         # PostHog drops. A {{$uuid}} placeholder stays, as it gives fresh ones.
-        events = [
-            {k: v for k, v in row.event.items() if k != "uuid" or has_placeholders(v)}
-            for row in self.batch.model.rows
-        ]
+        events = [_without_fixed_uuid(row.event) for row in self.batch.model.rows]
         if not events:
             self.show_message("The batch is empty; add events first.", 8000)
             return
@@ -711,6 +716,7 @@ class Workspace(QWidget):
         if row is None or self._raw_mode:
             return
         self.editing = None  # loading the row must not write it back
+        self.current_template = None  # Save template must not put the row over the template
         self.form.set_composition(composition_from_event(row.event))
         self.editing = uuid
         position = self.batch.model.position(uuid)
@@ -827,11 +833,13 @@ class Workspace(QWidget):
                 "Send anyway",
             ):
                 return
+        # Every key the body carries is a secret: a key pasted into the JSON, not only the field.
+        secrets = tuple(dict.fromkeys(k for k in (key, *bodies.keys_in(body)) if k))
         self.controller.send(
             SendRequest(
                 host.endpoint_url(endpoint),
                 bodies.render(body),
-                (key,) if key else (),
+                secrets,
                 events=result.events,
                 profile=self.shell.target.currentText(),
                 kind=kind,
@@ -873,6 +881,11 @@ class Workspace(QWidget):
                 b"",
                 note,
             )
+        entry = replace(
+            entry,
+            body=bodies.mask_key_shapes(entry.body),
+            response_body=bodies.mask_key_shapes(entry.response_body),
+        )
         self.history.record(entry, request.secrets)
 
     def show_history_entry(self, entry: Any) -> None:
@@ -1014,6 +1027,12 @@ class Workspace(QWidget):
         )
         self._record(request, None, "Cancelled before an answer arrived.")
         self.show_message("Cancelled.")
+
+
+def _without_fixed_uuid(event: dict[str, Any]) -> dict[str, Any]:
+    """A template's event: a fixed uuid would make every replay a duplicate PostHog drops;
+    a {{$uuid}} placeholder stays, as it gives a fresh one each time."""
+    return {k: v for k, v in event.items() if k != "uuid" or has_placeholders(v)}
 
 
 def _event_names(body: Any) -> str:
