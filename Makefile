@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/preflight.py
 	$(BIN)/python benchmarks/window.py
 	$(BIN)/python benchmarks/batch_send.py
+	$(BIN)/python benchmarks/plan_check.py
 
 # Real framebuffer grabs of the window (light and dark) under Xvfb, for the README.
 screenshot: system-deps-test $(STAMP)
