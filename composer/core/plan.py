@@ -33,8 +33,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import yaml
-
 from composer.core.jsonio import JsonSyntaxError, loads
 from composer.core.values import PropertyRow, ValueType, infer_row
 
@@ -163,7 +161,9 @@ class _Lines:
             path = path[:-1]
         return self.by_path.get(())
 
-    def walk(self, node: yaml.Node, path: tuple[Any, ...] = ()) -> None:
+    def walk(self, node: Any, path: tuple[Any, ...] = ()) -> None:
+        import yaml
+
         self.by_path[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
@@ -178,6 +178,8 @@ class _Lines:
 
 def parse_plan(text: str, source: str = "tracking plan") -> Plan:
     """Read a plan. Problems are collected in `plan.problems`; this never raises on content."""
+    import yaml  # here, not at the top: the window starts without it
+
     plan = Plan(source=source)
     lines = _Lines()
     is_json = source.lower().endswith(".json")

@@ -12,8 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from composer.core.plan import PLAN_VERSION, PropertyType
 from composer.core.plan_check import matches_type
 
@@ -135,6 +133,8 @@ def _describe(props: dict[str, _PropertyStats], count: int) -> dict[str, Any]:
 
 
 def render_plan(doc: dict[str, Any]) -> str:
+    import yaml  # here, not at the top: the window starts without it
+
     header = (
         "# A tracking plan learned by event-composer. Edit it: add descriptions, owners,\n"
         "# ranges and patterns; loosen what was only true of these samples.\n"

@@ -46,7 +46,7 @@ class ValueError_(ValueError):
 def convert(row: PropertyRow) -> Any:
     """The JSON value of a row; raises ValueError_ with a message that says how to fix it."""
     text = row.text
-    if row.type is not ValueType.NULL and _WHOLE_PLACEHOLDER.match(text.strip()):
+    if "{{" in text and row.type is not ValueType.NULL and _WHOLE_PLACEHOLDER.match(text.strip()):
         return text.strip()
     match row.type:
         case ValueType.STRING:

@@ -17,13 +17,15 @@ from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from composer.core.bodies import mask_in_render, mask_key
 from composer.files import keep_aside
-from composer.services.transport import ResponseRecord
+
+if TYPE_CHECKING:  # httpx stays off the window's start-up path
+    from composer.services.transport import ResponseRecord
 
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024  # enough to show and resend any real capture request
 DEFAULT_RETENTION_DAYS = 90

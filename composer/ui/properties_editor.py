@@ -58,6 +58,7 @@ class PropertiesModel(QAbstractTableModel):
         self._rows: list[PropertyRow] = []
         self._problems: dict[int, str] = {}
         self.choices: dict[str, list[str]] = {}  # key -> values the tracking plan allows
+        self._object: tuple[dict[str, Any], list[RowProblem]] = ({}, [])
         self.modelReset.connect(self.edited)
         self.rowsInserted.connect(self.edited)
         self.rowsRemoved.connect(self.edited)
@@ -154,7 +155,9 @@ class PropertiesModel(QAbstractTableModel):
         self.endResetModel()
 
     def to_object(self) -> tuple[dict[str, Any], list[RowProblem]]:
-        return rows_to_object(self._rows)
+        # Every change re-reads the rows (_recheck); reading the form reuses that, as a copy.
+        values, problems = self._object
+        return dict(values), list(problems)
 
     def problems(self) -> dict[int, str]:
         return dict(self._problems)
@@ -194,8 +197,8 @@ class PropertiesModel(QAbstractTableModel):
         return None
 
     def _recheck(self) -> None:
-        _values, problems = rows_to_object(self._rows)
-        self._problems = {p.row: p.message for p in problems}
+        self._object = rows_to_object(self._rows)
+        self._problems = {p.row: p.message for p in self._object[1]}
 
 
 class _ValueDelegate(QStyledItemDelegate):

@@ -418,11 +418,13 @@ class Workspace(QWidget):
         if self.editing is not None:
             # Editing a batch row: what the form holds is written back to it (undoable).
             self.batch.edit_row(self.editing, build_event(self.form.composition()))
-        shown = self.resolve(self.template_body(self._display_key()))
-        self.preview.set_text(bodies.render(shown.value).decode())
-        result = check_body(
-            self.form_body(self.key.text()), self._options(self.form.endpoint_path())
-        )
+        key = self.key.text()
+        # One composition and one resolution per update: a 1 MB form is read once, and the
+        # preview and the check see the same {{$...}} values.
+        shown = self.resolve(self.template_body(key))
+        display = bodies.with_api_key(shown.value, self._display_key()) if key else shown.value
+        self.preview.set_text(bodies.render(display).decode())
+        result = check_body(shown.value, self._options(self.form.endpoint_path()))
         unresolved = unresolved_findings(shown.unresolved)
         planned = check_body_against_plan(shown.value, self.plan)
         self._show_findings(
