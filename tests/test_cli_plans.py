@@ -83,3 +83,21 @@ def test_plan_infer_drafts_a_plan_that_passes_its_source(run_cli, tmp_path: Path
     strict = run_cli("validate", "--plan", str(plan), other)
     assert strict.returncode == 1
     assert "plan.unknown_property" in strict.stdout
+
+
+def test_validate_checks_a_jsonl_export_against_a_plan(run_cli, tmp_path: Path) -> None:
+    events = [upgraded(seats=i + 1) for i in range(4)] + [upgraded(plan="gold")]
+    source = tmp_path / "export.jsonl"
+    source.write_bytes(b"\n".join(orjson.dumps(e) for e in events) + b"\nnot json\n")
+    result = run_cli("validate", "--plan", EXAMPLE, "--format", "json", str(source))
+    assert result.returncode == 1
+    [document] = orjson.loads(result.stdout)["files"]
+    assert document["events"] == 5
+    paths = {(f["code"], f["path"]) for f in document["findings"]}
+    assert ("plan.enum", "[4].properties.plan") in paths
+    assert ("file.unreadable_line", "line 6") in paths
+    learned = run_cli("plan", "infer", str(source))
+    plan = tmp_path / "learned.yaml"
+    plan.write_text(learned.stdout)
+    source.write_bytes(b"\n".join(orjson.dumps(e) for e in events) + b"\n")
+    assert run_cli("validate", "--plan", str(plan), str(source)).returncode == 0

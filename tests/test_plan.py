@@ -200,18 +200,24 @@ def test_an_inferred_plan_passes_its_own_events() -> None:
     assert yaml.safe_load(text)["allow_unplanned_events"] is False
 
 
-values = st.none() | st.booleans() | st.integers(-5, 5) | st.floats(-2, 2, allow_nan=False)
-values = values | st.sampled_from(["a", "b", "yes", "on", "1", "2024-05-01T12:00:00Z", ""])
+values = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+tricky = ["a", "yes", "NO", "on", "1", "1e3", "0x10", "010", "1:30", "2024-01-01", "null", ""]
+tricky += ["2024-05-01T12:00:00Z", "a\x85b", "x\u2028y", "'q'", '"', "#", "- a", "k: v"]
+values = values | st.sampled_from(tricky) | st.text(max_size=6)
 json_values = st.recursive(
     values, lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=3), inner)
+)
+names = st.sampled_from(["a", "b", "$identify", "c d", "true", "1", "on", "a\x85b"]) | st.text(
+    min_size=1, max_size=5
+)
+keys = st.sampled_from(["k", "n", "$x", "distinct_id", "true", "null", "1", "a.b"]) | st.text(
+    max_size=4
 )
 events = st.lists(
     st.fixed_dictionaries(
         {
-            "event": st.sampled_from(["a", "b", "$identify", "c d"]),
-            "properties": st.dictionaries(
-                st.sampled_from(["k", "n", "v", "$x", "distinct_id"]), json_values, max_size=3
-            ),
+            "event": names,
+            "properties": st.dictionaries(keys, json_values, max_size=3),
         },
         optional={"$set": st.dictionaries(st.sampled_from(["e", "f"]), json_values, max_size=2)},
     ),
@@ -220,9 +226,109 @@ events = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(events)
 def test_any_inferred_plan_passes_the_events_it_came_from(sample: list[dict[str, Any]]) -> None:
     plan = parse_plan(render_plan(infer_plan(sample)), "learned.yaml")
     assert plan.problems == []
     assert check_body_against_plan({"batch": sample}, plan) == []
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        "{$ref: 'https://example.com/s.json'}",
+        "{$ref: '#'}",
+    ],
+)
+def test_a_schema_that_cannot_be_applied_is_a_plan_problem(schema: str) -> None:
+    plan = parse_plan(
+        f"version: 1\nevents:\n  e:\n    properties:\n      p: {{schema: {schema}}}\n"
+    )
+    assert len(plan.problems) == 1
+    assert plan.problems[0].line == 5
+    assert plan.events["e"].properties["p"].schema is None
+    # Checking never raises, whatever the schema did.
+    assert check_against_plan({"event": "e", "properties": {"p": {"a": 1}}}, plan) == []
+
+
+def test_a_plan_never_raises_on_what_it_says() -> None:
+    looping = "version: 1\nevents: &a {e: {properties: {x: *a}}}\n"
+    assert parse_plan(looping).problems  # reported, not raised
+    odd_include = "version: 1\nevents:\n  e:\n    include: [{s: 1}]\n"
+    [problem] = parse_plan(odd_include).problems
+    assert (problem.line, "include lists set names") == (4, problem.message[:23])
+
+
+def test_plans_read_as_written_not_as_yaml_1_1_guesses() -> None:
+    text = """\
+version: 1
+events:
+  order_placed:
+    properties:
+      country: {type: string, enum: [US, GB, NO]}
+      day: {type: string, enum: [2024-01-01]}
+      slot: {type: string, enum: ['1:30', 010]}
+  true:
+    properties:
+      on: integer
+      1: string
+"""
+    plan = parse_plan(text, "plan.yaml")
+    assert plan.problems == []
+    spec = plan.events["order_placed"].properties
+    assert spec["country"].enum == ("US", "GB", "NO")
+    assert spec["day"].enum == ("2024-01-01",)
+    assert spec["slot"].enum == ("1:30", "010")
+    assert set(plan.events["true"].properties) == {"on", "1"}
+    assert codes({"event": "order_placed", "properties": {"country": "NO"}}, text) == []
+    typed = "version: 1\nevents:\n  e:\n    properties:\n      n: {type: integer, enum: [1, x]}\n"
+    [problem] = parse_plan(typed, "p.yaml").problems
+    assert problem.line == 5
+    assert "'x', which is not integer" in problem.message
+
+
+def test_enum_and_range_details() -> None:
+    text = "version: 1\nevents:\n  e:\n    properties:\n      b: {enum: [0, 1]}\n"
+    assert codes({"event": "e", "properties": {"b": True}}, text) == ["plan.enum"]
+    assert codes({"event": "e", "properties": {"b": 1.0}}, text) == []
+    big = (
+        "version: 1\nevents:\n  e:\n    properties:\n      v: {enum: ["
+        + ", ".join(f"v{i}" for i in range(500))
+        + "]}\n"
+    )
+    [finding] = check_against_plan({"event": "e", "properties": {"v": "x"}}, parse_plan(big))
+    assert "(and 490 more)" in finding.message
+    assert len(finding.message) < 400
+
+
+def test_finding_paths_follow_where_the_value_is() -> None:
+    text = (
+        "version: 1\nnaming: {properties: snake_case}\n"
+        "events:\n  e:\n    set:\n      Mail: string\n"
+    )
+    plan = parse_plan(text)
+    [naming] = check_against_plan({"event": "x", "properties": {"Bad.Key": 1}}, plan)
+    assert naming.path == 'properties["Bad.Key"]'
+    [typed] = check_against_plan({"event": "e", "properties": {"$set": {"Mail": 3}}}, plan)
+    assert typed.path == "properties.$set.Mail"
+
+
+def test_a_learned_plan_reads_back_odd_characters_exactly() -> None:
+    events = [{"event": "a\x85b", "properties": {"k\u2028": "x\x85", "n": "1e3"}}] * 3
+    plan = parse_plan(render_plan(infer_plan(events)), "learned.yaml")
+    assert set(plan.events) == {"a\x85b"}
+    assert check_body_against_plan({"batch": events}, plan) == []
+
+
+def test_integer_minimum_prefill_passes() -> None:
+    from composer.core.plan import planned_row
+
+    spec = (
+        parse_plan(
+            "version: 1\nevents:\n  e:\n    properties:\n      n: {type: integer, minimum: 2.5}\n"
+        )
+        .events["e"]
+        .properties["n"]
+    )
+    assert planned_row(spec, "").text == "3"

@@ -152,3 +152,74 @@ def test_a_broken_plan_is_reported_and_blocks_nothing(qtbot, folder: Path) -> No
     assert "not valid YAML" in ws.plan_panel.problems.text()
     assert codes(window) == []
     window.close()
+
+
+def test_prefill_keeps_what_the_user_already_set(qtbot, folder: Path) -> None:
+    shutil.copy(example_plan_path(), folder / "tracking-plan.yaml")
+    window = open_window(qtbot)
+    ws = window.workspace
+    ws.form.properties.fill_from_text('{"signup_method": "github", "$set": {"email": "a@b.co"}}')
+    ws.form.event_name.setText("signed_up")
+    ws.form.distinct_id.setText("u")
+    ws.form.event_name.editingFinished.emit()
+    assert ws.form.set_editor.model.rows() == []  # email is set in properties.$set already
+    assert [r.key for r in ws.form.properties.model.rows()] == ["signup_method", "$set"]
+    assert codes(window) == []
+    window.close()
+
+
+def test_learning_beside_a_hand_written_plan_never_replaces_it(
+    qtbot, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from composer.ui import dialogs
+
+    mine = folder / "tracking-plan.yml"
+    mine.write_text("version: 1\nevents:\n  handwritten: {}\n")
+    window = open_window(qtbot)
+    ws = window.workspace
+    assert set(ws.plan.events) == {"handwritten"}  # type: ignore[union-attr]
+    ws.batch.add_event({"event": "learned", "distinct_id": "u"})
+    asked: list[str] = []
+    monkeypatch.setattr(dialogs, "confirm", lambda *a: asked.append(a[1]) or False)
+    ws.plan_panel.learn("batch")
+    qtbot.waitUntil(lambda: bool(asked), timeout=10000)
+    assert asked == ["A draft plan was written"]
+    assert (folder / "tracking-plan.learned.yaml").exists()
+    assert not (folder / "tracking-plan.yaml").exists()
+    ws.plan_panel.reload()
+    qtbot.waitUntil(lambda: ws.plan_panel.idle, timeout=10000)
+    assert set(ws.plan.events) == {"handwritten"}  # type: ignore[union-attr]
+    assert mine.read_text() == "version: 1\nevents:\n  handwritten: {}\n"
+    window.close()
+
+
+def test_an_unchanged_plan_is_not_re_applied_and_edits_recount(qtbot, folder: Path) -> None:
+    shutil.copy(example_plan_path(), folder / "tracking-plan.yaml")
+    window = open_window(qtbot)
+    ws = window.workspace
+    applied: list[object] = []
+    ws.plan_panel.plan_changed.connect(applied.append)
+    (folder / "unrelated.json").write_text("{}")  # the folder changes, the plan does not
+    ws.plan_panel.reload()
+    qtbot.waitUntil(lambda: ws.plan_panel.idle, timeout=10000)
+    assert applied == []
+    ws.batch.add_event({"event": "invoice_paid", "distinct_id": "u", "properties": {}})
+    ws.batch.add_event({"event": "other", "distinct_id": "u"})
+    uuid = ws.batch.model.rows[0].uuid
+    qtbot.waitUntil(
+        lambda: ws.plan_panel.breaks.get("batch", {}).get("invoice_paid") == 1, timeout=10000
+    )
+    ws.batch.edit_row(
+        uuid,
+        {
+            "event": "invoice_paid",
+            "distinct_id": "u",
+            "properties": {"plan": "team", "amount": 1, "currency": "EUR"},
+        },
+    )
+    qtbot.waitUntil(
+        lambda: ws.plan_panel.breaks.get("batch", {}).get("invoice_paid", 0) == 0, timeout=10000
+    )
+    unplanned = ws.plan_panel.model.item(ws.plan_panel.model.rowCount() - 1, 0)
+    assert unplanned.text() == "(not in the plan)"
+    window.close()

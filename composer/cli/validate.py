@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -43,7 +44,10 @@ def run(args: argparse.Namespace) -> ExitStatus:
             result = _check_template(template, args, host)
             name = template.name
         else:
-            checked = _check_file(path, args, host)
+            if path.lower().endswith(ROWS_SUFFIXES):
+                checked = _check_rows_file(path, args, plan)
+            else:
+                checked = _check_file(path, args, host)
             if isinstance(checked, str):
                 worst = ExitStatus.USAGE
                 reports.append(f"{path}: cannot read: {checked}")
@@ -96,6 +100,44 @@ def _check_file(path: str, args: argparse.Namespace, host: Any) -> tuple[str, Ch
     return source.name, result
 
 
+# Files of one event per row, by their names (a body file may have any name, even .txt).
+ROWS_SUFFIXES = (".jsonl", ".ndjson", ".csv")
+
+
+def _check_rows_file(
+    path: str, args: argparse.Namespace, plan: Any
+) -> tuple[str, CheckResult] | str:
+    """A .jsonl or .csv file: every row checked as an event of a batch (as `send` would send
+    it), and against the plan; findings are placed at [row].field, rows counted from 0."""
+    from composer.core.batch import check_rows
+    from composer.core.findings import Finding, Severity, Stage
+    from composer.core.parse import BodyShape
+    from composer.core.variables import Resolver
+    from composer.services.batch_files import read_batch_file
+
+    try:
+        imported = read_batch_file(path)
+    except OSError as exc:
+        return f"{path}: cannot read it ({exc.strerror or exc})."
+    check_rows(imported.rows, resolver=Resolver(templates.variables(args)), plan=plan)
+    findings: list[Finding] = [
+        Finding(
+            Severity.ERROR,
+            "file.unreadable_line",
+            f"line {problem.line}",
+            str(problem),
+            "Fix the line; the other rows are checked.",
+            stage=Stage.LOCAL,
+        )
+        for problem in imported.problems
+    ]
+    for index, row in enumerate(imported.rows):
+        for finding in row.findings or ():
+            where = f"[{index}].{finding.path}" if finding.path else f"[{index}]"
+            findings.append(replace(finding, path=where, event_index=index))
+    return path, CheckResult(findings, len(imported.rows), BodyShape.ARRAY, "/batch/")
+
+
 def _unreadable(path: str, message: str) -> dict[str, Any]:
     return {
         "path": path,
@@ -125,7 +167,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "  cat body.json | event-composer validate -",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="JSON body files; - reads stdin")
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="JSON body files, .jsonl/.csv files of events, or template names; - reads stdin",
+    )
     p.add_argument(
         "--format",
         choices=("text", "json"),

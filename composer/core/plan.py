@@ -27,6 +27,7 @@ and a fix, and the parts that are sound are used, so a broken plan never stops t
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -161,35 +162,148 @@ class _Lines:
             path = path[:-1]
         return self.by_path.get(())
 
-    def walk(self, node: Any, path: tuple[Any, ...] = ()) -> None:
+    def walk(self, node: Any, path: tuple[Any, ...] = (), seen: set[int] | None = None) -> None:
         import yaml
 
-        self.by_path[path] = node.start_mark.line + 1
+        seen = set() if seen is None else seen
+        if id(node) in seen:
+            return  # an alias: its lines were taken where the anchor is (and it may loop)
+        seen.add(id(node))
+        self.by_path.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 name = key.value if isinstance(key, yaml.ScalarNode) else str(key)
-                self.by_path[(*path, name)] = key.start_mark.line + 1
-                self.walk(value, (*path, name))
-                self.by_path[(*path, name)] = key.start_mark.line + 1
+                self.walk(value, (*path, name), seen)
+                self.by_path[(*path, name)] = key.start_mark.line + 1  # the key's own line
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
-                self.walk(item, (*path, i))
+                self.walk(item, (*path, i), seen)
+
+
+_LOADER: Any = None
+
+
+def _plan_loader() -> Any:
+    """A safe YAML loader that reads a plan the way people write one (YAML 1.2's core schema):
+    `NO`, `on` and `2024-01-01` stay text, `1:30` is not 90, `010` is not 8, and every mapping
+    key is the text written (so `true:` and `1:` are names, not a boolean and a number)."""
+    global _LOADER  # noqa: PLW0603 - built once, on first use
+    if _LOADER is not None:
+        return _LOADER
+    import yaml
+
+    class PlanLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            self.flatten_mapping(node)
+            mapping: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    key: Any = key_node.value
+                else:
+                    key = self.construct_object(key_node, deep=deep)
+                    if not isinstance(key, str | int | float | bool | type(None)):
+                        raise yaml.constructor.ConstructorError(
+                            "while reading a mapping",
+                            node.start_mark,
+                            "a key must be a plain name",
+                            key_node.start_mark,
+                        )
+                mapping[key] = self.construct_object(value_node, deep=deep)
+            return mapping
+
+    resolvers: dict[Any, list[tuple[str, Any]]] = {}
+    core = [
+        ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+        ("tag:yaml.org,2002:int", r"^[-+]?(?:0|[1-9][0-9]*)$", "-+0123456789"),
+        (
+            "tag:yaml.org,2002:float",
+            r"^(?:[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+"
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+            "-+0123456789.",
+        ),
+        ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ]
+    import re as _re
+
+    for tag, pattern, first in core:
+        regex = _re.compile(pattern)
+        for char in first:
+            resolvers.setdefault(char, []).append((tag, regex))
+    PlanLoader.yaml_implicit_resolvers = resolvers
+    _LOADER = PlanLoader
+    return PlanLoader
+
+
+def plan_dumper() -> Any:
+    """A dumper that quotes every string either YAML 1.1 or this reader would take for
+    something else ("yes", "1e3", "2024-01-01"), so a written plan reads back the same."""
+    import yaml
+
+    loader = _plan_loader()
+
+    class PlanDumper(yaml.SafeDumper):
+        pass
+
+    merged: dict[Any, list[tuple[str, Any]]] = {
+        k: list(v) for k, v in yaml.SafeDumper.yaml_implicit_resolvers.items()
+    }
+    for first, pairs in loader.yaml_implicit_resolvers.items():
+        merged.setdefault(first, []).extend(pairs)
+    PlanDumper.yaml_implicit_resolvers = merged
+    return PlanDumper
+
+
+def read_yaml(text: str) -> Any:
+    """YAML as a plan is read (for round-trip checks of what is written)."""
+    loader = _plan_loader()(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def parse_plan(text: str, source: str = "tracking plan") -> Plan:
     """Read a plan. Problems are collected in `plan.problems`; this never raises on content."""
+    plan = Plan(source=source)
+    try:
+        _parse(plan, text, source)
+    except RecursionError:
+        plan.problems.append(
+            PlanProblem(
+                source,
+                None,
+                "the plan refers to itself (a YAML alias inside its own anchor, or a schema"
+                " that includes itself).",
+                "Write that part out instead of aliasing it.",
+            )
+        )
+    except Exception as exc:  # a plan must never stop the composer; say what broke instead
+        plan.problems.append(PlanProblem(source, None, f"the plan could not be read: {exc}.", ""))
+    return plan
+
+
+def _parse(plan: Plan, text: str, source: str) -> None:
     import yaml  # here, not at the top: the window starts without it
 
-    plan = Plan(source=source)
     lines = _Lines()
     is_json = source.lower().endswith(".json")
     try:
-        doc = loads(text) if is_json else yaml.safe_load(text)
+        if is_json:
+            doc = loads(text)
+        else:
+            loader = _plan_loader()(text)
+            try:
+                node = loader.get_single_node()
+                doc = loader.construct_document(node) if node is not None else None
+            finally:
+                loader.dispose()
+            if node is not None:
+                lines.walk(node)
     except JsonSyntaxError as exc:
         plan.problems.append(
             PlanProblem(source, exc.line, f"not valid JSON: {exc.message}.", "Fix the JSON there.")
         )
-        return plan
+        return
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -202,15 +316,19 @@ def parse_plan(text: str, source: str = "tracking plan") -> Plan:
                 "Check the indentation and the quoting on that line.",
             )
         )
-        return plan
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        if node is not None:
-            lines.walk(node)
-    except yaml.YAMLError:
-        pass  # JSON that YAML 1.1 cannot read: the plan is used, without line numbers
+        return
+    if is_json:
+        try:  # JSON is (nearly) YAML: its lines come from the same reader
+            loader = _plan_loader()(text)
+            try:
+                node = loader.get_single_node()
+            finally:
+                loader.dispose()
+            if node is not None:
+                lines.walk(node)
+        except yaml.YAMLError:
+            pass  # the plan is used, without line numbers
     _Reader(plan, lines).read(doc)
-    return plan
 
 
 class _Reader:
@@ -259,7 +377,15 @@ class _Reader:
         plan.allow_unknown_properties = self.flag(doc, "allow_unknown_properties", True, ())
         naming = doc.get("naming")
         if naming is not None:
-            if isinstance(naming, dict):
+            if isinstance(naming, dict) and "pattern" not in naming:
+                for key in naming:
+                    if key not in ("events", "properties"):
+                        self.problem(
+                            ("naming", key),
+                            f"unknown naming setting {key!r}.",
+                            "naming takes events and properties (each a style or"
+                            " {pattern: REGEX}), or one style for both.",
+                        )
                 plan.event_naming = self.naming(naming.get("events"), ("naming", "events"))
                 plan.property_naming = self.naming(
                     naming.get("properties"), ("naming", "properties")
@@ -358,7 +484,9 @@ class _Reader:
         if isinstance(include, str):
             include = [include]
         for set_name in include if isinstance(include, list) else []:
-            if set_name in sets:
+            if not isinstance(set_name, str):
+                self.problem((*path, "include"), f"include lists set names, not {set_name!r}.", "")
+            elif set_name in sets:
                 event.properties.update(sets[set_name])
             else:
                 self.problem(
@@ -438,6 +566,17 @@ class _Reader:
         if enum is not None:
             if isinstance(enum, list) and enum:
                 prop.enum = tuple(enum)
+                if prop.types:
+                    from composer.core.plan_check import matches_type
+
+                    for value in enum:
+                        if not any(matches_type(value, t) for t in prop.types):
+                            kinds = " or ".join(t.value for t in prop.types)
+                            self.problem(
+                                (*path, "enum"),
+                                f"the enum of {name!r} has {value!r}, which is not {kinds}.",
+                                "Quote it if it is text, or fix the type.",
+                            )
             else:
                 self.problem(
                     (*path, "enum"), "enum must be a non-empty list of the allowed values.", ""
@@ -479,8 +618,21 @@ class _Reader:
         if not isinstance(schema, dict | bool):
             self.problem(path, f"the schema of {name!r} must be a JSON Schema object.", "")
             return None
+        from referencing import Registry
+
+        def no_fetching(uri: str) -> Any:
+            raise LookupError(f"{uri} is not fetched: a plan's schemas must be self-contained")
+
         try:
             Draft202012Validator.check_schema(schema)
+            registry: Any = Registry(retrieve=no_fetching)  # type: ignore[call-arg]  # attrs
+            validator = Draft202012Validator(schema, registry=registry)
+            # Try it once: a $ref that cannot be resolved, or that loops, shows up here, in
+            # the plan's problems, rather than on every event checked.
+            samples: tuple[Any, ...] = (None, 0, "", [], {})
+            for sample in samples:
+                for _error in validator.iter_errors(sample):
+                    pass
         except SchemaError as exc:
             where = "/".join(str(p) for p in exc.path) or "the schema"
             self.problem(
@@ -489,7 +641,17 @@ class _Reader:
                 "Fix it following JSON Schema 2020-12.",
             )
             return None
-        return Draft202012Validator(schema)
+        except RecursionError:
+            self.problem(path, f"the JSON Schema of {name!r} refers to itself endlessly.", "")
+            return None
+        except Exception as exc:  # unresolvable $ref and the like
+            self.problem(
+                path,
+                f"the JSON Schema of {name!r} cannot be used: {exc}.",
+                "Keep every $ref inside the schema ($defs); remote schemas are not fetched.",
+            )
+            return None
+        return validator
 
 
 def planned_row(spec: PropertySpec, now_text: str) -> PropertyRow:
@@ -506,7 +668,9 @@ def planned_row(spec: PropertySpec, now_text: str) -> PropertyRow:
     match kind:
         case PropertyType.NUMBER | PropertyType.INTEGER:
             start = spec.minimum if spec.minimum is not None else 0
-            text = dumps_compact(int(start) if kind is PropertyType.INTEGER else start).decode()
+            if kind is PropertyType.INTEGER:
+                start = math.ceil(start)  # minimum 2.5 -> 3, which passes
+            text = dumps_compact(start).decode()
             return PropertyRow(spec.name, ValueType.NUMBER, text)
         case PropertyType.BOOLEAN:
             return PropertyRow(spec.name, ValueType.BOOLEAN, "false")

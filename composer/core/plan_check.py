@@ -95,24 +95,31 @@ def check_against_plan(
     return out.findings
 
 
-def _person(event: JsonObject, props: JsonObject, key: str) -> dict[str, Any]:
-    # PostHog merges properties.$set into the top-level $set (the top level wins).
-    merged: dict[str, Any] = {}
+def _person(event: JsonObject, props: JsonObject, key: str) -> dict[str, tuple[Any, str]]:
+    """Person properties as PostHog merges them (properties.$set, then the top-level $set,
+    which wins), each with the path it came from."""
+    merged: dict[str, tuple[Any, str]] = {}
     inner = props.get(key)
     if isinstance(inner, dict):
-        merged.update(inner)
+        base = jsonpath.key("properties", key)
+        merged.update((k, (v, jsonpath.key(base, k))) for k, v in inner.items())
     top = event.get(key)
     if isinstance(top, dict):
-        merged.update(top)
+        merged.update((k, (v, jsonpath.key(key, k))) for k, v in top.items())
     return merged
 
 
 def _check_person(
-    out: _Out, key: str, values: dict[str, Any], specs: dict[str, PropertySpec], event: str
+    out: _Out,
+    key: str,
+    values: dict[str, tuple[Any, str]],
+    specs: dict[str, PropertySpec],
+    event: str,
 ) -> None:
     for spec in specs.values():
         if spec.name in values:
-            _check_value(out, jsonpath.key(key, spec.name), values[spec.name], spec)
+            value, path = values[spec.name]
+            _check_value(out, path, value, spec)
         elif spec.required:
             out.add(
                 Severity.ERROR,
@@ -167,7 +174,8 @@ def _check_naming_only(out: _Out, props: dict[str, Any], plan: Plan) -> None:
     for key in props:
         reserved = key in _RESERVED or key.startswith("$")
         if not reserved and not plan.property_naming.allows(key):
-            _naming(out, "property", key, plan.property_naming.label, f"properties.{key}")
+            path = jsonpath.key("properties", key)
+            _naming(out, "property", key, plan.property_naming.label, path)
 
 
 def _naming(out: _Out, what: str, name: str, rule: str, path: str = "event") -> None:
@@ -272,8 +280,10 @@ def _check_value(out: _Out, path: str, value: Any, spec: PropertySpec) -> None:
             f"Send {spec.name!r} as {wanted}.",
         )
         return
-    if spec.enum is not None and value not in spec.enum:
-        allowed = ", ".join(_show(v) for v in spec.enum)
+    if spec.enum is not None and not _in_enum(value, spec.enum):
+        shown = spec.enum[:10]
+        more = f" (and {len(spec.enum) - 10} more)" if len(spec.enum) > 10 else ""
+        allowed = ", ".join(_show(v) for v in shown) + more
         near = _near(value, spec.enum)
         out.add(
             Severity.ERROR,
@@ -308,6 +318,17 @@ def _check_value(out: _Out, path: str, value: Any, spec: PropertySpec) -> None:
             out.add(Severity.ERROR, code, path, message, "Send a value the schema accepts.")
 
 
+def _in_enum(value: Any, allowed: tuple[Any, ...]) -> bool:
+    # Python's == makes True equal 1 and 1 equal 1.0; JSON's types do not mix like that.
+    return any(value == a and type(value) is type(a) for a in allowed) or (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and any(
+            isinstance(a, int | float) and not isinstance(a, bool) and value == a for a in allowed
+        )
+    )
+
+
 def _range(out: _Out, path: str, spec: PropertySpec, value: Any, rule: str) -> None:
     out.add(
         Severity.ERROR,
@@ -329,7 +350,15 @@ _SCHEMA_CODES = {
 
 
 def _schema_errors(spec: PropertySpec, value: Any) -> Iterator[tuple[str, str]]:
-    for error in spec.schema.iter_errors(value):
+    try:
+        errors = list(spec.schema.iter_errors(value))
+    except Exception:  # a schema that fails on this value (a loop, say): no verdict
+        yield (
+            "plan.schema",
+            f"{spec.name!r}: the plan's JSON Schema could not be applied to this value.",
+        )
+        return
+    for error in errors:
         code = _SCHEMA_CODES.get(error.validator, "plan.range")
         where = "/".join(str(p) for p in error.absolute_path)
         at = f" at {where}" if where else ""

@@ -135,10 +135,21 @@ def _describe(props: dict[str, _PropertyStats], count: int) -> dict[str, Any]:
 def render_plan(doc: dict[str, Any]) -> str:
     import yaml  # here, not at the top: the window starts without it
 
+    from composer.core.plan import plan_dumper, read_yaml
+
     header = (
         "# A tracking plan learned by event-composer. Edit it: add descriptions, owners,\n"
         "# ranges and patterns; loosen what was only true of these samples.\n"
     )
-    return header + yaml.safe_dump(
-        doc, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100
-    )
+    options: dict[str, Any] = {
+        "Dumper": plan_dumper(),
+        "sort_keys": False,
+        "default_flow_style": None,
+        "width": 100,
+    }
+    body: str = yaml.dump(doc, allow_unicode=True, **options)
+    if read_yaml(body) != doc:
+        # Some characters (NEL, line and paragraph separators) are line breaks to YAML when
+        # written as they are; escaped, everything reads back exactly.
+        body = yaml.dump(doc, allow_unicode=False, **options)
+    return header + body

@@ -216,6 +216,7 @@ class ComposeForm(QWidget):
         self.uuid.setText(str(uuidlib.uuid4()))
         self.uuid.setReadOnly(True)
         self.plan: Plan | None = None
+        self._choices_for: EventSpec | None = None
         self._names = QStringListModel(self)
         self.completer = QCompleter(self._names, self)
         self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -428,6 +429,7 @@ class ComposeForm(QWidget):
         self.plan = plan
         names = sorted(n for n in plan.events if not n.startswith("$")) if plan else []
         self._names.setStringList(names)
+        self._choices_for = None
         self._offer_plan_choices()
 
     def planned_event(self) -> EventSpec | None:
@@ -436,6 +438,9 @@ class ComposeForm(QWidget):
 
     def _offer_plan_choices(self, *_args: object) -> None:
         spec = self.planned_event()
+        if spec is self._choices_for:
+            return  # the same planned event: its drop-downs are set already
+        self._choices_for = spec
         self.properties.set_choices(enum_choices(spec.properties) if spec else {})
         self.set_editor.set_choices(enum_choices(spec.set) if spec else {})
         self.set_once_editor.set_choices(enum_choices(spec.set_once) if spec else {})
@@ -452,12 +457,18 @@ class ComposeForm(QWidget):
             return 0
         now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         added = 0
-        for editor, specs in (
-            (self.properties, spec.properties),
-            (self.set_editor, spec.set),
-            (self.set_once_editor, spec.set_once),
+        props, _ = self.properties.to_object()
+        for editor, specs, inner in (
+            (self.properties, spec.properties, None),
+            (self.set_editor, spec.set, props.get("$set")),
+            (self.set_once_editor, spec.set_once, props.get("$set_once")),
         ):
-            rows = [planned_row(p, now) for p in specs.values() if p.required]
+            # A person property already in properties.$set counts as set: a pre-filled blank
+            # in the top-level $set would win over it (PostHog merges the top level last).
+            present = set(inner) if isinstance(inner, dict) else set()
+            rows = [
+                planned_row(p, now) for p in specs.values() if p.required and p.name not in present
+            ]
             added += editor.prefill(rows)
         self._offer_plan_choices()
         if added:

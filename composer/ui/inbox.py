@@ -102,13 +102,17 @@ class InboxModel(QAbstractTableModel):
         self.rows: list[InboxRow] = []
         self.plan: Plan | None = None
 
-    def set_plan(self, plan: Plan | None) -> None:
-        self.plan = plan
-        self.rows = [row.checked(plan) for row in self.rows]
-        if self.rows:
-            self.dataChanged.emit(
-                self.index(0, Column.FINDINGS), self.index(len(self.rows) - 1, Column.FINDINGS)
-            )
+    def replace_checked(self, checked: list[InboxRow]) -> None:
+        """The first rows, checked against the current plan (rows appended meanwhile were
+        checked as they came)."""
+        if not checked or len(self.rows) < len(checked):
+            return  # cleared meanwhile: those rows are gone
+        if self.rows[len(checked) - 1].request.id != checked[-1].request.id:
+            return
+        self.rows[: len(checked)] = checked
+        self.dataChanged.emit(
+            self.index(0, Column.FINDINGS), self.index(len(checked) - 1, Column.FINDINGS)
+        )
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self.rows)
@@ -177,9 +181,9 @@ class InboxModel(QAbstractTableModel):
         return text
 
     def append(self, rows: list[InboxRow]) -> None:
+        """Rows already checked against the plan (on the worker that read them)."""
         if not rows:
             return
-        rows = [row.checked(self.plan) for row in rows]
         first = len(self.rows)
         self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
         self.rows.extend(rows)
@@ -191,10 +195,15 @@ class InboxModel(QAbstractTableModel):
         self.endResetModel()
 
 
-def _read_new(db: str, after: int) -> tuple[list[InboxRow], int]:
+def _read_new(db: str, after: int, plan: Plan | None) -> tuple[list[InboxRow], int, Any]:
     requests = read_requests_after(db, after)
     events = read_events_for(db, [r.id for r in requests])
-    return rows_for(requests, events), (requests[-1].id if requests else after)
+    rows = [row.checked(plan) for row in rows_for(requests, events)]
+    return rows, (requests[-1].id if requests else after), plan
+
+
+def _check_all(rows: list[InboxRow], plan: Plan | None) -> tuple[Plan | None, list[InboxRow]]:
+    return plan, [row.checked(plan) for row in rows]
 
 
 def _clear_file(db: str) -> None:
@@ -298,7 +307,7 @@ class InboxPane(QWidget):
         submit(
             self._pool,
             self,
-            partial(_read_new, self.db, self._last_id),
+            partial(_read_new, self.db, self._last_id, self.model.plan),
             self._on_polled,
             self._on_poll_failed,
         )
@@ -306,8 +315,10 @@ class InboxPane(QWidget):
     @Slot(int, object)
     def _on_polled(self, _tag: int, result: Any) -> None:
         self._polling = False
-        rows, last = result
+        rows, last, plan = result
         self._last_id = max(self._last_id, int(last))
+        if plan is not self.model.plan:  # the plan changed while these were read
+            rows = [row.checked(self.model.plan) for row in rows]
         if rows:
             follow = not self.table.currentIndex().isValid() or (
                 self.table.currentIndex().row() == self.model.rowCount() - 1
@@ -376,7 +387,23 @@ class InboxPane(QWidget):
         return [row.event.normalized for row in self.model.rows if row.event is not None]
 
     def set_plan(self, plan: Plan | None) -> None:
-        self.model.set_plan(plan)
+        """Check every stored event against a new plan, on a worker thread."""
+        self.model.plan = plan  # rows polled from now on are checked against it
+        rows = list(self.model.rows)
+        submit(
+            self._pool,
+            self,
+            partial(_check_all, rows, plan),
+            self._on_rechecked,
+            self._on_poll_failed,
+        )
+
+    @Slot(int, object)
+    def _on_rechecked(self, _tag: int, result: Any) -> None:
+        plan, checked = result
+        if plan is not self.model.plan:
+            return  # an older plan's answer
+        self.model.replace_checked(checked)
         current = self.table.currentIndex()
         if current.isValid():
             self._show(self.model.rows[current.row()])

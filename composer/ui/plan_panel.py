@@ -57,7 +57,9 @@ class PlanPanel(QWidget):
         self._pool.setMaxThreadCount(1)
         self._tasks = TaskRunner(self._pool, self)
         self.loaded = False
+        self._content = b""  # the plan file's bytes when last read
         self.breaks: dict[str, Counter[str]] = {}
+        self.batch_busy: Callable[[], bool] = lambda: False
         # Where the counts come from: callables returning event objects (batch rows, inbox).
         self.batch_events: Callable[[], list[Any]] = list
         self.inbox_events: Callable[[], list[Any]] = list
@@ -158,7 +160,8 @@ class PlanPanel(QWidget):
     def reload(self) -> None:
         self._tasks.run(self._read, self._on_read, self._on_failed)
 
-    def _read(self) -> tuple[Path | None, Plan | None, app_settings.Settings]:  # a worker thread
+    def _read(self) -> tuple[Path | None, Plan | None, app_settings.Settings, bytes]:
+        # A worker thread.
         from composer.services.plans import find_plan_file, load_plan
 
         loaded = app_settings.load().settings
@@ -169,12 +172,21 @@ class PlanPanel(QWidget):
             path = find_plan_file(self.folder)
         else:
             path = None
-        return path, (load_plan(path) if path is not None else None), loaded
+        try:
+            content = path.read_bytes() if path is not None else b""
+        except OSError:
+            content = b""
+        if self.loaded and path == self.path and content == self._content and content:
+            return path, self.plan, loaded, content  # unchanged: no re-check of everything
+        return path, (load_plan(path) if path is not None else None), loaded, content
 
-    def _on_read(self, result: tuple[Path | None, Plan | None, app_settings.Settings]) -> None:
-        path, plan, loaded = result
+    def _on_read(
+        self, result: tuple[Path | None, Plan | None, app_settings.Settings, bytes]
+    ) -> None:
+        path, plan, loaded, content = result
         self._settings = loaded
-        self.path, self.plan = path, plan
+        unchanged = self.loaded and path == self.path and plan is self.plan
+        self.path, self.plan, self._content = path, plan, content
         self.loaded = True
         watched = self._watcher.files() + self._watcher.directories()
         if watched:
@@ -186,6 +198,8 @@ class PlanPanel(QWidget):
                 self._watcher.addPath(str(path.parent))  # an editor that saves by renaming
         elif self.folder is not None and self.folder.exists():
             self._watcher.addPath(str(self.folder))  # a plan may appear there
+        if unchanged:
+            return  # the folder changed around the plan (a template saved), not the plan
         self._show()
         self.plan_changed.emit(plan if plan is not None and plan.usable else None)
         self.schedule_count()
@@ -265,6 +279,9 @@ class PlanPanel(QWidget):
         plan = self.plan
         if plan is None:
             return
+        if self.batch_busy():
+            self._count_timer.start()  # mid-send the rows change every moment: count after
+            return
         batch, inbox = self.batch_events(), self.inbox_events()
         work = partial(_count, plan, batch, inbox)
         self._tasks.run(work, partial(self._on_counted, plan), self._on_failed)
@@ -274,12 +291,39 @@ class PlanPanel(QWidget):
             return
         batch, inbox = counts
         self.breaks = {"batch": batch, "inbox": inbox}
+        self._show_unplanned(plan, batch, inbox)
         for row in range(self.model.rowCount()):
             name = self.model.item(row, 0).data(Qt.ItemDataRole.UserRole)
+            if name is None:
+                continue  # the "not in the plan" row, filled in by _show_unplanned
             b, i = batch.get(name, 0), inbox.get(name, 0)
             cell = self.model.item(row, 3)
             cell.setText(f"batch {b} · inbox {i}" if b or i else "")
             cell.setToolTip(f"{b} batch rows and {i} sandbox events named {name} break the plan")
+
+    def _show_unplanned(self, plan: Plan, batch: Counter[str], inbox: Counter[str]) -> None:
+        """One row for events the plan does not list, with their names and counts."""
+        names = sorted({n for n in (*batch, *inbox) if n not in plan.events})
+        for row in range(self.model.rowCount()):
+            item = self.model.item(row, 0)
+            if item.data(Qt.ItemDataRole.UserRole + 1):
+                self.model.removeRow(row)
+                break
+        if not names:
+            return
+        b = sum(batch[n] for n in names)
+        i = sum(inbox[n] for n in names)
+        item = QStandardItem("(not in the plan)")
+        item.setData(True, Qt.ItemDataRole.UserRole + 1)
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        self.model.appendRow(
+            [
+                item,
+                QStandardItem("events"),
+                QStandardItem(shown),
+                QStandardItem(f"batch {b} · inbox {i}"),
+            ]
+        )
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -342,17 +386,23 @@ class PlanPanel(QWidget):
         folder = self.folder
         if folder is None:
             return
-        from composer.services.plans import write_new_plan
+        chosen = self._settings.plan_file
+        from composer.services.plans import find_plan_file, write_new_plan
 
-        def write() -> Path:
+        def write() -> tuple[Path, bool]:
             text = render_plan(infer_plan(events, f"Learned from {source}"))
-            # Never over a plan the user wrote: a taken name becomes tracking-plan-2.yaml ...
-            return write_new_plan(folder / LEARNED_NAME, text)
+            # With no plan yet, the draft becomes the plan; beside any existing plan (.yaml,
+            # .yml, .json, or one chosen elsewhere) it is a separate file, and that plan is
+            # never replaced.
+            existing = chosen or find_plan_file(folder)
+            target = folder / ("tracking-plan.learned.yaml" if existing else LEARNED_NAME)
+            return write_new_plan(target, text), not existing
 
         self._tasks.run(write, partial(self._on_learned, len(events)), self._on_failed)
 
-    def _on_learned(self, count: int, path: Path) -> None:
-        if path.name == LEARNED_NAME and not self._settings.plan_file:
+    def _on_learned(self, count: int, result: tuple[Path, bool]) -> None:
+        path, active = result
+        if active:
             self.message.emit(
                 f"Learned a plan from {count} events: {path}. It is the active plan; edit it.",
                 12000,

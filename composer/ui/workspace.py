@@ -135,10 +135,12 @@ class Workspace(QWidget):
         self.plan_panel.batch_events = self._batch_events
         self.plan_panel.inbox_events = self.inbox.events
         self.batch.plan_provider = lambda: self.plan
+        self.plan_panel.batch_busy = lambda: bool(self.batch.busy)
         for change in (
             self.batch.model.rowsInserted,
             self.batch.model.rowsRemoved,
             self.batch.model.modelReset,
+            self.batch.model.dataChanged,  # an edited row may break the plan, or stop to
         ):
             change.connect(self.plan_panel.schedule_count)
         self.inbox.count_changed.connect(self.plan_panel.schedule_count)
