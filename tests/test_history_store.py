@@ -25,7 +25,7 @@ from composer.services.history import (
 )
 from composer.services.transport import Attempt, ErrorKind, NetworkError, ResponseRecord
 
-KEY = "phc_HistorySecretKey0123456789abcdefghijklm"
+KEY = "phc_test_history_secret_key_0123456789abc"
 NOW = datetime(2025, 3, 14, 12, 0, 0, 123456, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
 

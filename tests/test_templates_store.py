@@ -22,7 +22,7 @@ from composer.services.templates import (
     starters_dir,
 )
 
-KEY = "phc_TemplateSecretKey0123456789abcdefghij"
+KEY = "phc_test_template_secret_key_0123456789"
 
 
 def event_template(name: str = "Plan upgraded") -> Template:
@@ -204,13 +204,14 @@ def test_variables_merge_and_refuse_keys(tmp_path: Path) -> None:
     store.update_variables({}, removed=("user",))
     assert other_window.variables() == {"seats": 5}
     with pytest.raises(TemplateError, match="holds a PostHog key"):
-        store.update_variables({"key": KEY})
+        store.update_variables({"key": "phc_" + "A1" * 20})  # shaped like a key
     with pytest.raises(TemplateError, match=r"nested\.k holds a PostHog key"):
         store.update_variables(
             {"nested": {"k": "plain-looking-secret"}}, secrets=("plain-looking-secret",)
         )
     assert KEY not in store.variables_path.read_text()
-    # The variables file is not a template.
+    # The variables file, and a tracking plan written as JSON, are not templates.
+    (tmp_path / "tracking-plan.json").write_text('{"version": 1, "events": {}}')
     assert store.entries() == []
 
 

@@ -16,7 +16,7 @@ from tests.support.fault_server import FaultServer, Reply
 from tests.test_window import choose
 from tests.window_helpers import by_name
 
-KEY = "phc_HistoryWindowKey0123456789abcdefghijk"
+KEY = "phc_test_history_window_key_0123456789ab"
 
 
 def open_window(qtbot, server: FaultServer) -> MainWindow:
@@ -144,7 +144,7 @@ def test_search_compare_and_retention(qtbot, fault_server: FaultServer) -> None:
 def test_a_key_pasted_into_the_json_reaches_no_file(
     qtbot, fault_server: FaultServer, isolated_dirs: Path
 ) -> None:
-    pasted = "phc_PastedIntoTheJson0123456789abcdefghij"
+    pasted = "phc_" + "PastedIntoTheJson0123456789abcdefghij"  # key-shaped
     window = open_window(qtbot, fault_server)
     ws = window.workspace
     window.key.setText("")  # no key in the field: the one in the JSON is sent

@@ -24,7 +24,7 @@ from tests.support.fault_server import FaultServer
 from tests.test_window import choose
 from tests.window_helpers import by_name
 
-KEY = "phc_TemplateWindowKey0123456789abcdefghij"
+KEY = "phc_test_template_window_key_0123456789a"
 
 
 def open_window(qtbot) -> MainWindow:

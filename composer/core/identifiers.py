@@ -25,6 +25,8 @@ _ILLEGAL_ANY_CASE = frozenset(
     }
 )
 _ILLEGAL_EXACT = frozenset({"[object Object]", "NaN", "None", "none", "null", "0", "undefined"})
+# Every illegal id in lower case: a quick "might this be illegal?" test for the fast path.
+ILLEGAL_LOWER = frozenset(name.lower() for name in _ILLEGAL_ANY_CASE | _ILLEGAL_EXACT)
 
 
 def is_illegal_merge_id(value: str) -> bool:

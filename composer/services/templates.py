@@ -24,6 +24,7 @@ from composer import paths
 from composer.core import templates as tpl
 from composer.core.jsonio import JsonSyntaxError, dumps_pretty, loads
 from composer.core.payloads import kind_for_event_name
+from composer.core.plan import FILE_NAMES as PLAN_FILE_NAMES
 from composer.core.templates import (
     SUFFIX,
     VARIABLES_FILE,
@@ -36,6 +37,7 @@ from composer.files import write_atomic
 from composer.resources import resource
 
 EXAMPLES = "Examples"  # the folder name the starter templates appear under
+_NOT_TEMPLATES = frozenset({VARIABLES_FILE, *PLAN_FILE_NAMES})
 LOCK_TIMEOUT = 10.0
 FILE_MODE = 0o644  # shared through git: readable like any source file
 
@@ -135,7 +137,8 @@ class TemplateStore:
             for name in filenames:
                 if name.endswith(SUFFIX) and not name.startswith("."):
                     path = Path(dirpath) / name
-                    if not (path.parent == root and name == VARIABLES_FILE):
+                    # The variables and a JSON tracking plan live beside the templates.
+                    if not (path.parent == root and name in _NOT_TEMPLATES):
                         yield path
 
     def _entry(self, path: Path, folder: str, builtin: bool = False) -> TemplateEntry:

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QTableView,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -46,6 +45,7 @@ from composer.ui.batch_model import (
     MoveRows,
     RemoveRows,
 )
+from composer.ui.buttons import tool_button
 from composer.ui.csv_mapping import CsvMappingDialog
 from composer.ui.tasks import TaskRunner
 
@@ -122,15 +122,7 @@ class BatchPanel(QWidget):
         ):
             header.resizeSection(column, width)
 
-        def button(text: str, name: str, slot: Callable[[], None], tip: str = "") -> QToolButton:
-            # Tool buttons size to their text; push buttons keep a wide minimum.
-            b = QToolButton(self)
-            b.setText(text)
-            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            b.setAccessibleName(name)
-            b.setToolTip(tip or name)
-            b.clicked.connect(slot)
-            return b
+        button = partial(tool_button, self)
 
         self.add_button = button(
             "Add current",

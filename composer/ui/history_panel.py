@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableView,
     QTextEdit,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -41,6 +40,7 @@ from PySide6.QtWidgets import (
 from composer import settings as app_settings
 from composer.core.jsonio import JsonSyntaxError, dumps_pretty, loads
 from composer.services.history import RETENTION_CHOICES, HistoryEntry, HistoryStore, default_path
+from composer.ui.buttons import tool_button
 from composer.ui.tasks import TaskRunner
 from composer.ui.theme import status_colors
 
@@ -164,13 +164,7 @@ class HistoryPanel(QWidget):
         self._search_timer.timeout.connect(self.refresh)
         self.search.textChanged.connect(self._search_timer.start)
 
-        def button(text: str, name: str, slot: Callable[[], None], tip: str = "") -> QToolButton:
-            b = QToolButton(self)
-            b.setText(text)
-            b.setAccessibleName(name)
-            b.setToolTip(tip or name)
-            b.clicked.connect(slot)
-            return b
+        button = partial(tool_button, self)
 
         self.reopen_button = button(
             "Open as new",

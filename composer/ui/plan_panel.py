@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QToolButton,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -32,6 +31,7 @@ from composer.core.plan import Plan, PropertySpec
 from composer.core.plan_check import check_against_plan
 from composer.core.plan_infer import infer_plan, render_plan
 from composer.ui import dialogs
+from composer.ui.buttons import tool_button
 from composer.ui.tasks import TaskRunner
 from composer.ui.theme import status_colors
 
@@ -85,13 +85,7 @@ class PlanPanel(QWidget):
         self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.problems.setVisible(False)
 
-        def button(text: str, name: str, slot: Callable[[], None], tip: str = "") -> QToolButton:
-            b = QToolButton(self)
-            b.setText(text)
-            b.setAccessibleName(name)
-            b.setToolTip(tip or name)
-            b.clicked.connect(slot)
-            return b
+        button = partial(tool_button, self)
 
         self.example_button = button(
             "Use the example plan",

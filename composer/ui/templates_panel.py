@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QStyle,
-    QToolButton,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -35,6 +34,7 @@ from composer.services.templates import (
     TemplateStore,
 )
 from composer.ui import dialogs
+from composer.ui.buttons import tool_button
 from composer.ui.tasks import TaskRunner
 from composer.ui.theme import status_colors
 
@@ -82,13 +82,7 @@ class TemplatesPanel(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._populate)
 
-        def button(text: str, name: str, slot: Callable[[], None], tip: str = "") -> QToolButton:
-            b = QToolButton(self)
-            b.setText(text)
-            b.setAccessibleName(name)
-            b.setToolTip(tip or name)
-            b.clicked.connect(slot)
-            return b
+        button = partial(tool_button, self)
 
         self.open_button = button("Open", "Open template", self.open_selected, "Open (Enter)")
         self.rename_button = button("Rename…", "Rename template", self.rename_selected)

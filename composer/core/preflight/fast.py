@@ -12,6 +12,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from composer.core.identifiers import ILLEGAL_LOWER
 from composer.core.timestamps import FUTURE_LIMIT
 
 _PLAIN_KEYS = frozenset(
@@ -20,27 +21,9 @@ _PLAIN_KEYS = frozenset(
 # Property keys some rule looks at; events that carry them take the full path.
 _WATCHED_PROPS = frozenset({"$cookieless_mode", "$process_person_profile", "$unset"})
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
-# Every id PostHog never merges, in lower case: a distinct_id whose lower-case form is here,
-# or that starts or ends with a quote or white space, takes the full path.
-_ILLEGAL_LOWER = frozenset(
-    {
-        "anonymous",
-        "guest",
-        "distinctid",
-        "distinct_id",
-        "id",
-        "not_authenticated",
-        "email",
-        "undefined",
-        "true",
-        "false",
-        "[object object]",
-        "nan",
-        "none",
-        "null",
-        "0",
-    }
-)
+# A distinct_id whose lower-case form PostHog never merges, or that starts or ends with a quote
+# or white space, takes the full path.
+_ILLEGAL_LOWER = ILLEGAL_LOWER
 WARN_BYTES = 900 * 1024
 _QUOTES = frozenset("'\"")
 
