@@ -24,9 +24,19 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
         raise
 
 
-def keep_aside(path: Path) -> Path:
-    """Rename a damaged file out of the way (never overwriting it) and return the new name."""
-    aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+def free_path(path: Path, taken: frozenset[str] = frozenset()) -> Path:
+    """`path`, or name-2.ext, name-3.ext ... the first that does not exist (nor is `taken`)."""
+    candidate, counter = path, 2
+    while candidate.exists() or candidate.name in taken:
+        candidate = path.with_name(f"{path.stem}-{counter}{path.suffix}")
+        counter += 1
+    return candidate
+
+
+def keep_aside(path: Path, why: str = "corrupt") -> Path:
+    """Rename a file out of the way (never overwriting another) and return the new name,
+    `name.ext.<why>-YYYYmmdd-HHMMSS`."""
+    aside = path.with_name(f"{path.name}.{why}-{time.strftime('%Y%m%d-%H%M%S')}")
     counter = 1
     while aside.exists():
         aside = aside.with_name(f"{aside.name}-{counter}")

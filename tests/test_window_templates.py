@@ -403,7 +403,7 @@ def test_a_draft_that_could_not_be_restored_is_kept_aside(
     w.workspace.form.event_name.setText("typed_first")
     qtbot.waitUntil(lambda: w.workspace.drafts.restored, timeout=10000)
     assert w.workspace.form.event_name.text() == "typed_first"
-    kept = list(drafts.folder.glob("composition.not-restored-*.json"))
+    kept = list(drafts.folder.glob("composition.json.not-restored-*"))
     assert len(kept) == 1
     assert b"precious_work" in kept[0].read_bytes()
     w.close()

@@ -20,7 +20,7 @@ from composer.core.jsonio import JsonObject, dumps_compact
 from composer.core.parse import BodyShape
 from composer.core.payloads import kind_for_event_name
 from composer.core.plan import Plan
-from composer.core.plan_check import check_against_plan
+from composer.core.plan_check import check_against_plan, is_plan_finding
 from composer.core.preflight.collector import Collector
 from composer.core.preflight.events import check_event
 from composer.core.preflight.fast import future_limit, is_plain
@@ -131,7 +131,7 @@ class BatchRow:
         """An error PostHog (or an unfilled variable) would make of it: held back. Tracking-plan
         errors are shown but do not hold a row back; PostHog accepts what a plan forbids."""
         return self.findings is not None and any(
-            f.severity is Severity.ERROR and not f.code.startswith("plan.") for f in self.findings
+            f.severity is Severity.ERROR and not is_plan_finding(f) for f in self.findings
         )
 
 
@@ -247,8 +247,6 @@ def envelope_bytes(rows: Sequence[BatchRow], api_key: str, historical_migration:
 def held_back_reason(row: BatchRow) -> str:
     """Why a row is not sent: its errors, briefly."""
     errors = [
-        f
-        for f in row.findings or ()
-        if f.severity is Severity.ERROR and not f.code.startswith("plan.")
+        f for f in row.findings or () if f.severity is Severity.ERROR and not is_plan_finding(f)
     ]
     return "; ".join(f"{f.code}: {f.message}" for f in errors[:2])

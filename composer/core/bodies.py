@@ -124,14 +124,24 @@ def mask_in_render(rendered: bytes, keys: Sequence[str]) -> bytes:
     return rendered
 
 
-# A PostHog project (phc_) or personal (phx_) key as PostHog generates them.
-_KEY_SHAPE = re.compile(rb"ph[cx]_[A-Za-z0-9]{20,}")
+# Values of token fields, and anything shaped like a PostHog key, wherever they appear.
+_TOKEN_FIELD = re.compile(r'("(?:api_key|token|\$token)"\s*:\s*")((?:[^"\\]|\\.)*)(")')
+_KEY_SHAPED = re.compile(r"\bph[cx]_[A-Za-z0-9_\-]{4,}")
+_FORM_TOKEN = re.compile(r"((?:^|&)(?:api_key|token)=)([^&]*)")
 
 
-def mask_key_shapes(data: bytes) -> bytes:
-    """Every string shaped like a PostHog key masked: for what is written to disk (drafts,
-    history), where a key pasted into a body must not survive even if no field names it."""
-    return _KEY_SHAPE.sub(lambda m: mask_key(m.group().decode()).encode(), data)
+def redact(text: str) -> str:
+    """Mask project and personal keys in request text, headers or JSON: token fields, form
+    tokens and anything shaped like a key. For everything written to disk (the sandbox
+    inbox, drafts, history), where a key pasted anywhere must not survive."""
+    text = _TOKEN_FIELD.sub(lambda m: m.group(1) + mask_key(m.group(2)) + m.group(3), text)
+    text = _FORM_TOKEN.sub(lambda m: m.group(1) + mask_key(m.group(2)), text)
+    return _KEY_SHAPED.sub(lambda m: mask_key(m.group(0)), text)
+
+
+def redact_bytes(data: bytes) -> bytes:
+    """`redact` for bytes that are mostly UTF-8 text; other bytes pass through unchanged."""
+    return redact(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
 
 
 def keys_in(body: Any) -> list[str]:

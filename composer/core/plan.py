@@ -95,10 +95,6 @@ class EventSpec:
     allow_unknown_properties: bool | None = None  # None: the plan's default
     line: int | None = None
 
-    @property
-    def required(self) -> list[PropertySpec]:
-        return [p for p in self.properties.values() if p.required]
-
 
 class NamingStyle(StrEnum):
     SNAKE = "snake_case"

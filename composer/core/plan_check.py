@@ -12,7 +12,7 @@ from typing import Any
 from composer.core import jsonpath
 from composer.core.findings import Finding, Severity, Stage
 from composer.core.jsonio import JsonObject, dumps_compact
-from composer.core.plan import EventSpec, Plan, PropertySpec, PropertyType
+from composer.core.plan import Plan, PropertySpec, PropertyType
 from composer.core.timestamps import TimestampForm, parse_timestamp
 
 PLAN_PREFIX = "plan."
@@ -191,20 +191,21 @@ def _naming(out: _Out, what: str, name: str, rule: str, path: str = "event") -> 
 # -- values -----------------------------------------------------------------------------------
 
 
-def _type_of(value: Any) -> str:
+def json_type(value: Any) -> PropertyType:
+    """The plan type a JSON value has by its JSON type alone (text is never a date here)."""
     if value is None:
-        return "null"
+        return PropertyType.NULL
     if isinstance(value, bool):
-        return "boolean"
+        return PropertyType.BOOLEAN
     if isinstance(value, int):
-        return "integer"
+        return PropertyType.INTEGER
     if isinstance(value, float):
-        return "number"
+        return PropertyType.NUMBER
     if isinstance(value, str):
-        return "string"
+        return PropertyType.STRING
     if isinstance(value, list):
-        return "array"
-    return "object"
+        return PropertyType.ARRAY
+    return PropertyType.OBJECT
 
 
 def matches_type(value: Any, kind: PropertyType) -> bool:
@@ -275,7 +276,7 @@ def _check_value(out: _Out, path: str, value: Any, spec: PropertySpec) -> None:
             Severity.ERROR,
             "plan.type_mismatch",
             path,
-            f"{spec.name!r} is {_type_of(value)} {_show(value)}; the plan says {wanted}."
+            f"{spec.name!r} is {json_type(value).value} {_show(value)}; the plan says {wanted}."
             + _coercion(value, spec.types),
             f"Send {spec.name!r} as {wanted}.",
         )
@@ -398,10 +399,6 @@ def _closest_hint(name: str, plan: Plan) -> str:
 
     close = difflib.get_close_matches(name, list(plan.events), n=1, cutoff=0.75)
     return f"Did you mean {close[0]!r}? Otherwise add it to the plan." if close else ""
-
-
-def planned_events(plan: Plan) -> list[EventSpec]:
-    return sorted(plan.events.values(), key=lambda e: e.name)
 
 
 def check_body_against_plan(body: Any, plan: Plan | None) -> list[Finding]:

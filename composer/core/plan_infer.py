@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from composer.core.plan import PLAN_VERSION, PropertyType
-from composer.core.plan_check import matches_type
+from composer.core.plan_check import json_type, matches_type
 
 ENUM_MAX_VALUES = 10  # more distinct strings than this read as free text
 ENUM_MIN_REPEAT = 2  # ...and each value must have been seen this often on average
@@ -46,22 +46,16 @@ class _EventStats:
 
 
 def _infer_type(value: Any) -> PropertyType:
-    if value is None:
-        return PropertyType.NULL
-    if isinstance(value, bool):
-        return PropertyType.BOOLEAN
-    if isinstance(value, int):
-        return PropertyType.INTEGER
-    if isinstance(value, float):
-        return PropertyType.NUMBER
-    if isinstance(value, str):
-        # Only the unambiguous form (a "T" between date and time) is taken for a date.
-        if len(value) >= 19 and value[10:11] == "T" and matches_type(value, PropertyType.DATETIME):
-            return PropertyType.DATETIME
-        return PropertyType.STRING
-    if isinstance(value, list):
-        return PropertyType.ARRAY
-    return PropertyType.OBJECT
+    kind = json_type(value)
+    # Only the unambiguous form of text (a "T" between date and time) is taken for a date.
+    if (
+        kind is PropertyType.STRING
+        and len(value) >= 19
+        and value[10:11] == "T"
+        and matches_type(value, PropertyType.DATETIME)
+    ):
+        return PropertyType.DATETIME
+    return kind
 
 
 def infer_plan(events: Iterable[Any], name: str = "Learned tracking plan") -> dict[str, Any]:

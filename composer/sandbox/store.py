@@ -7,7 +7,6 @@ Project keys never reach the file: every key-shaped value is masked before it is
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 import time
@@ -19,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from composer.core.bodies import mask_key
+from composer.core.bodies import redact
 from composer.core.capture import CaptureOutcome, CaptureRequest
 from composer.core.findings import Finding
 
@@ -61,24 +60,12 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_request ON events(request_id);
 """
 
-# Values of token fields, and anything shaped like a PostHog key, wherever they appear.
-_TOKEN_FIELD = re.compile(r'("(?:api_key|token|\$token)"\s*:\s*")((?:[^"\\]|\\.)*)(")')
-_KEY_SHAPED = re.compile(r"\bph[cx]_[A-Za-z0-9_\-]{4,}")
-_FORM_TOKEN = re.compile(r"((?:^|&)(?:api_key|token)=)([^&]*)")
-
 
 def default_db_path() -> Path:
     """The inbox file the window and `event-composer sandbox` share, in the app's data dir."""
     from composer.paths import data_dir
 
     return data_dir() / "sandbox.sqlite3"
-
-
-def redact(text: str) -> str:
-    """Mask project and personal keys in request text, headers or JSON."""
-    text = _TOKEN_FIELD.sub(lambda m: m.group(1) + mask_key(m.group(2)) + m.group(3), text)
-    text = _FORM_TOKEN.sub(lambda m: m.group(1) + mask_key(m.group(2)), text)
-    return _KEY_SHAPED.sub(lambda m: mask_key(m.group(0)), text)
 
 
 def source_of(user_agent: str) -> str:

@@ -7,13 +7,12 @@ reported, never silently dropped. Project keys are masked before anything is wri
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from composer.core.bodies import mask_in_render, mask_key_shapes
+from composer.core.bodies import mask_in_render, redact_bytes
 from composer.core.jsonio import JsonObject, JsonSyntaxError, dumps_compact, dumps_pretty, loads
 from composer.files import keep_aside, write_atomic
 
@@ -42,7 +41,7 @@ class DraftStore:
 
     def save_composition(self, doc: JsonObject, secrets: Sequence[str] = ()) -> None:
         data = dumps_pretty({"schema_version": SCHEMA_VERSION, **doc}) + b"\n"
-        data = mask_key_shapes(mask_in_render(data, secrets))
+        data = redact_bytes(mask_in_render(data, secrets))
         write_atomic(self.composition_path, data)
 
     def save_batch(self, rows: Sequence[DraftRow], secrets: Sequence[str] = ()) -> None:
@@ -54,7 +53,7 @@ class DraftStore:
             dumps_compact({"event": r.event, "status": r.status, "text": r.text}) for r in rows
         )
         data = mask_in_render(b"\n".join(lines) + b"\n", secrets)
-        write_atomic(self.batch_path, mask_key_shapes(data))
+        write_atomic(self.batch_path, redact_bytes(data))
 
     def load(self) -> Restored:
         notes: list[str] = []
@@ -104,15 +103,7 @@ class DraftStore:
         for name in which:
             path = paths[name]
             if path.exists():
-                aside = path.with_name(
-                    f"{path.stem}.not-restored-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}"
-                )
-                counter = 1
-                while aside.exists():
-                    aside = aside.with_name(f"{aside.stem}-{counter}{aside.suffix}")
-                    counter += 1
-                path.rename(aside)
-                kept.append(aside)
+                kept.append(keep_aside(path, "not-restored"))
         return kept
 
     def clear(self) -> None:

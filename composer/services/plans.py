@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from composer.core.plan import FILE_NAMES, Plan, PlanProblem, parse_plan
-from composer.files import write_atomic
+from composer.files import free_path, write_atomic
 from composer.resources import resource
 
 
@@ -44,10 +44,6 @@ def _broken(path: Path, message: str, fix: str) -> Plan:
 
 def write_new_plan(path: Path, text: str) -> Path:
     """Write a plan to `path`, or beside it as name-2.yaml ... when `path` is taken."""
-    candidate = path
-    counter = 2
-    while candidate.exists():
-        candidate = path.with_name(f"{path.stem}-{counter}{path.suffix}")
-        counter += 1
+    candidate = free_path(path)
     write_atomic(candidate, text.encode(), 0o644)
     return candidate

@@ -33,7 +33,7 @@ from composer.core.templates import (
     TemplateError,
     TemplateType,
 )
-from composer.files import write_atomic
+from composer.files import free_path, write_atomic
 from composer.resources import resource
 
 EXAMPLES = "Examples"  # the folder name the starter templates appear under
@@ -154,17 +154,7 @@ class TemplateStore:
             return TemplateEntry(
                 path, folder, path.stem, None, error=str(exc), fingerprint=fingerprint(data)
             )
-        return TemplateEntry(
-            path,
-            folder,
-            template.name,
-            template.type,
-            template.description,
-            builtin=builtin,
-            fingerprint=fingerprint(data),
-            events=len(template.events),
-            summary=summary(template),
-        )
+        return _entry_of(path, folder, template, data, builtin)
 
     def load(self, entry: TemplateEntry | Path) -> tuple[Template, TemplateEntry]:
         """The template and a fresh entry (its fingerprint is what a later save compares)."""
@@ -175,18 +165,7 @@ class TemplateStore:
             folder, builtin = entry.folder, entry.builtin
         else:
             folder, builtin = self._folder_of(path), False
-        fresh = TemplateEntry(
-            path,
-            folder,
-            template.name,
-            template.type,
-            template.description,
-            builtin=builtin,
-            fingerprint=fingerprint(data),
-            events=len(template.events),
-            summary=summary(template),
-        )
-        return template, fresh
+        return template, _entry_of(path, folder, template, data, builtin)
 
     def _folder_of(self, path: Path) -> str:
         try:
@@ -329,14 +308,10 @@ class TemplateStore:
             parts = parts[1:]  # "save as" from a starter lands in the user's own folder
         return self.root.joinpath(*parts)
 
-    @staticmethod
-    def _free_path(directory: Path, stem: str) -> Path:
-        path = directory / f"{stem}{SUFFIX}"
-        counter = 2
-        while path.exists() or (directory == path.parent and path.name == VARIABLES_FILE):
-            path = directory / f"{stem}-{counter}{SUFFIX}"
-            counter += 1
-        return path
+    def _free_path(self, directory: Path, stem: str) -> Path:
+        # Never a name the folder's own files use (variables.json, a JSON plan) at its top.
+        taken = _NOT_TEMPLATES if directory == self.root else frozenset()
+        return free_path(directory / f"{stem}{SUFFIX}", taken)
 
     @staticmethod
     def _current_fingerprint(path: Path) -> str | None:
@@ -354,16 +329,26 @@ class TemplateStore:
             raise TemplateError(f"{entry.path.name} cannot be changed: {entry.error}")
 
     def _written(self, path: Path, folder: str, template: Template, data: bytes) -> TemplateEntry:
-        return TemplateEntry(
-            path,
-            self._folder_of(path) if folder == EXAMPLES else folder,
-            template.name,
-            template.type,
-            template.description,
-            fingerprint=fingerprint(data),
-            events=len(template.events),
-            summary=summary(template),
+        return _entry_of(
+            path, self._folder_of(path) if folder == EXAMPLES else folder, template, data
         )
+
+
+def _entry_of(
+    path: Path, folder: str, template: Template, data: bytes, builtin: bool = False
+) -> TemplateEntry:
+    """The entry for a template read from (or written as) `data` at `path`."""
+    return TemplateEntry(
+        path,
+        folder,
+        template.name,
+        template.type,
+        template.description,
+        builtin=builtin,
+        fingerprint=fingerprint(data),
+        events=len(template.events),
+        summary=summary(template),
+    )
 
 
 def _read_variables(path: Path) -> dict[str, Any]:

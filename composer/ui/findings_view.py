@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from composer.core.findings import Finding, Severity
+from composer.core.plan_check import is_plan_finding
 from composer.core.preflight import PredictedReply
 from composer.ui import names
 from composer.ui.theme import status_colors
@@ -158,7 +159,7 @@ class FindingsPane(QWidget):
         elif (
             predicted.status == 200
             and errors
-            and all(f.code.startswith("plan.") for f in findings if f.severity is Severity.ERROR)
+            and all(is_plan_finding(f) for f in findings if f.severity is Severity.ERROR)
         ):
             text = f"PostHog would accept this (200), but it breaks the tracking plan ({counts})."
             tone = "client_error"

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from composer import settings as app_settings
+from composer.core.findings import Severity
 from composer.core.plan import Plan, PropertySpec
 from composer.core.plan_check import check_against_plan
 from composer.core.plan_infer import infer_plan, render_plan
@@ -452,7 +453,7 @@ def _count(
         counts: Counter[str] = Counter()
         for event in events:
             if isinstance(event, dict) and any(
-                f.severity.value == "error" for f in check_against_plan(event, plan)
+                f.severity is Severity.ERROR for f in check_against_plan(event, plan)
             ):
                 counts[str(event.get("event"))] += 1
         return counts

@@ -37,7 +37,7 @@ from composer.core.payloads import PayloadKind, build_event, composition_from_ev
 from composer.core.plan import Plan
 from composer.core.plan_check import check_body_against_plan
 from composer.core.preflight import CheckOptions, CheckResult, check_body, check_text
-from composer.core.templates import Template, TemplateType
+from composer.core.templates import Template, TemplateType, without_keys
 from composer.core.variables import (
     Dynamic,
     Resolution,
@@ -363,11 +363,6 @@ class Workspace(QWidget):
     def _options(self, endpoint: str | None) -> CheckOptions:
         return CheckOptions(endpoint=endpoint, host=self.host.text() or None)
 
-    def form_body(self, api_key: str | None) -> Any:
-        """The body the form describes, carrying `api_key` (left out when there is none),
-        with its {{variables}} filled in."""
-        return self.resolve(self.template_body(api_key)).value
-
     def template_body(self, api_key: str | None) -> Any:
         """The body the form describes, {{variables}} still in place."""
         event = build_event(self.form.composition())
@@ -570,11 +565,7 @@ class Workspace(QWidget):
             if self._raw_value is None:
                 self.show_message("Fix the JSON first; then it can be added.", 8000)
                 return
-            events = [e for e in classify(self._raw_value)[1] if isinstance(e, dict)]
-            events = [
-                {k: v for k, v in e.items() if k not in ("api_key", "token", "$token")}
-                for e in events
-            ]
+            events = [without_keys(e) for e in classify(self._raw_value)[1] if isinstance(e, dict)]
         else:
             events = [build_event(self.form.composition())]
         for event in events:
@@ -887,8 +878,8 @@ class Workspace(QWidget):
             )
         entry = replace(
             entry,
-            body=bodies.mask_key_shapes(entry.body),
-            response_body=bodies.mask_key_shapes(entry.response_body),
+            body=bodies.redact_bytes(entry.body),
+            response_body=bodies.redact_bytes(entry.response_body),
         )
         self.history.record(entry, request.secrets)
 
@@ -939,11 +930,7 @@ class Workspace(QWidget):
         self.stop_editing_row()
         self.current_template = None
         if len(events) == 1:
-            event = {
-                k: v
-                for k, v in events[0].items()
-                if k not in ("api_key", "token", "$token", "uuid")
-            }
+            event = {k: v for k, v in without_keys(events[0]).items() if k != "uuid"}
             self.form.load_event(event, entry.endpoint or endpoints.DEFAULT)
         else:
             self.shell.edit_json_action.setChecked(True)  # JSON editing, for a whole batch
