@@ -118,7 +118,7 @@ def run_raw(url: str, n: int, chunk: int) -> float:
 
 
 def run_composer(url: str, n: int, chunk: int) -> float:
-    from composer.core.batch import BatchRow
+    from composer.core.batch.rows import BatchRow
     from composer.services.batch_sender import BatchSender
     from composer.services.transport import Transport
 
@@ -142,7 +142,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtWidgets import QApplication, QTableView
 app = QApplication([])
 from composer.services.batch_files import read_batch_file
-from composer.ui.batch_model import BatchModel
+from composer.ui.batch.model import BatchModel
 view = QTableView(); model = BatchModel(); view.setModel(model); view.show()
 t0 = time.perf_counter()
 result = read_batch_file({str(path)!r})

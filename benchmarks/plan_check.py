@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from composer.core.batch import BatchRow, check_rows
+from composer.core.batch.rows import BatchRow, check_rows
 from composer.services.plans import example_plan_path, load_plan
 
 N = 100_000

@@ -13,7 +13,7 @@ import uuid
 
 import orjson
 
-from composer.core.preflight import CheckOptions, check_body, check_text
+from composer.core.capture.preflight import CheckOptions, check_body, check_text
 
 
 def make_batch(n: int) -> dict[str, object]:

@@ -32,7 +32,7 @@ def main() -> int:
     os.environ.setdefault("COMPOSER_SANDBOX_PORT", "0")
 
     from composer.app import configure_application, create_main_window
-    from composer.core.templates import Template
+    from composer.core.templates.document import Template
     from composer.services.templates import TemplateStore
 
     # A small tracking plan, so the templates tab has something of the user's own to show.

@@ -8,16 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from composer.core.batch import (
-    BatchRow,
-    RowStatus,
-    check_rows,
-    envelope_bytes,
-    new_uuid,
-    plan_chunks,
-    with_uuid,
-)
-from composer.core.batch_formats import (
+from composer.core.batch.formats import (
     Target,
     auto_mapping,
     csv_events,
@@ -28,7 +19,16 @@ from composer.core.batch_formats import (
     write_json,
     write_jsonl,
 )
-from composer.core.values import ValueType
+from composer.core.batch.rows import (
+    BatchRow,
+    RowStatus,
+    check_rows,
+    envelope_bytes,
+    new_uuid,
+    plan_chunks,
+    with_uuid,
+)
+from composer.core.compose.values import ValueType
 from composer.services.batch_files import read_batch_file
 from composer.services.batch_sender import BatchSender
 from composer.services.transport import RetryPolicy, Transport
@@ -245,8 +245,8 @@ def test_cancel_stops_before_the_next_request(fault_server: FaultServer, transpo
 
 
 def test_a_resend_keeps_the_values_its_first_send_drew() -> None:
-    from composer.core.batch import RowChecker
-    from composer.core.variables import Resolver
+    from composer.core.batch.rows import RowChecker
+    from composer.core.templates.variables import Resolver
 
     row = BatchRow.of({"event": "e", "distinct_id": "u", "properties": {"id": "{{$uuid}}"}})
     RowChecker(resolver=Resolver({})).check(row)

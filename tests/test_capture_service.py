@@ -11,7 +11,7 @@ from urllib.parse import quote
 import orjson
 import pytest
 
-from composer.core.capture import CaptureRequest, process
+from composer.core.capture.service import CaptureRequest, process
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 KEY = "phc_capture_service_key_000000000000000"

@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from composer.core import bodies
+from composer.core.capture import bodies
 from tests.conftest import ROOT, TUTORIAL, CliResult, cli_path
 from tests.support.fault_server import FaultServer, Reply, unused_port
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import orjson
 
-from composer.core.templates import Template, TemplateType
+from composer.core.templates.document import Template, TemplateType
 from composer.services.templates import TemplateStore
 from tests.support.fault_server import FaultServer
 

@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from composer.core import bodies, endpoints, identifiers, jsonpath
-from composer.core.hosts import EU_INGESTION, US_INGESTION, HostError, resolve_host
+from composer.core import jsonpath
+from composer.core.capture import bodies, endpoints, identifiers
+from composer.core.capture.hosts import EU_INGESTION, US_INGESTION, HostError, resolve_host
+from composer.core.capture.responses import AnswerStyle, guidance_for, interpret
+from composer.core.capture.timestamps import TimestampForm, format_rfc3339, parse_timestamp
 from composer.core.jsonio import JsonSyntaxError, find_duplicate_keys, loads
-from composer.core.responses import AnswerStyle, guidance_for, interpret
-from composer.core.timestamps import TimestampForm, format_rfc3339, parse_timestamp
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from composer.core import bodies
-from composer.core.payloads import Composition, DistinctIdPlacement, PayloadKind, build_event
+from composer.core.capture import bodies
+from composer.core.compose.payloads import (
+    Composition,
+    DistinctIdPlacement,
+    PayloadKind,
+    build_event,
+)
 from tests.conftest import TUTORIAL
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from composer.core.bodies import mask_key, render, single_body
+from composer.core.capture.bodies import mask_key, render, single_body
 from composer.services import history
 from composer.services.history import (
     DEFAULT_RETENTION_DAYS,

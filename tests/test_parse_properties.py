@@ -8,17 +8,17 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from composer.core import bodies
-from composer.core.jsonio import JsonSyntaxError
-from composer.core.parse import BodyEncodingError, BodyShape, parse_text
-from composer.core.payloads import (
+from composer.core.capture import bodies
+from composer.core.capture.parse import BodyEncodingError, BodyShape, parse_text
+from composer.core.capture.preflight import check_body, check_text
+from composer.core.compose.payloads import (
     Composition,
     DistinctIdPlacement,
     PayloadKind,
     build_event,
     composition_from_event,
 )
-from composer.core.preflight import check_body, check_text
+from composer.core.jsonio import JsonSyntaxError
 
 json_scalars = (
     st.none()

@@ -8,11 +8,11 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from composer.core.capture.parse import BodyShape
+from composer.core.capture.preflight.collector import Collector
+from composer.core.capture.preflight.events import check_event
+from composer.core.capture.preflight.fast import future_limit, is_plain
 from composer.core.jsonio import dumps_compact
-from composer.core.parse import BodyShape
-from composer.core.preflight.collector import Collector
-from composer.core.preflight.events import check_event
-from composer.core.preflight.fast import future_limit, is_plain
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 import pytest
 
+from composer.core.capture.preflight import CheckOptions, check_text
 from composer.core.findings import Severity
-from composer.core.preflight import CheckOptions, check_text
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 KEY = "phc_test_key_0123456789"
@@ -392,7 +392,7 @@ def test_rule_stays_quiet_on_the_fixed_body(code: str) -> None:
 
 
 def test_every_rule_has_a_case() -> None:
-    root = Path(__file__).resolve().parent.parent / "composer" / "core"
+    root = Path(__file__).resolve().parent.parent / "composer" / "core" / "capture"
     sources = [*(root / "preflight").glob("*.py"), root / "hosts.py"]
     text = "\n".join(p.read_text() for p in sources)
     codes = set(re.findall(r'"([a-z_]+\.[a-z_0-9]+)"', text))

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from composer.core.keys import KeyVerdict, check_project_key
+from composer.core.capture.keys import KeyVerdict, check_project_key
 from composer.profiles.book import (
     SANDBOX_ID,
     ProfileBook,

@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from composer import settings
-from composer.core import templates as tpl
-from composer.core.templates import Template, TemplateError, TemplateType
+from composer.core.templates import document as tpl
+from composer.core.templates.document import Template, TemplateError, TemplateType
 from composer.services.drafts import DraftRow, DraftStore
 from composer.services.templates import (
     EXAMPLES,
@@ -218,7 +218,7 @@ def test_variables_merge_and_refuse_keys(tmp_path: Path) -> None:
 _WRITER = """
 import sys
 from pathlib import Path
-from composer.core.templates import Template
+from composer.core.templates.document import Template
 from composer.services.templates import TemplateStore
 store = TemplateStore(Path(sys.argv[1]), with_starters=False)
 who = sys.argv[2]

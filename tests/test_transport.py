@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from composer.core import bodies
-from composer.core.payloads import Composition, build_event
+from composer.core.capture import bodies
+from composer.core.compose.payloads import Composition, build_event
 from composer.services.transport import (
     NO_RETRIES,
     ErrorKind,

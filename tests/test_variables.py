@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from composer.core.findings import Severity, Stage
-from composer.core.variables import (
+from composer.core.templates.variables import (
     BUILTINS,
     Dynamic,
     Resolution,

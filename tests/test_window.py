@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from composer.app import create_main_window
-from composer.core import bodies
+from composer.core.capture import bodies
 from composer.ui import dialogs, names
 from composer.ui.main_window import MainWindow
 from tests.support.fault_server import FaultServer, Reply, Stall

@@ -11,10 +11,10 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QPushButton, QTableView
 
 from composer.app import create_main_window
-from composer.core.batch import RowStatus
+from composer.core.batch.rows import RowStatus
 from composer.ui import dialogs
-from composer.ui.batch_model import BatchModel
-from composer.ui.csv_mapping import CsvMappingDialog
+from composer.ui.batch.csv_mapping import CsvMappingDialog
+from composer.ui.batch.model import BatchModel
 from composer.ui.main_window import MainWindow
 from tests.support.fault_server import FaultServer
 from tests.window_helpers import by_name
@@ -52,7 +52,7 @@ def jsonl(path: Path, n: int, bad: tuple[int, ...] = ()) -> Path:
 
 
 def test_the_model_passes_qt_model_checks(qtmodeltester) -> None:
-    from composer.core.batch import BatchRow
+    from composer.core.batch.rows import BatchRow
 
     model = BatchModel()
     model.add_rows([BatchRow.of({"event": f"e{i}", "distinct_id": "u"}) for i in range(5)])

@@ -10,8 +10,8 @@ import pytest
 from PySide6.QtWidgets import QLabel, QTreeView
 
 from composer.app import create_main_window
-from composer.core.batch import RowStatus
-from composer.core.values import PropertyRow, ValueType
+from composer.core.batch.rows import RowStatus
+from composer.core.compose.values import PropertyRow, ValueType
 from composer.services.plans import example_plan_path
 from composer.ui.main_window import MainWindow
 from tests.window_helpers import by_name

@@ -12,7 +12,7 @@ from composer.app import create_main_window
 from composer.profiles.book import ProfileBook, save_book
 from composer.ui import dialogs, names
 from composer.ui.main_window import MainWindow
-from composer.ui.profile_dialog import ProfileDialog, ProfileDraft
+from composer.ui.profiles.dialog import ProfileDialog, ProfileDraft
 from tests.conftest import files_containing
 from tests.support.fault_server import FaultServer
 from tests.window_helpers import by_name

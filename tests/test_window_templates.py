@@ -14,11 +14,11 @@ import pytest
 from PySide6.QtWidgets import QTreeView
 
 from composer.app import create_main_window
-from composer.core.templates import TemplateType
+from composer.core.templates.document import TemplateType
 from composer.services.templates import TemplateStore
 from composer.ui import dialogs
 from composer.ui.main_window import MainWindow
-from composer.ui.template_dialogs import SaveChoice
+from composer.ui.templates.dialogs import SaveChoice
 from tests.conftest import files_containing
 from tests.support.fault_server import FaultServer
 from tests.test_window import choose

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from composer.cli.errors import CliError
-from composer.core.parse import BodyEncodingError, decode
+from composer.core.capture.parse import BodyEncodingError, decode
 
 # Far above PostHog's 20 MiB request limit: big enough to say "too large" about, small enough
 # not to exhaust memory on a mistaken argument (a disk image, a log archive).

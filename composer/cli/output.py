@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable
 
+from composer.core.capture.preflight import CheckResult
 from composer.core.findings import Finding, Severity
-from composer.core.preflight import CheckResult
 from composer.services.transport import ResponseRecord
 
 _WIDTH = 100

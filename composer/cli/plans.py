@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from composer.cli.errors import CliError, ExitStatus
-from composer.core.batch_formats import Format, format_for
+from composer.core.batch.formats import Format, format_for
+from composer.core.capture.parse import BodyEncodingError, classify, parse_text
 from composer.core.jsonio import JsonSyntaxError
-from composer.core.parse import BodyEncodingError, classify, parse_text
-from composer.core.plan import Plan
-from composer.core.plan_infer import infer_plan, render_plan
+from composer.core.plans.infer import infer_plan, render_plan
+from composer.core.plans.model import Plan
 
 
 def load_plan_argument(path: str) -> Plan:

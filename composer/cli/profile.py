@@ -15,8 +15,8 @@ from pathlib import Path
 import orjson
 
 from composer.cli.errors import CliError, ExitStatus
-from composer.core.hosts import HostError, resolve_host
-from composer.core.keys import KeyVerdict, check_project_key
+from composer.core.capture.hosts import HostError, resolve_host
+from composer.core.capture.keys import KeyVerdict, check_project_key
 from composer.paths import config_dir
 from composer.profiles.book import (
     Profile,

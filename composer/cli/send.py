@@ -16,12 +16,12 @@ from composer.cli import templates
 from composer.cli.errors import CliError, ExitStatus
 from composer.cli.inputs import read_input
 from composer.cli.output import check_report, response_report
-from composer.core import bodies
-from composer.core.batch_formats import Format, format_for
-from composer.core.hosts import Host, HostError, resolve_host
+from composer.core.batch.formats import Format, format_for
+from composer.core.capture import bodies
+from composer.core.capture.hosts import Host, HostError, resolve_host
+from composer.core.capture.parse import BodyEncodingError, parse_text
+from composer.core.capture.preflight import CheckOptions, check_body
 from composer.core.jsonio import JsonSyntaxError
-from composer.core.parse import BodyEncodingError, parse_text
-from composer.core.preflight import CheckOptions, check_body
 
 KEY_ENV = "POSTHOG_PROJECT_API_KEY"
 HOST_ENV = "POSTHOG_HOST"
@@ -123,8 +123,8 @@ def read_body(path: str) -> tuple[str, Any]:
 
 def run_batch(args: argparse.Namespace, host: Host, target: Target | None) -> ExitStatus:
     """A .jsonl or .csv file: checked, chunked into /batch/ requests, failures written out."""
-    from composer.core.batch import RowStatus
-    from composer.core.variables import Resolver
+    from composer.core.batch.rows import RowStatus
+    from composer.core.templates.variables import Resolver
     from composer.services.batch_files import read_batch_file, write_batch_file
     from composer.services.batch_sender import BatchSender, Progress
     from composer.services.transport import NO_RETRIES, RetryPolicy, Timeouts, Transport

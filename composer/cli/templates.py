@@ -13,11 +13,11 @@ import orjson
 
 from composer import settings
 from composer.cli.errors import CliError, ExitStatus
-from composer.core import bodies
+from composer.core.capture import bodies
 from composer.core.findings import Finding
 from composer.core.jsonio import JsonSyntaxError, dumps_pretty, loads
-from composer.core.templates import Template, TemplateError, TemplateType, version_of
-from composer.core.variables import (
+from composer.core.templates.document import Template, TemplateError, TemplateType, version_of
+from composer.core.templates.variables import (
     Resolver,
     has_placeholders,
     parse_assignment,
@@ -159,7 +159,7 @@ def run_show(args: argparse.Namespace) -> ExitStatus:
     if source is None:
         raise CliError(f"{args.name} is a body file, not a template.")
     if not args.resolved:
-        from composer.core.templates import render
+        from composer.core.templates.document import render
 
         sys.stdout.buffer.write(render(source.template))
         return ExitStatus.OK

@@ -13,8 +13,8 @@ from composer.cli import templates
 from composer.cli.errors import CliError, ExitStatus
 from composer.cli.inputs import read_input
 from composer.cli.output import check_report
-from composer.core.plan_check import check_body_against_plan
-from composer.core.preflight import CheckOptions, CheckResult, check_body, check_text
+from composer.core.capture.preflight import CheckOptions, CheckResult, check_body, check_text
+from composer.core.plans.check import check_body_against_plan
 
 
 def run(args: argparse.Namespace) -> ExitStatus:
@@ -109,10 +109,10 @@ def _check_rows_file(
 ) -> tuple[str, CheckResult] | str:
     """A .jsonl or .csv file: every row checked as an event of a batch (as `send` would send
     it), and against the plan; findings are placed at [row].field, rows counted from 0."""
-    from composer.core.batch import check_rows
+    from composer.core.batch.rows import check_rows
+    from composer.core.capture.parse import BodyShape
     from composer.core.findings import Finding, Severity, Stage
-    from composer.core.parse import BodyShape
-    from composer.core.variables import Resolver
+    from composer.core.templates.variables import Resolver
     from composer.services.batch_files import read_batch_file
 
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 
-from composer.core.capture import SANDBOX_HEADER
+from composer.core.capture.service import SANDBOX_HEADER
 from composer.sandbox.server import DEFAULT_PORT, SandboxServer, port_in_use
 from composer.sandbox.store import SandboxStore, default_db_path
 

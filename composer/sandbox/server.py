@@ -1,8 +1,8 @@
 """The sandbox's HTTP server: loopback only, threaded, HTTP/1.1 keep-alive.
 
-Each request goes through `composer.core.capture.process` (the same rules as PostHog's capture
-service) and then into the inbox store. A store failure answers 503, as PostHog does when Kafka
-fails, and a bug answers 500; neither takes the server down.
+Each request goes through `composer.core.capture.service.process` (the same rules as PostHog's
+capture service) and then into the inbox store. A store failure answers 503, as PostHog does
+when Kafka fails, and a bug answers 500; neither takes the server down.
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ from urllib.parse import urlsplit
 import orjson
 
 from composer import __version__
-from composer.core.capture import (
+from composer.core.capture.hosts import is_loopback
+from composer.core.capture.preflight import replies
+from composer.core.capture.service import (
     MAX_BODY_BYTES,
     SANDBOX_HEADER,
     CaptureOutcome,
     CaptureRequest,
     process,
 )
-from composer.core.hosts import is_loopback
-from composer.core.preflight import replies
 from composer.sandbox.store import SandboxStore, StoreError, source_of
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from typing import Any
 
 import orjson
 
-from composer.core.bodies import redact
-from composer.core.capture import CaptureOutcome, CaptureRequest
+from composer.core.capture.bodies import redact
+from composer.core.capture.service import CaptureOutcome, CaptureRequest
 from composer.core.findings import Finding
 
 SCHEMA_VERSION = 1

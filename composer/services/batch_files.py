@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from composer.core.batch_formats import (
+from composer.core.batch.formats import (
     ColumnMap,
     Format,
     Imported,

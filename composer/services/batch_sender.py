@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from composer.core.batch import (
+from composer.core.batch.rows import (
     DEFAULT_CHUNK_BYTES,
     DEFAULT_CHUNK_EVENTS,
     BatchRow,
@@ -26,8 +26,8 @@ from composer.core.batch import (
     held_back_reason,
     plan_chunks,
 )
-from composer.core.plan import Plan
-from composer.core.variables import Resolver
+from composer.core.plans.model import Plan
+from composer.core.templates.variables import Resolver
 from composer.services.transport import ResponseRecord, Transport
 
 SPLIT_STATUSES = frozenset({400, 413})

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from composer.core.hosts import HostError, resolve_host
+from composer.core.capture.hosts import HostError, resolve_host
 from composer.services.transport import NO_RETRIES, Timeouts, Transport
 
 PROBE_EVENT = "$composer_connection_check"

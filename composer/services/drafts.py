@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from composer.core.bodies import mask_in_render, redact_bytes
+from composer.core.capture.bodies import mask_in_render, redact_bytes
 from composer.core.jsonio import JsonObject, JsonSyntaxError, dumps_compact, dumps_pretty, loads
 from composer.files import keep_aside, write_atomic
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from composer.core.bodies import mask_in_render, mask_key
+from composer.core.capture.bodies import mask_in_render, mask_key
 from composer.files import keep_aside
 
 if TYPE_CHECKING:  # httpx stays off the window's start-up path

@@ -21,11 +21,11 @@ from typing import Any
 from filelock import FileLock
 
 from composer import paths
-from composer.core import templates as tpl
+from composer.core.compose.payloads import kind_for_event_name
 from composer.core.jsonio import JsonSyntaxError, dumps_pretty, loads
-from composer.core.payloads import kind_for_event_name
-from composer.core.plan import FILE_NAMES as PLAN_FILE_NAMES
-from composer.core.templates import (
+from composer.core.plans.model import FILE_NAMES as PLAN_FILE_NAMES
+from composer.core.templates import document as tpl
+from composer.core.templates.document import (
     SUFFIX,
     VARIABLES_FILE,
     NewerTemplateError,

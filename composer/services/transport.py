@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 
 from composer import __version__
-from composer.core.bodies import mask_key
-from composer.core.responses import Interpretation, interpret, is_retryable_status
+from composer.core.capture.bodies import mask_key
+from composer.core.capture.responses import Interpretation, interpret, is_retryable_status
 
 log = logging.getLogger(__name__)
 

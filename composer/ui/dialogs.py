@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 if TYPE_CHECKING:
-    from composer.ui.template_dialogs import SaveChoice
+    from composer.ui.templates.dialogs import SaveChoice
 
 
 def confirm(parent: QWidget | None, title: str, text: str, accept: str) -> bool:
@@ -55,7 +55,7 @@ def ask_save_template(
     folder: str = "",
     description: str = "",
 ) -> SaveChoice | None:
-    from composer.ui.template_dialogs import SaveTemplateDialog
+    from composer.ui.templates.dialogs import SaveTemplateDialog
 
     dialog = SaveTemplateDialog(title, name, folders, folder, description, parent)
     return dialog.choice() if dialog.exec() == QDialog.DialogCode.Accepted else None
@@ -65,7 +65,7 @@ def ask_variables(
     parent: QWidget | None, variables: dict[str, Any], path: str
 ) -> tuple[dict[str, Any], tuple[str, ...]] | None:
     """(changed, removed) workspace variables, or None when cancelled."""
-    from composer.ui.template_dialogs import VariablesDialog
+    from composer.ui.templates.dialogs import VariablesDialog
 
     dialog = VariablesDialog(variables, path, parent)
     return dialog.changes() if dialog.exec() == QDialog.DialogCode.Accepted else None

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QThreadPool, QTimer
 
 from composer import paths
-from composer.core.batch import BatchRow, RowStatus
+from composer.core.batch.rows import BatchRow, RowStatus
 from composer.services.drafts import DraftRow, DraftStore, Restored
 from composer.ui.tasks import TaskRunner
 

@@ -34,7 +34,7 @@ from composer.ui.palettes import Appearance, apply_appearance
 from composer.ui.ui_state import UiState
 
 if TYPE_CHECKING:
-    from composer.ui.send_controller import SendController
+    from composer.ui.send.controller import SendController
     from composer.ui.workspace import Workspace
 
 OTHER_TARGET = "__other__"  # the ad-hoc "Other host" choice (see profiles_controller)

@@ -28,17 +28,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from composer.core import bodies, endpoints, jsonlocate
+from composer.core import jsonlocate
+from composer.core.capture import bodies, endpoints
+from composer.core.capture.hosts import HostError, resolve_host
+from composer.core.capture.parse import BodyEncodingError, classify, parse_text
+from composer.core.capture.preflight import CheckOptions, CheckResult, check_body, check_text
+from composer.core.compose.payloads import PayloadKind, build_event, composition_from_event
 from composer.core.findings import Finding
-from composer.core.hosts import HostError, resolve_host
 from composer.core.jsonio import JsonSyntaxError, dumps_compact, loads
-from composer.core.parse import BodyEncodingError, classify, parse_text
-from composer.core.payloads import PayloadKind, build_event, composition_from_event
-from composer.core.plan import Plan
-from composer.core.plan_check import check_body_against_plan
-from composer.core.preflight import CheckOptions, CheckResult, check_body, check_text
-from composer.core.templates import Template, TemplateType, without_keys
-from composer.core.variables import (
+from composer.core.plans.check import check_body_against_plan
+from composer.core.plans.model import Plan
+from composer.core.templates.document import Template, TemplateType, without_keys
+from composer.core.templates.variables import (
     Dynamic,
     Resolution,
     Resolver,
@@ -47,19 +48,19 @@ from composer.core.variables import (
 )
 from composer.sandbox.local import LocalSandbox, start_local_sandbox
 from composer.ui import dialogs, names
-from composer.ui.batch_panel import BatchPanel
-from composer.ui.compose_form import ComposeForm
+from composer.ui.batch.panel import BatchPanel
+from composer.ui.compose.findings_view import FindingsPane
+from composer.ui.compose.form import ComposeForm
 from composer.ui.drafts import DraftKeeper
-from composer.ui.findings_view import FindingsPane
-from composer.ui.history_panel import HistoryPanel
-from composer.ui.inbox import InboxPane
+from composer.ui.history.panel import HistoryPanel
 from composer.ui.json_view import JsonView
-from composer.ui.plan_panel import PlanPanel
-from composer.ui.profiles_controller import ProfilesController
-from composer.ui.response_pane import ResponsePane, SendEntry
-from composer.ui.send_controller import SendController, SendRequest
+from composer.ui.plan.panel import PlanPanel
+from composer.ui.profiles.controller import ProfilesController
+from composer.ui.sandbox.inbox import InboxPane
+from composer.ui.send.controller import SendController, SendRequest
+from composer.ui.send.response_pane import ResponsePane, SendEntry
 from composer.ui.tasks import submit
-from composer.ui.templates_panel import TemplatesPanel
+from composer.ui.templates.panel import TemplatesPanel
 from composer.ui.theme import status_colors
 
 if TYPE_CHECKING:

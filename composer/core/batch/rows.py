@@ -1,0 +1,252 @@
+"""A batch of events: rows keyed by event uuid, their verdicts, and how they split into requests.
+
+Rows are addressed by the event's uuid, never by position: results arrive after the user may
+have sorted, filtered or reordered the table. Every row carries a uuid (one is made when an
+event has none) so that a resend can never count twice.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from composer.core.capture.identifiers import canonical_uuid
+from composer.core.capture.parse import BodyShape
+from composer.core.capture.preflight.collector import Collector
+from composer.core.capture.preflight.events import check_event
+from composer.core.capture.preflight.fast import future_limit, is_plain
+from composer.core.compose.payloads import kind_for_event_name
+from composer.core.findings import Finding, Severity
+from composer.core.jsonio import JsonObject, dumps_compact
+from composer.core.plans.check import check_against_plan, is_plan_finding
+from composer.core.plans.model import Plan
+from composer.core.templates.variables import Resolver, has_placeholders, unresolved_findings
+
+DEFAULT_CHUNK_BYTES = 5 * 1024 * 1024
+MAX_CHUNK_BYTES = 20 * 1024 * 1024 - 64 * 1024  # PostHog's 20 MiB, less room for the envelope
+DEFAULT_CHUNK_EVENTS = 10_000
+_ENVELOPE_OVERHEAD = 256
+
+
+class RowStatus(StrEnum):
+    NEW = ""
+    HELD = "held back"  # an error the server would refuse: not sent
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+def new_uuid() -> str:
+    """A random (version 4) uuid, formatted; faster than uuid.uuid4() for big imports."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def with_uuid(event: JsonObject) -> tuple[JsonObject, str]:
+    """The event with a uuid (its own, canonical, or a new one) and that uuid.
+
+    An unparseable uuid is left as it is (the check reports it) and the row gets a key of
+    its own, so nothing the user wrote is changed behind their back.
+    """
+    given = event.get("uuid")
+    if isinstance(given, str) and given:
+        canonical = canonical_uuid(given)
+        return event, canonical or f"row-{new_uuid()}"
+    if given is None:
+        made = new_uuid()
+        event = {**event, "uuid": made}
+        return event, made
+    return event, f"row-{new_uuid()}"
+
+
+@dataclass(slots=True)
+class BatchRow:
+    uuid: str
+    event: JsonObject
+    size: int  # compact JSON bytes of `event`
+    findings: tuple[Finding, ...] | None = None  # None: not checked yet
+    status: RowStatus = RowStatus.NEW
+    status_text: str = ""
+    # The event with its {{variables}} filled in, when it has any (set by a RowChecker with a
+    # resolver): what is checked and sent, while `event` keeps the placeholders.
+    resolved: JsonObject | None = None
+    resolved_size: int = 0
+    unresolved: tuple[Finding, ...] = ()
+
+    @property
+    def wire_event(self) -> JsonObject:
+        return self.resolved if self.resolved is not None else self.event
+
+    @property
+    def wire_size(self) -> int:
+        return self.resolved_size if self.resolved is not None else self.size
+
+    @classmethod
+    def of(cls, event: JsonObject, size: int | None = None) -> BatchRow:
+        event, uid = with_uuid(event)
+        return cls(uid, event, size if size is not None else len(dumps_compact(event)))
+
+    @property
+    def name(self) -> str:
+        value = self.event.get("event")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def kind_label(self) -> str:
+        return kind_for_event_name(self.event.get("event")).label
+
+    @property
+    def distinct_id(self) -> str:
+        value = self.event.get("distinct_id")
+        if value is None and isinstance(self.event.get("properties"), dict):
+            value = self.event["properties"].get("distinct_id")
+        return "" if value is None else value if isinstance(value, str) else str(value)
+
+    @property
+    def timestamp(self) -> str:
+        value = self.event.get("timestamp")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def property_count(self) -> int:
+        props = self.event.get("properties")
+        return len(props) if isinstance(props, dict) else 0
+
+    @property
+    def verdict(self) -> Severity | None:
+        """The worst finding's severity; None when clean or not checked."""
+        if not self.findings:
+            return None
+        return min((f.severity for f in self.findings), key=lambda s: s.rank)
+
+    @property
+    def blocked(self) -> bool:
+        """An error PostHog (or an unfilled variable) would make of it: held back. Tracking-plan
+        errors are shown but do not hold a row back; PostHog accepts what a plan forbids."""
+        return self.findings is not None and any(
+            f.severity is Severity.ERROR and not is_plan_finding(f) for f in self.findings
+        )
+
+
+class RowChecker:
+    """Checks rows one at a time, remembering uuids across them (duplicates are findings)."""
+
+    def __init__(
+        self,
+        now: datetime | None = None,
+        resolver: Resolver | None = None,
+        plan: Plan | None = None,
+        reuse_resolved: bool = False,
+    ) -> None:
+        self.now = now or datetime.now(UTC)
+        self._reuse = reuse_resolved
+        self._plan = plan if plan is not None and plan.usable else None
+        self._limit = future_limit(self.now)
+        self._seen: dict[str, int] = {}
+        self._position = 0
+        self._resolver = resolver
+
+    def check(self, row: BatchRow) -> BatchRow:
+        position = self._position
+        self._position += 1
+        findings: list[Finding] = []
+        if self._resolver is not None and has_placeholders(row.event):
+            if self._reuse and row.resolved is not None:
+                pass  # a resend: the values drawn for the first attempt, so PostHog can dedupe
+            else:
+                resolution = self._resolver.resolve(row.event)
+                # Size first, then the event: a sender thread reading the row mid-check sees
+                # either the old pair or the new one, never an unfilled event.
+                row.resolved_size = len(dumps_compact(resolution.value))
+                row.resolved = resolution.value
+                row.unresolved = tuple(
+                    replace(f, event_index=position)
+                    for f in unresolved_findings(resolution.unresolved)
+                )
+            findings.extend(row.unresolved)
+        elif row.resolved is not None:
+            row.resolved = None  # edited: no placeholders any more
+        event, size = row.wire_event, row.wire_size
+        if not is_plain(event, size, self._limit):
+            out = Collector(self.now)
+            check_event(event, "", position, BodyShape.BATCH, False, out, size)
+            findings.extend(out.findings)
+        if self._plan is not None:
+            findings.extend(check_against_plan(event, self._plan, "", position))
+        uid = event.get("uuid")
+        if isinstance(uid, str) and uid:
+            first = self._seen.setdefault(uid.lower(), position)
+            if first != position:
+                findings.append(
+                    Finding(
+                        Severity.WARNING,
+                        "uuid.duplicate",
+                        "uuid",
+                        f"Row {position + 1} has the same uuid as row {first + 1}; PostHog"
+                        " keeps only one of them.",
+                        "Give every event its own uuid.",
+                        position,
+                    )
+                )
+        row.findings = tuple(findings)
+        return row
+
+
+def check_rows(
+    rows: Sequence[BatchRow],
+    now: datetime | None = None,
+    resolver: Resolver | None = None,
+    plan: Plan | None = None,
+) -> None:
+    """Fill in each row's findings, as PostHog would judge the event inside a batch (and the
+    tracking plan, when there is one)."""
+    checker = RowChecker(now, resolver, plan)
+    for row in rows:
+        checker.check(row)
+
+
+@dataclass
+class Chunk:
+    rows: list[BatchRow] = field(default_factory=list)
+    size: int = _ENVELOPE_OVERHEAD
+
+
+def plan_chunks(
+    rows: Iterable[BatchRow],
+    max_bytes: int = DEFAULT_CHUNK_BYTES,
+    max_events: int = DEFAULT_CHUNK_EVENTS,
+) -> Iterator[list[BatchRow]]:
+    """Group rows into requests under both caps (an oversize event travels alone)."""
+    max_bytes = min(max_bytes, MAX_CHUNK_BYTES)
+    current = Chunk()
+    for row in rows:
+        cost = row.wire_size + 1
+        if current.rows and (current.size + cost > max_bytes or len(current.rows) >= max_events):
+            yield current.rows
+            current = Chunk()
+        current.rows.append(row)
+        current.size += cost
+    if current.rows:
+        yield current.rows
+
+
+def envelope_bytes(rows: Sequence[BatchRow], api_key: str, historical_migration: bool) -> bytes:
+    body: dict[str, Any] = {"api_key": api_key, "batch": [r.wire_event for r in rows]}
+    if historical_migration:
+        body["historical_migration"] = True
+    return dumps_compact(body)
+
+
+def held_back_reason(row: BatchRow) -> str:
+    """Why a row is not sent: its errors, briefly."""
+    errors = [
+        f for f in row.findings or () if f.severity is Severity.ERROR and not is_plan_finding(f)
+    ]
+    return "; ".join(f"{f.code}: {f.message}" for f in errors[:2])

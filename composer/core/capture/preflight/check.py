@@ -1,0 +1,470 @@
+"""The check's entry points: body-level rules, then every event, then the predicted reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from composer.core.capture import endpoints
+from composer.core.capture.bodies import TOKEN_FIELDS, render
+from composer.core.capture.hosts import HostError, resolve_host
+from composer.core.capture.parse import (
+    BodyEncodingError,
+    BodyShape,
+    ParsedBody,
+    Syntax,
+    parse_text,
+    parse_value,
+)
+from composer.core.capture.preflight import replies
+from composer.core.capture.preflight.collector import Collector
+from composer.core.capture.preflight.events import KNOWN_TOP_LEVEL, check_event
+from composer.core.capture.preflight.fast import WARN_BYTES, future_limit, is_plain
+from composer.core.capture.preflight.tokens import check_token_value, event_token_fields, type_name
+from composer.core.capture.timestamps import TimestampForm, parse_timestamp
+from composer.core.findings import Finding, Severity, Stage
+from composer.core.jsonio import JsonSyntaxError, dumps_compact
+from composer.core.jsonpath import join as path_join
+from composer.core.jsonpath import key as path_key
+from composer.core.jsonpath import split as path_split
+
+MAX_BODY_BYTES = 20 * 1024 * 1024  # capture-rs's wire limit on every v0 route
+SENT_AT_SKEW_WARN = timedelta(hours=1)
+ENVELOPE_FIELDS = frozenset(
+    {"api_key", "token", "$token", "batch", "historical_migration", "sent_at"}
+)
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    endpoint: str | None = None  # None: /batch/ for a batch envelope, else /i/v0/e/
+    host: str | None = None  # as the user typed it; checked when given
+    now: datetime | None = None  # for "in the future"; the current time when None
+    wire_size: int | None = None  # bytes that will be sent; computed from the body when None
+    # Read a pasted Python literal as the JSON it stands for. The sandbox turns this off:
+    # PostHog itself takes JSON only.
+    python_literals: bool = True
+
+
+@dataclass(frozen=True)
+class PredictedReply:
+    status: int
+    body: str
+
+
+@dataclass
+class CheckResult:
+    findings: list[Finding]
+    events: int
+    shape: BodyShape | None
+    endpoint: str = endpoints.DEFAULT  # the endpoint the body was checked for
+    parsed: ParsedBody | None = field(default=None, repr=False)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.WARNING]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing in the body makes PostHog refuse the request."""
+        return not any(f.severity is Severity.ERROR for f in self.findings)
+
+    @cached_property
+    def by_event(self) -> dict[int | None, list[Finding]]:
+        grouped: dict[int | None, list[Finding]] = {}
+        for f in self.findings:
+            grouped.setdefault(f.event_index, []).append(f)
+        return grouped
+
+    @property
+    def predicted(self) -> PredictedReply:
+        """What PostHog would answer: its first error in pipeline order, else 200."""
+        blocking = [f for f in self.errors if f.status is not None]
+        if blocking:
+            first = min(blocking, key=lambda f: f.stage)
+            assert first.status is not None
+            return PredictedReply(first.status, first.reply or "")
+        return PredictedReply(200, replies.OK_BODY)
+
+
+def check_text(text: str | bytes, options: CheckOptions | None = None) -> CheckResult:
+    """Parse and check a body as the user typed or loaded it."""
+    options = options or CheckOptions()
+    raw = text.encode() if isinstance(text, str) else text
+    if not raw.strip():
+        out = _collector(options)
+        _check_route_and_host(options, out, endpoint_for(None, options.endpoint))
+        out.error(
+            "body.empty",
+            "$",
+            "The body is empty; PostHog answers 400 (request missing data payload).",
+            'Write at least one event, such as {"event": "test", "distinct_id": "user-1"}.',
+            stage=Stage.DECODE,
+            reply=replies.NO_DATA,
+        )
+        return CheckResult(out.findings, 0, None)
+    try:
+        parsed = parse_text(text, allow_python=options.python_literals)
+    except BodyEncodingError as exc:
+        out = _collector(options)
+        _check_route_and_host(options, out, endpoint_for(None, options.endpoint))
+        out.error(
+            "body.not_utf8",
+            "$",
+            f"The body is not UTF-8 text: {exc}.",
+            "Save the file as UTF-8.",
+            stage=Stage.DECODE,
+            reply=replies.UTF8,
+        )
+        return CheckResult(out.findings, 0, None)
+    except JsonSyntaxError as exc:
+        out = _collector(options)
+        _check_route_and_host(options, out, endpoint_for(None, options.endpoint))
+        out.error(
+            "body.invalid_json",
+            f"line {exc.line}, column {exc.column}",
+            f"The body is not valid JSON: {exc.message} at line {exc.line}, column {exc.column}.",
+            "Fix the JSON at that position; a missing comma or quote is the usual cause.",
+            stage=Stage.PARSE,
+            reply=replies.parse_failed(f"{exc.message} at line {exc.line} column {exc.column}"),
+        )
+        return CheckResult(out.findings, 0, None)
+    wire = options.wire_size
+    if wire is None and parsed.syntax is Syntax.JSON:
+        wire = len(raw)
+    return _check_parsed(parsed, options, wire)
+
+
+def check_body(value: Any, options: CheckOptions | None = None) -> CheckResult:
+    """Check a body that is already a JSON value (built by the forms, or parsed)."""
+    options = options or CheckOptions()
+    return _check_parsed(parse_value(value), options, options.wire_size)
+
+
+def _collector(options: CheckOptions) -> Collector:
+    return Collector(options.now or datetime.now(UTC))
+
+
+def endpoint_for(shape: BodyShape | None, chosen: str | None) -> str:
+    """The endpoint a body goes to: the chosen one, else the usual one for its shape."""
+    if chosen:
+        return endpoints.normalize(chosen)
+    return endpoints.BATCH if shape is BodyShape.BATCH else endpoints.DEFAULT
+
+
+def _check_parsed(parsed: ParsedBody, options: CheckOptions, wire_size: int | None) -> CheckResult:
+    out = _collector(options)
+    endpoint = endpoint_for(parsed.shape, options.endpoint)
+    _check_route_and_host(options, out, endpoint)
+    on_engage = endpoints.is_engage(endpoint)
+    if parsed.syntax is Syntax.PYTHON_LITERAL:
+        out.info(
+            "body.python_literal",
+            "$",
+            "This is a Python literal, not JSON; it was read as the JSON it stands for"
+            " (True/False/None become true/false/null, quotes become double quotes).",
+            "Send the JSON shown in the preview.",
+        )
+    if parsed.had_bom:
+        out.info(
+            "body.byte_order_mark",
+            "$",
+            "The text starts with a byte-order mark; PostHog would refuse it, so it is left"
+            " out of what is sent.",
+        )
+    if wire_size is None:
+        wire_size = len(render(parsed.value))
+    if wire_size > MAX_BODY_BYTES:
+        out.error(
+            "body.too_large",
+            "$",
+            f"The body is {wire_size:,} bytes; PostHog refuses bodies over {MAX_BODY_BYTES:,}"
+            " bytes (20 MiB) with 413.",
+            "Split the events into several /batch/ requests under 20 MiB (5 MiB is typical).",
+            stage=Stage.BODY_SIZE,
+            status=413,
+            reply=replies.BODY_TOO_LARGE.format(limit=MAX_BODY_BYTES),
+        )
+
+    shape = parsed.shape
+    if shape is BodyShape.INVALID:
+        out.error(
+            "body.not_object",
+            "$",
+            f"The body is {type_name(parsed.value)}; PostHog expects an event object, an array"
+            " of events, or a batch envelope.",
+            'Start from {"event": "test", "distinct_id": "user-1"}.',
+            stage=Stage.PARSE,
+            reply=replies.PARSE_FAILED,
+        )
+        return CheckResult(out.findings, 0, shape, endpoint, parsed)
+    if shape is BodyShape.BATCH:
+        _check_envelope(parsed.value, out)
+    if not parsed.events and not (
+        shape is BodyShape.BATCH and not isinstance(parsed.value.get("batch"), list)
+    ):
+        out.error(
+            "body.no_events",
+            "batch" if shape is BodyShape.BATCH else "$",
+            "The request holds no event; PostHog answers 400.",
+            "Add at least one event.",
+            stage=Stage.HYDRATE,
+            reply=replies.NO_EVENTS,
+        )
+
+    single = shape in (BodyShape.ONE, BodyShape.ENGAGE)
+    limit = future_limit(out.now)
+    # No event can be over the per-event limit when the whole body is under it.
+    small = wire_size <= WARN_BYTES
+    for i, (ev, path) in enumerate(zip(parsed.events, parsed.event_paths, strict=True)):
+        size = 0 if small else (len(dumps_compact(ev)) if isinstance(ev, dict) else 0)
+        if is_plain(ev, size, limit):
+            continue  # an ordinary event: no rule has anything to say about it
+        check_event(ev, path, None if single else i, shape, on_engage, out, None if small else size)
+
+    _check_duplicates(parsed, out)
+    _check_uuids_unique(parsed, out)
+    filtered = bool(parsed.events) and all(
+        isinstance(e, dict) and e.get("event") == "$performance_event" for e in parsed.events
+    )
+    if filtered:
+        out.warning(
+            "body.all_filtered",
+            "$",
+            "Every event is a $performance_event, which capture removes first; PostHog answers"
+            " 200 and stores nothing (even with a bad key).",
+            "Send other events.",
+        )
+    else:
+        _check_tokens(parsed, out)
+    # Body-level findings first, then each event's in order (a stable sort keeps rule order).
+    out.findings.sort(key=lambda f: -1 if f.event_index is None else f.event_index)
+    return CheckResult(out.findings, len(parsed.events), shape, endpoint, parsed)
+
+
+def _check_route_and_host(options: CheckOptions, out: Collector, endpoint: str) -> None:
+    if endpoint not in endpoints.KNOWN:
+        out.error(
+            "endpoint.unknown",
+            "endpoint",
+            f"{options.endpoint} is not a capture endpoint; PostHog answers 404.",
+            "Use /i/v0/e/ for single events or /batch/ for batches.",
+            stage=Stage.BODY_SIZE,
+            status=404,
+            reply=replies.NOT_FOUND,
+        )
+    if options.host is None:
+        return
+    try:
+        host = resolve_host(options.host)
+    except HostError as exc:
+        out.findings.append(
+            Finding(
+                Severity.ERROR,
+                "host.invalid",
+                "host",
+                str(exc)[0].upper() + str(exc)[1:],
+                "Use us, eu, or the https:// address of your PostHog instance.",
+                stage=Stage.LOCAL,
+            )
+        )
+        return
+    out.findings.extend(host.findings)
+
+
+def _check_envelope(envelope: dict[str, Any], out: Collector) -> None:
+    event_token_fields(envelope, "", None, out)
+    if not any(name in envelope for name in TOKEN_FIELDS):
+        batch = envelope.get("batch")
+        carried = isinstance(batch, list) and any(
+            isinstance(item, dict) and any(name in item for name in TOKEN_FIELDS) for item in batch
+        )
+        out.error(
+            "batch.missing_token",
+            "api_key",
+            "The batch envelope has no api_key, so PostHog does not read it as a batch and"
+            " refuses it (400)." + (" Keys inside the events do not count." if carried else ""),
+            'Put "api_key": "phc_..." at the top of the envelope.',
+            stage=Stage.HYDRATE,
+            reply=replies.NOT_ENGAGE,
+        )
+    if not isinstance(envelope.get("batch"), list):
+        out.error(
+            "batch.not_array",
+            "batch",
+            f"batch must be an array of events; this one is {type_name(envelope.get('batch'))}.",
+            "Write batch as [ {event...}, {event...} ].",
+            stage=Stage.HYDRATE,
+            reply=replies.NOT_ENGAGE,
+        )
+    hm = envelope.get("historical_migration")
+    if hm is not None and not isinstance(hm, bool):
+        out.error(
+            "batch.historical_migration_type",
+            "historical_migration",
+            "historical_migration must be true or false; PostHog refuses the batch otherwise.",
+            "Use a JSON boolean, without quotes.",
+            stage=Stage.HYDRATE,
+            reply=replies.NOT_ENGAGE,
+        )
+    sent_at = envelope.get("sent_at")
+    if sent_at is not None:
+        if not isinstance(sent_at, str):
+            out.error(
+                "batch.sent_at_type",
+                "sent_at",
+                f"sent_at must be an ISO 8601 string; this one is {type_name(sent_at)}.",
+                'Write it like "2024-05-01T12:00:00Z", or leave it out.',
+                stage=Stage.HYDRATE,
+                reply=replies.NOT_ENGAGE,
+            )
+        else:
+            parsed = parse_timestamp(sent_at)
+            if parsed.form is not TimestampForm.RFC3339 or parsed.value is None:
+                out.warning(
+                    "batch.sent_at_ignored",
+                    "sent_at",
+                    f"PostHog reads sent_at only as ISO 8601 with a time zone; {sent_at!r} is"
+                    " ignored, so no clock-skew correction happens.",
+                    'Write it like "2024-05-01T12:00:00Z", or leave it out.',
+                )
+            elif abs(parsed.value - out.now) > SENT_AT_SKEW_WARN and _has_timestamps(envelope):
+                out.warning(
+                    "batch.sent_at_skew",
+                    "sent_at",
+                    "sent_at is more than an hour from now. PostHog shifts every timestamp by"
+                    " (receive time - sent_at), so these events will land at other times.",
+                    "Set sent_at when the request is sent, or leave it out; add"
+                    " $ignore_sent_at: true to an event's properties to keep its timestamp.",
+                )
+    for name in envelope:
+        if name not in ENVELOPE_FIELDS:
+            out.info(
+                "batch.field_ignored",
+                path_key("", name),
+                f"PostHog ignores {name!r} on the batch envelope.",
+                "Remove it, or move it into the events.",
+            )
+
+
+def _has_timestamps(envelope: dict[str, Any]) -> bool:
+    batch = envelope.get("batch")
+    if not isinstance(batch, list):
+        return False
+    for item in batch:
+        if isinstance(item, dict) and isinstance(item.get("timestamp"), str):
+            props = item.get("properties")
+            if not (isinstance(props, dict) and props.get("$ignore_sent_at") is True):
+                return True
+    return False
+
+
+def _check_tokens(parsed: ParsedBody, out: Collector) -> None:
+    shape = parsed.shape
+    if shape is BodyShape.BATCH:
+        envelope = parsed.value
+        for name in TOKEN_FIELDS:
+            if isinstance(envelope.get(name), str):
+                check_token_value(envelope[name], name, out)
+                return
+        return  # the missing envelope key is already an error of its own
+    tokens: list[tuple[str, str]] = []  # (path, token)
+    missing = 0
+    single = shape in (BodyShape.ONE, BodyShape.ENGAGE)
+    for i, (ev, path) in enumerate(zip(parsed.events, parsed.event_paths, strict=True)):
+        if not isinstance(ev, dict):
+            continue
+        token = event_token_fields(ev, path, None if single else i, out)
+        token_path = next((path_key(path, n) for n in TOKEN_FIELDS if n in ev), "")
+        if token is None:
+            props = ev.get("properties")
+            if isinstance(props, dict) and isinstance(props.get("token"), str):
+                token = props["token"]
+                token_path = path_key(path_key(path, "properties"), "token")
+        if token is None:
+            missing += 1
+        else:
+            tokens.append((token_path, token))
+    if not tokens:
+        out.error(
+            "token.missing",
+            "api_key",
+            "No project API key; PostHog answers 401.",
+            'Add "api_key": "phc_..." to the event (the composer does this from the key field).',
+            stage=Stage.TOKEN,
+            status=401,
+            reply=replies.NO_API_KEY,
+        )
+        return
+    distinct = {t for _, t in tokens}
+    if len(distinct) > 1:
+        out.error(
+            "token.inconsistent",
+            tokens[1][0] if tokens[1][1] != tokens[0][1] else tokens[0][0],
+            "The events carry different project keys; PostHog refuses the whole array (401).",
+            "Use one project key for every event, or send them in separate requests.",
+            stage=Stage.TOKEN,
+            status=401,
+            reply=replies.INCONSISTENT_KEYS,
+        )
+        return
+    check_token_value(tokens[0][1], tokens[0][0], out)
+
+
+def _check_duplicates(parsed: ParsedBody, out: Collector) -> None:
+    if not parsed.duplicate_keys:
+        return
+    event_paths = {tuple(path_split(p)): i for i, p in enumerate(parsed.event_paths)}
+    single = parsed.shape in (BodyShape.ONE, BodyShape.ENGAGE)
+    for path, name in parsed.duplicate_keys:
+        where = tuple(path)
+        at = path_key(path_join(path), name)
+        is_event = where in event_paths
+        is_envelope = parsed.shape is BodyShape.BATCH and where == ()
+        index = None if single else event_paths.get(where)
+        if (is_event and name in KNOWN_TOP_LEVEL) or (is_envelope and name in ENVELOPE_FIELDS):
+            out.error(
+                "json.duplicate_key",
+                at,
+                f"{name!r} appears twice in one object; PostHog refuses a repeated field.",
+                "Keep one of the two.",
+                stage=Stage.PARSE,
+                reply=replies.parse_failed(f"duplicate field `{name}`"),
+                event=index,
+            )
+        else:
+            out.warning(
+                "json.duplicate_key",
+                at,
+                f"{name!r} appears twice in one object; only the last value is kept.",
+                "Keep one of the two.",
+                event=index,
+            )
+
+
+def _check_uuids_unique(parsed: ParsedBody, out: Collector) -> None:
+    if len(parsed.events) < 2:
+        return
+    seen: dict[str, int] = {}
+    for i, ev in enumerate(parsed.events):
+        if not isinstance(ev, dict):
+            continue
+        value = ev.get("uuid")
+        if not isinstance(value, str) or not value:
+            continue
+        canonical = value.lower()
+        first = seen.setdefault(canonical, i)
+        if first != i:
+            out.warning(
+                "uuid.duplicate",
+                path_key(parsed.event_paths[i], "uuid"),
+                f"Event {i} has the same uuid as event {first}; PostHog keeps only one of them.",
+                "Give every event its own uuid.",
+                event=i,
+            )

@@ -1,0 +1,710 @@
+"""Rules for one event object (contract §4.2, §5, §6, §7, §10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from composer.core.capture import identifiers
+from composer.core.capture.parse import BodyShape
+from composer.core.capture.preflight import replies
+from composer.core.capture.preflight.collector import Collector
+from composer.core.capture.preflight.tokens import type_name
+from composer.core.capture.timestamps import (
+    FUTURE_LIMIT,
+    TimestampForm,
+    format_rfc3339,
+    parse_timestamp,
+)
+from composer.core.findings import Stage
+from composer.core.jsonio import JsonObject, dumps_compact
+from composer.core.jsonpath import key as path_key
+
+MAX_EVENT_NAME = 200
+MAX_GROUP_FIELD = 400
+EVENT_WARN_BYTES = 900 * 1024  # posthog-python drops events above this on the client
+EVENT_MAX_BYTES = 1_000_000  # Kafka's message.max.bytes default: capture answers 413
+
+# The top-level fields capture-rs keeps; everything else is dropped when it re-serialises.
+KNOWN_TOP_LEVEL = frozenset(
+    {
+        "event",
+        "distinct_id",
+        "$distinct_id",
+        "properties",
+        "timestamp",
+        "offset",
+        "uuid",
+        "$set",
+        "$set_once",
+        "api_key",
+        "token",
+        "$token",
+    }
+)
+MERGE_EVENTS = frozenset({"$identify", "$create_alias", "$merge_dangerously"})
+
+
+def _reply_for_type_error(shape: BodyShape) -> str:
+    # A single object that fails the event shape falls through to the "engage" variant.
+    return replies.NOT_ENGAGE if shape is BodyShape.ONE else replies.PARSE_FAILED
+
+
+def check_event(
+    ev: Any,
+    path: str,
+    index: int | None,
+    shape: BodyShape,
+    on_engage: bool,
+    out: Collector,
+    size: int | None = None,
+) -> None:
+    """All per-event rules. `index` is None for a single-event body; `size` is the event's
+    compact JSON size when the caller knows it."""
+    where = f"event {index}" if index is not None else "the event"
+    if not isinstance(ev, dict):
+        out.error(
+            "event.not_object",
+            path or "$",
+            f"{where.capitalize()} is {type_name(ev)}, not an object.",
+            "Every item of the batch must be a JSON object with event and distinct_id.",
+            stage=Stage.PARSE,
+            reply=replies.PARSE_FAILED,
+            event=index,
+        )
+        return
+    name = _check_name(ev, path, index, shape, on_engage, out)
+    if name == "$performance_event":
+        return  # capture drops it before any other rule looks at it
+    props = _check_properties(ev, path, index, shape, out)
+    distinct_id = _check_distinct_id(ev, props, path, index, name, out)
+    _check_person_updates(ev, props, path, index, name, out)
+    _check_timestamp(ev, path, index, shape, out)
+    _check_uuid_field(ev, path, index, shape, out)
+    _check_top_level_keys(ev, path, index, shape, out)
+    if name in MERGE_EVENTS:
+        _check_merge(ev, props, distinct_id, path, index, name, out)
+    elif name == "$groupidentify":
+        _check_group(ev, props, path, index, out)
+    _check_size(ev, path, index, out, size)
+
+
+def _check_name(
+    ev: JsonObject,
+    path: str,
+    index: int | None,
+    shape: BodyShape,
+    on_engage: bool,
+    out: Collector,
+) -> str | None:
+    at = path_key(path, "event")
+    if "event" not in ev:
+        if shape is BodyShape.ENGAGE and on_engage:
+            out.info(
+                "event.engage_identify",
+                at,
+                "/engage/ turns an object without an event name into a $identify event.",
+                event=index,
+            )
+            return "$identify"
+        stage = Stage.HYDRATE if shape in (BodyShape.ONE, BodyShape.ENGAGE) else Stage.PARSE
+        out.error(
+            "event.missing",
+            at,
+            "The event has no name; PostHog refuses the whole request.",
+            'Add "event": "your_event_name".',
+            stage=stage,
+            reply=replies.NOT_ENGAGE if stage is Stage.HYDRATE else replies.PARSE_FAILED,
+            event=index,
+        )
+        return None
+    name = ev["event"]
+    if not isinstance(name, str):
+        out.error(
+            "event.not_string",
+            at,
+            f"The event name must be a string; this one is {type_name(name)}.",
+            "Write the event name in quotes.",
+            stage=Stage.PARSE,
+            reply=_reply_for_type_error(shape),
+            event=index,
+        )
+        return None
+    if name == "":
+        out.error(
+            "event.empty",
+            at,
+            "The event name is empty; PostHog refuses the whole request.",
+            "Give the event a name, such as button_clicked.",
+            stage=Stage.EVENT,
+            reply=replies.EMPTY_EVENT_NAME,
+            event=index,
+        )
+    elif len(name) > MAX_EVENT_NAME:
+        out.warning(
+            "event.name_too_long",
+            at,
+            f"The event name has {len(name)} characters; PostHog cuts it to {MAX_EVENT_NAME}.",
+            f"Shorten it to {MAX_EVENT_NAME} characters or fewer.",
+            event=index,
+        )
+    elif name != name.strip():
+        out.info(
+            "event.whitespace",
+            at,
+            "The event name starts or ends with white space; PostHog stores it as it is, so"
+            " it will not match the same name without the spaces.",
+            "Remove the leading and trailing spaces.",
+            event=index,
+        )
+    if name == "$performance_event":
+        out.warning(
+            "event.filtered",
+            at,
+            "$performance_event events are removed by capture before anything else; PostHog"
+            " answers 200 and stores nothing for them.",
+            "Send performance data through posthog-js's own web-vitals events instead.",
+            event=index,
+        )
+    return name
+
+
+def _check_properties(
+    ev: JsonObject, path: str, index: int | None, shape: BodyShape, out: Collector
+) -> JsonObject | None:
+    if "properties" not in ev:
+        return None
+    props = ev["properties"]
+    at = path_key(path, "properties")
+    if not isinstance(props, dict):
+        out.error(
+            "properties.not_object",
+            at,
+            f"properties must be an object; this one is {type_name(props)}, and PostHog"
+            " refuses the whole request.",
+            "Use {} for no properties, or an object of key/value pairs.",
+            stage=Stage.PARSE,
+            reply=_reply_for_type_error(shape),
+            event=index,
+        )
+        return None
+    if "$cookieless_mode" in props and not isinstance(props["$cookieless_mode"], bool):
+        out.error(
+            "properties.cookieless_mode",
+            path_key(at, "$cookieless_mode"),
+            "$cookieless_mode must be true or false; PostHog refuses the whole request.",
+            "Use a JSON boolean, without quotes.",
+            stage=Stage.EVENT,
+            reply=replies.BAD_COOKIELESS,
+            event=index,
+        )
+    ppp = props.get("$process_person_profile")
+    if "$process_person_profile" in props and not isinstance(ppp, bool):
+        out.warning(
+            "properties.process_person_profile",
+            path_key(at, "$process_person_profile"),
+            "$process_person_profile must be true or false; other values are not understood.",
+            "Use a JSON boolean, without quotes.",
+            event=index,
+        )
+    groups = props.get("$groups")
+    if "$groups" in props and (
+        not isinstance(groups, dict) or not all(isinstance(v, str) for v in groups.values())
+    ):
+        out.warning(
+            "properties.groups",
+            path_key(at, "$groups"),
+            "$groups must map each group type to a group key string, like"
+            ' {"company": "acme"}; PostHog ignores other shapes.',
+            "Write $groups as an object of strings.",
+            event=index,
+        )
+    unset = props.get("$unset")
+    if "$unset" in props and not isinstance(unset, list | dict):
+        out.warning(
+            "properties.unset",
+            path_key(at, "$unset"),
+            "$unset must be an array of property names; PostHog ignores other values.",
+            'Write it like ["old_property"].',
+            event=index,
+        )
+    for field in ("$set", "$set_once"):
+        if field in props and not isinstance(props[field], dict):
+            out.warning(
+                "properties.set_not_object",
+                path_key(at, field),
+                f"properties.{field} must be an object; PostHog ignores this one.",
+                f"Write {field} as an object of person properties.",
+                event=index,
+            )
+    return props
+
+
+def _check_distinct_id(
+    ev: JsonObject,
+    props: JsonObject | None,
+    path: str,
+    index: int | None,
+    name: str | None,
+    out: Collector,
+) -> str | None:
+    if "distinct_id" in ev and "$distinct_id" in ev:
+        out.error(
+            "distinct_id.duplicate",
+            path_key(path, "$distinct_id"),
+            "distinct_id and $distinct_id are the same field to PostHog; sending both is refused.",
+            "Keep only distinct_id.",
+            stage=Stage.PARSE,
+            reply=replies.PARSE_FAILED,
+            event=index,
+        )
+    field = "distinct_id" if "distinct_id" in ev else "$distinct_id"
+    value = ev.get(field)
+    at = path_key(path, field)
+    if value is None and props is not None and props.get("distinct_id") is not None:
+        value = props["distinct_id"]
+        at = path_key(path_key(path, "properties"), "distinct_id")
+    if value is None:
+        out.error(
+            "distinct_id.missing",
+            path_key(path, "distinct_id"),
+            "The event has no distinct_id; PostHog refuses the whole request.",
+            'Add "distinct_id": "<the user\'s id>" at the top level of the event.',
+            stage=Stage.EVENT,
+            reply=replies.NO_DISTINCT_ID,
+            event=index,
+        )
+        return None
+    text = identifiers.stringify_distinct_id(value)
+    if text == "":
+        fallback = props is not None and props.get("distinct_id") not in (None, "")
+        message = "distinct_id is an empty string; PostHog refuses the whole request."
+        if fallback:
+            message += " An empty top-level value does not fall back to properties.distinct_id."
+        out.error(
+            "distinct_id.empty",
+            at,
+            message,
+            "Give the user's id, or remove the empty field so properties.distinct_id is used."
+            if fallback
+            else "Give the user's id.",
+            stage=Stage.EVENT,
+            reply=replies.NO_DISTINCT_ID,
+            event=index,
+        )
+        return text
+    if not isinstance(value, str):
+        out.warning(
+            "distinct_id.not_string",
+            at,
+            f"distinct_id is {type_name(value)}; PostHog stores it as the string {text!r}.",
+            f'Send it as a string: "{text}".',
+            event=index,
+        )
+    if "\x00" in text:
+        out.warning(
+            "distinct_id.null_char",
+            at,
+            "distinct_id contains NUL characters; PostHog replaces them with U+FFFD.",
+            "Remove the NUL characters.",
+            event=index,
+        )
+    if len(text) > identifiers.MAX_DISTINCT_ID_CHARS:
+        out.warning(
+            "distinct_id.too_long",
+            at,
+            f"distinct_id has {len(text)} characters; PostHog keeps only the first 200, so"
+            " different ids can become the same person.",
+            "Use an id of 200 characters or fewer, such as a database id or a hash.",
+            event=index,
+        )
+    if identifiers.is_illegal_merge_id(text):
+        out.warning(
+            "distinct_id.illegal",
+            at,
+            f"{text!r} is on PostHog's list of ids that are never merged (like 'null',"
+            " 'undefined', '0'); every user sending it shares one person.",
+            "Send the user's real id; check for a variable that was not set.",
+            event=index,
+        )
+    return text
+
+
+def _check_person_updates(
+    ev: JsonObject,
+    props: JsonObject | None,
+    path: str,
+    index: int | None,
+    name: str | None,
+    out: Collector,
+) -> None:
+    for field in ("$set", "$set_once"):
+        if field not in ev or ev[field] is None:
+            continue
+        value = ev[field]
+        if not isinstance(value, dict):
+            out.error(
+                "set.not_object",
+                path_key(path, field),
+                f"Top-level {field} must be an object; this one is {type_name(value)}, and"
+                " PostHog refuses the whole request.",
+                f"Write {field} as an object of person properties.",
+                stage=Stage.PARSE,
+                reply=replies.PARSE_FAILED,
+                event=index,
+            )
+            continue
+        inner = props.get(field) if props is not None else None
+        if isinstance(inner, dict):
+            clash = sorted(set(inner) & set(value))
+            if clash:
+                out.info(
+                    "set.merged",
+                    path_key(path, field),
+                    f"{field} is given at the top level and in properties; for"
+                    f" {', '.join(clash[:5])} the top-level value wins.",
+                    "Keep each person property in one place.",
+                    event=index,
+                )
+    if name in ("$set", "$set_once"):
+        top = ev.get(name)
+        inner = props.get(name) if props is not None else None
+        if not top and not inner:
+            out.info(
+                "person.no_properties",
+                path_key(path, name),
+                f"This {name} event carries no person properties, so it changes nothing.",
+                f"Add a {name} object with the properties to write.",
+                event=index,
+            )
+
+
+def _check_timestamp(
+    ev: JsonObject, path: str, index: int | None, shape: BodyShape, out: Collector
+) -> None:
+    at = path_key(path, "timestamp")
+    value = ev.get("timestamp")
+    if "offset" in ev and ev["offset"] is not None:
+        offset = ev["offset"]
+        if isinstance(offset, bool) or not isinstance(offset, int):
+            out.error(
+                "offset.not_integer",
+                path_key(path, "offset"),
+                f"offset must be a whole number of milliseconds; this one is"
+                f" {type_name(offset)}{' with a fraction' if isinstance(offset, float) else ''}.",
+                "Write offset as an integer, or leave it out and send a timestamp.",
+                stage=Stage.PARSE,
+                reply=_reply_for_type_error(shape),
+                event=index,
+            )
+        elif value is not None:
+            out.warning(
+                "offset.with_timestamp",
+                path_key(path, "offset"),
+                "The event has both offset and timestamp. PostHog's code lets offset win"
+                " (the docs say the opposite), so the timestamp is ignored.",
+                "Send only one of them; a timestamp is clearer.",
+                event=index,
+            )
+    if value is None:
+        return
+    if not isinstance(value, str):
+        hint = (
+            " Epoch numbers are refused; send an ISO 8601 string."
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else ""
+        )
+        out.error(
+            "timestamp.not_string",
+            at,
+            f"timestamp must be a string; this one is {type_name(value)}, and PostHog refuses"
+            f" the whole request.{hint}",
+            'Write it like "2024-05-01T12:00:00Z".',
+            stage=Stage.PARSE,
+            reply=_reply_for_type_error(shape),
+            event=index,
+        )
+        return
+    parsed = parse_timestamp(value)
+    suggestion = format_rfc3339(parsed.value) if parsed.value is not None else None
+    fix = f'Write it as "{suggestion}" (RFC 3339, UTC).' if suggestion else ""
+    form = parsed.form
+    if form is TimestampForm.UNPARSEABLE:
+        out.warning(
+            "timestamp.unparseable",
+            at,
+            f"PostHog cannot read {value!r} as a time; it ignores it and uses the time it"
+            " receives the event.",
+            'Write it like "2024-05-01T12:00:00Z".',
+            event=index,
+        )
+        return
+    if form in (TimestampForm.NAIVE, TimestampForm.DATE_ONLY):
+        spaced = (
+            " It is also space-separated, as in PostHog's API tutorial." if parsed.has_space else ""
+        )
+        out.warning(
+            "timestamp.no_timezone",
+            at,
+            f"{value!r} has no time zone; PostHog reads it in the server's zone, which is UTC"
+            f" in PostHog Cloud.{spaced}",
+            fix,
+            event=index,
+        )
+    elif form is TimestampForm.SLASHED:
+        out.warning(
+            "timestamp.ambiguous",
+            at,
+            f"{value!r} uses slashes; day and month can be read either way.",
+            fix,
+            event=index,
+        )
+    elif form is not TimestampForm.RFC3339:
+        out.info(
+            "timestamp.not_rfc3339",
+            at,
+            f"{value!r} is accepted by PostHog's fallback parser, but RFC 3339 is what it"
+            " reads exactly.",
+            fix,
+            event=index,
+        )
+    if parsed.value is not None and parsed.value - out.now > FUTURE_LIMIT:
+        out.warning(
+            "timestamp.future",
+            at,
+            f"{value!r} is more than 23 hours in the future; PostHog replaces it with the time"
+            " it receives the event.",
+            "Check the clock or the time zone that produced it.",
+            event=index,
+        )
+
+
+def _check_uuid_field(
+    ev: JsonObject, path: str, index: int | None, shape: BodyShape, out: Collector
+) -> None:
+    at = path_key(path, "uuid")
+    if "uuid" not in ev or ev["uuid"] is None:
+        return
+    value = ev["uuid"]
+    if not isinstance(value, str):
+        out.error(
+            "uuid.not_string",
+            at,
+            f"uuid must be a string; this one is {type_name(value)}, and PostHog refuses the"
+            " whole request.",
+            "Write the uuid in quotes, or leave it out.",
+            stage=Stage.PARSE,
+            reply=_reply_for_type_error(shape),
+            event=index,
+        )
+        return
+    if value == "":
+        out.info(
+            "uuid.empty",
+            at,
+            "An empty uuid counts as none; PostHog makes one, so a resend would count twice.",
+            "Give each event its own uuid, or leave the field out.",
+            event=index,
+        )
+        return
+    form = identifiers.uuid_form(value)
+    if form is None:
+        out.error(
+            "uuid.invalid",
+            at,
+            f"{value!r} is not a UUID; PostHog refuses the whole request.",
+            "Use a UUID like 0190d5b2-6c1a-7cc1-9a1b-4f3c2e1d0a9b, or leave the field out.",
+            stage=Stage.PARSE,
+            reply=_reply_for_type_error(shape),
+            event=index,
+        )
+    elif form != "hyphenated":
+        out.warning(
+            "uuid.not_hyphenated",
+            at,
+            f"PostHog reads this {form} uuid but stores it as"
+            f" {identifiers.canonical_uuid(value)}, so it will not match what you sent.",
+            f'Send it as "{identifiers.canonical_uuid(value)}".',
+            event=index,
+        )
+
+
+_TOP_LEVEL_ADVICE = {
+    "sent_at": "sent_at is honoured only on a /batch/ envelope; on an event it is dropped.",
+    "$unset": "Top-level $unset is dropped; PostHog reads it only inside properties.",
+    "$groups": "Top-level $groups is dropped; PostHog reads it only inside properties.",
+    "type": "Top-level type is dropped (it is a Segment field, not a PostHog one).",
+}
+
+
+def _check_top_level_keys(
+    ev: JsonObject, path: str, index: int | None, shape: BodyShape, out: Collector
+) -> None:
+    for key in ev:
+        if key in KNOWN_TOP_LEVEL:
+            continue
+        at = path_key(path, key)
+        message = _TOP_LEVEL_ADVICE.get(
+            key, f"PostHog keeps only its own top-level fields; {key!r} is dropped."
+        )
+        fix = (
+            "Move it to the batch envelope, or drop it."
+            if key == "sent_at"
+            else f"Move {key} into properties."
+        )
+        out.warning("event.top_level_ignored", at, message, fix, event=index)
+    if shape is BodyShape.BATCH:
+        for name in ("api_key", "token", "$token"):
+            if name in ev:
+                out.info(
+                    "token.ignored_in_batch",
+                    path_key(path, name),
+                    f"In a batch, PostHog uses the envelope's key and ignores this {name}.",
+                    "Remove it from the event.",
+                    event=index,
+                )
+
+
+def _check_merge(
+    ev: JsonObject,
+    props: JsonObject | None,
+    distinct_id: str | None,
+    path: str,
+    index: int | None,
+    name: str,
+    out: Collector,
+) -> None:
+    ppath = path_key(path, "properties")
+    if name == "$identify":
+        other_key = "$anon_distinct_id"
+        if props is None or props.get(other_key) is None:
+            out.info(
+                "identify.no_anon_id",
+                path_key(ppath, other_key),
+                "Without properties.$anon_distinct_id, $identify only sets person properties;"
+                " it merges nobody.",
+                "Add $anon_distinct_id to merge the anonymous person into this one.",
+                event=index,
+            )
+            return
+    else:
+        other_key = "alias"
+        if props is None or props.get(other_key) is None:
+            out.warning(
+                "alias.missing",
+                path_key(ppath, other_key),
+                f"{name} needs properties.alias, the other id to merge; PostHog answers 200"
+                " and merges nothing.",
+                'Add "alias": "<the other distinct id>" to properties.',
+                event=index,
+            )
+            return
+        if name == "$merge_dangerously":
+            out.info(
+                "merge.dangerous",
+                path_key(path, "event"),
+                "$merge_dangerously merges the two persons even when the alias person is"
+                " already identified. It cannot be undone.",
+                "Use $create_alias unless you mean to merge two identified users.",
+                event=index,
+            )
+    other = props[other_key]
+    at = path_key(ppath, other_key)
+    if not isinstance(other, str):
+        out.warning(
+            "merge.id_not_string",
+            at,
+            f"{other_key} is {type_name(other)}; PostHog merges by string ids.",
+            "Send the id as a string.",
+            event=index,
+        )
+        return
+    if identifiers.is_illegal_merge_id(other):
+        out.warning(
+            "distinct_id.illegal",
+            at,
+            f"{other!r} is an id PostHog never merges; the merge is refused"
+            " (cannot_merge_with_illegal_distinct_id).",
+            "Use the real id of the other person.",
+            event=index,
+        )
+    elif distinct_id is not None and other == distinct_id:
+        out.info(
+            "merge.same_ids",
+            at,
+            f"{other_key} equals distinct_id, so there is nothing to merge.",
+            f"Set {other_key} to the other id.",
+            event=index,
+        )
+
+
+def _check_group(
+    ev: JsonObject, props: JsonObject | None, path: str, index: int | None, out: Collector
+) -> None:
+    ppath = path_key(path, "properties")
+    props = props or {}
+    for field in ("$group_type", "$group_key"):
+        value = props.get(field)
+        at = path_key(ppath, field)
+        if not isinstance(value, str) or not value:
+            out.warning(
+                "group.missing_field",
+                at,
+                f"$groupidentify needs properties.{field} as a non-empty string; PostHog"
+                " answers 200 and updates no group.",
+                f'Add "{field}": "..." to properties.',
+                event=index,
+            )
+        elif len(value) > MAX_GROUP_FIELD:
+            out.warning(
+                "group.too_long",
+                at,
+                f"{field} has {len(value)} characters; PostHog drops $groupidentify events"
+                f" over {MAX_GROUP_FIELD}.",
+                f"Use a {field} of {MAX_GROUP_FIELD} characters or fewer.",
+                event=index,
+            )
+    group_set = props.get("$group_set")
+    if "$group_set" in props and not isinstance(group_set, dict):
+        out.warning(
+            "group.set_not_object",
+            path_key(ppath, "$group_set"),
+            "$group_set must be an object of group properties; PostHog ignores this one.",
+            "Write $group_set as an object.",
+            event=index,
+        )
+    stripped = [f for f in ("$set", "$set_once") if f in ev or f in props]
+    if stripped:
+        out.info(
+            "group.person_updates_stripped",
+            path_key(path, stripped[0]),
+            "PostHog strips $set and $set_once from $groupidentify events; no person changes.",
+            "Use $group_set for group properties, and a separate event for person properties.",
+            event=index,
+        )
+
+
+def _check_size(
+    ev: JsonObject, path: str, index: int | None, out: Collector, size: int | None
+) -> None:
+    if size is None:
+        size = len(dumps_compact(ev))
+    if size > EVENT_MAX_BYTES:
+        out.error(
+            "event.too_large",
+            path or "$",
+            f"This event is {size:,} bytes; PostHog refuses events over about 1 MB (413).",
+            "Move large values out of the event; send references instead of blobs.",
+            stage=Stage.KAFKA,
+            status=413,
+            reply=replies.EVENT_TOO_LARGE,
+            event=index,
+        )
+    elif size > EVENT_WARN_BYTES:
+        out.warning(
+            "event.large",
+            path or "$",
+            f"This event is {size:,} bytes; PostHog's SDKs drop events over 900 KiB and"
+            " ingestion drops events over 1 MB after processing.",
+            "Keep events well under 900 KiB.",
+            event=index,
+        )

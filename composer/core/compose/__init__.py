@@ -1,0 +1,1 @@
+"""What the form composes: payload kinds and how they become events, and typed property values."""

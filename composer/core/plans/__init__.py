@@ -1,0 +1,1 @@
+"""Tracking plans: the plan model, reading plan files with their lines, checking events, learning a plan."""

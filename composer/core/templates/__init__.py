@@ -1,0 +1,1 @@
+"""Template documents (format, migrations, key refusal) and {{variable}} resolution."""

@@ -1,0 +1,372 @@
+"""The batch table's model: rows keyed by event uuid, and the undoable operations on them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QByteArray,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QIcon, QUndoCommand
+from PySide6.QtWidgets import QApplication, QStyle
+
+from composer.core.batch.rows import BatchRow, RowStatus
+from composer.core.findings import Severity
+from composer.core.jsonio import JsonObject, dumps_compact
+from composer.ui.theme import status_colors
+
+Index = QModelIndex | QPersistentModelIndex
+MIME = "application/x-event-composer-rows"
+
+
+class Column(IntEnum):
+    KIND = 0
+    EVENT = 1
+    DISTINCT_ID = 2
+    TIMESTAMP = 3
+    PROPERTIES = 4
+    SIZE = 5
+    VERDICT = 6
+    STATUS = 7
+
+
+_HEADERS = ("Kind", "Event", "Distinct ID", "Timestamp", "Props", "Size", "Check", "Status")
+_ICONS = {
+    Severity.ERROR: QStyle.StandardPixmap.SP_MessageBoxCritical,
+    Severity.WARNING: QStyle.StandardPixmap.SP_MessageBoxWarning,
+    Severity.INFO: QStyle.StandardPixmap.SP_MessageBoxInformation,
+}
+
+
+class BatchModel(QAbstractTableModel):
+    """Signals: move_requested(list[str], int): rows dragged to a new position (before row)."""
+
+    move_requested = Signal(object, int)
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.rows: list[BatchRow] = []
+        self._positions: dict[str, int] | None = None
+        self._icons: dict[Severity, QIcon] = {}
+
+    # -- lookups -------------------------------------------------------------------------------
+
+    def position(self, uuid: str) -> int | None:
+        if self._positions is None:
+            self._positions = {row.uuid: i for i, row in enumerate(self.rows)}
+        return self._positions.get(uuid)
+
+    def row(self, uuid: str) -> BatchRow | None:
+        position = self.position(uuid)
+        return self.rows[position] if position is not None else None
+
+    def uuids(self) -> list[str]:
+        return [row.uuid for row in self.rows]
+
+    # -- Qt model API ----------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(Column)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return _HEADERS[section]
+        return str(section + 1)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        column = Column(index.column())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _text(row, column)
+        if role == Qt.ItemDataRole.DecorationRole and column is Column.VERDICT:
+            verdict = row.verdict
+            if verdict is None:
+                return None
+            if verdict not in self._icons:
+                self._icons[verdict] = QApplication.style().standardIcon(_ICONS[verdict])
+            return self._icons[verdict]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column is Column.VERDICT and row.findings:
+                return "\n".join(
+                    f"{f.severity.value}: {f.code}: {f.message}" for f in row.findings[:8]
+                )
+            if column is Column.STATUS and row.status_text:
+                return row.status_text
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole and column is Column.STATUS:
+            colors = status_colors(QApplication.palette())
+            if row.status is RowStatus.SENT:
+                return colors.ok
+            if row.status in (RowStatus.FAILED, RowStatus.HELD):
+                return colors.client_error
+        if role == Qt.ItemDataRole.UserRole:
+            return row.uuid
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        base = super().flags(index)
+        if index.isValid():
+            return base | Qt.ItemFlag.ItemIsDragEnabled
+        return base | Qt.ItemFlag.ItemIsDropEnabled
+
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
+
+    def mimeTypes(self) -> list[str]:
+        return [MIME]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        uuids = list(dict.fromkeys(self.rows[i.row()].uuid for i in indexes if i.isValid()))
+        mime = QMimeData()
+        mime.setData(MIME, QByteArray(dumps_compact(uuids)))
+        return mime
+
+    def dropMimeData(
+        self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Index
+    ) -> bool:
+        if action != Qt.DropAction.MoveAction or not data.hasFormat(MIME):
+            return False
+        import orjson
+
+        uuids = orjson.loads(bytes(data.data(MIME).data()))
+        target = row if row >= 0 else (parent.row() if parent.isValid() else len(self.rows))
+        self.move_requested.emit(uuids, target)
+        return False  # the move itself happens through the undo stack, not by Qt removing rows
+
+    # -- changes (each one undoable through the commands below) ---------------------------
+
+    def insert_rows(self, rows: Sequence[BatchRow], at: int | None = None) -> None:
+        if not rows:
+            return
+        position = len(self.rows) if at is None else max(0, min(at, len(self.rows)))
+        self.beginInsertRows(QModelIndex(), position, position + len(rows) - 1)
+        self.rows[position:position] = list(rows)
+        self._positions = None
+        self.endInsertRows()
+
+    def add_rows(self, rows: Sequence[BatchRow]) -> None:
+        self.insert_rows(rows)
+
+    def take(self, uuids: Iterable[str]) -> list[tuple[int, BatchRow]]:
+        """Remove rows; returns (position, row) pairs, highest position first."""
+        positions = sorted({p for u in uuids if (p := self.position(u)) is not None}, reverse=True)
+        taken: list[tuple[int, BatchRow]] = []
+        if not positions:
+            return taken
+        # Contiguous runs, removed from the bottom up, keep positions valid and signals few.
+        runs: list[tuple[int, int]] = []
+        for p in positions:
+            if runs and runs[-1][0] == p + 1:
+                runs[-1] = (p, runs[-1][1])
+            else:
+                runs.append((p, p))
+        for first, last in runs:
+            self.beginRemoveRows(QModelIndex(), first, last)
+            removed = self.rows[first : last + 1]
+            del self.rows[first : last + 1]
+            self._positions = None
+            self.endRemoveRows()
+            taken.extend((first + i, row) for i, row in reversed(list(enumerate(removed))))
+        return taken
+
+    def restore(self, taken: Sequence[tuple[int, BatchRow]]) -> None:
+        for position, row in sorted(taken, key=lambda item: item[0]):
+            self.insert_rows([row], position)
+
+    def set_order(self, uuids: Sequence[str]) -> None:
+        by_uuid = {row.uuid: row for row in self.rows}
+        self.beginResetModel()
+        self.rows = [by_uuid[u] for u in uuids if u in by_uuid]
+        self._positions = None
+        self.endResetModel()
+
+    def replace_event(self, uuid: str, event: JsonObject) -> None:
+        position = self.position(uuid)
+        if position is None:
+            return
+        row = self.rows[position]
+        row.event = event
+        row.size = len(dumps_compact(event))
+        row.findings = None  # checked again before it is sent
+        row.resolved = None  # and its variables filled in again
+        row.unresolved = ()
+        row.status = RowStatus.NEW
+        row.status_text = ""
+        self._changed(position, position)
+
+    def set_status(self, uuids: Sequence[str], status: RowStatus, text: str) -> None:
+        positions = [p for u in uuids if (p := self.position(u)) is not None]
+        for p in positions:
+            self.rows[p].status = status
+            self.rows[p].status_text = text
+        if positions:
+            self._changed(min(positions), max(positions), Column.STATUS, Column.STATUS)
+
+    def refresh_verdicts(self) -> None:
+        if self.rows:
+            self._changed(0, len(self.rows) - 1, Column.VERDICT, Column.VERDICT)
+
+    def _changed(self, first: int, last: int, left: int = 0, right: int = len(Column) - 1) -> None:
+        self.dataChanged.emit(self.index(first, left), self.index(last, right), [])
+
+
+def _text(row: BatchRow, column: Column) -> str:
+    match column:
+        case Column.KIND:
+            return row.kind_label
+        case Column.EVENT:
+            return row.name
+        case Column.DISTINCT_ID:
+            return row.distinct_id
+        case Column.TIMESTAMP:
+            return row.timestamp
+        case Column.PROPERTIES:
+            return str(row.property_count)
+        case Column.SIZE:
+            return f"{row.size:,}"
+        case Column.VERDICT:
+            if row.findings is None:
+                return "…"
+            verdict = row.verdict
+            return "ok" if verdict is None else verdict.value
+        case _:
+            return row.status.value  # Column.STATUS
+
+
+class BatchFilter(QSortFilterProxyModel):
+    """Text (event name or distinct id) and verdict filters."""
+
+    CHOICES = ("All rows", "Errors", "Warnings", "Clean", "Failed", "Held back")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.text = ""
+        self.choice = "All rows"
+
+    def set_filter(self, text: str, choice: str) -> None:
+        self.beginFilterChange()
+        self.text = text.strip().lower()
+        self.choice = choice
+        self.endFilterChange()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.text) or self.choice != "All rows"
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        model = self.sourceModel()
+        assert isinstance(model, BatchModel)
+        row = model.rows[source_row]
+        if (
+            self.text
+            and self.text not in row.name.lower()
+            and (self.text not in row.distinct_id.lower())
+        ):
+            return False
+        choice = self.choice
+        if choice == "Errors":
+            return row.verdict is Severity.ERROR
+        if choice == "Warnings":
+            return row.verdict is Severity.WARNING
+        if choice == "Clean":
+            return row.findings is not None and row.verdict in (None, Severity.INFO)
+        if choice == "Failed":
+            return row.status is RowStatus.FAILED
+        if choice == "Held back":
+            return row.status is RowStatus.HELD or row.blocked
+        return True
+
+
+# -- undoable operations ------------------------------------------------------------------
+
+
+class AddRows(QUndoCommand):
+    def __init__(
+        self, model: BatchModel, rows: Sequence[BatchRow], at: int | None, text: str
+    ) -> None:
+        super().__init__(text)
+        self.model, self.rows, self.at = model, list(rows), at
+
+    def redo(self) -> None:
+        self.model.insert_rows(self.rows, self.at)
+
+    def undo(self) -> None:
+        self.model.take(r.uuid for r in self.rows)
+
+
+class RemoveRows(QUndoCommand):
+    def __init__(self, model: BatchModel, uuids: Sequence[str]) -> None:
+        super().__init__(f"Delete {len(uuids)} row{'s' * (len(uuids) != 1)}")
+        self.model, self.uuids = model, list(uuids)
+        self.taken: list[tuple[int, BatchRow]] = []
+
+    def redo(self) -> None:
+        self.taken = self.model.take(self.uuids)
+
+    def undo(self) -> None:
+        self.model.restore(self.taken)
+
+
+class MoveRows(QUndoCommand):
+    def __init__(self, model: BatchModel, uuids: Sequence[str], before: int) -> None:
+        super().__init__(f"Move {len(uuids)} row{'s' * (len(uuids) != 1)}")
+        self.model, self.uuids, self.before = model, list(uuids), before
+        self.old_order: list[str] = []
+
+    def redo(self) -> None:
+        self.old_order = self.model.uuids()
+        moving = set(self.uuids)
+        order = [u for u in self.old_order if u not in moving]
+        anchor = self.old_order[self.before] if self.before < len(self.old_order) else None
+        while anchor is not None and anchor in moving:  # dropped onto a moving row
+            position = self.old_order.index(anchor) + 1
+            anchor = self.old_order[position] if position < len(self.old_order) else None
+        at = order.index(anchor) if anchor is not None else len(order)
+        order[at:at] = [u for u in self.old_order if u in moving]
+        self.model.set_order(order)
+
+    def undo(self) -> None:
+        self.model.set_order(self.old_order)
+
+
+class EditRow(QUndoCommand):
+    """Edits of one row from the form merge into a single undo step."""
+
+    ID = 4711
+
+    def __init__(self, model: BatchModel, uuid: str, before: JsonObject, after: JsonObject) -> None:
+        super().__init__("Edit row")
+        self.model, self.uuid, self.before, self.after = model, uuid, before, after
+
+    def id(self) -> int:
+        return self.ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, EditRow) or other.uuid != self.uuid:
+            return False
+        self.after = other.after
+        return True
+
+    def redo(self) -> None:
+        self.model.replace_event(self.uuid, self.after)
+
+    def undo(self) -> None:
+        self.model.replace_event(self.uuid, self.before)

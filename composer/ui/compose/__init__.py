@@ -1,0 +1,1 @@
+"""The compose room: the form, property editors, timestamp, the body preview and the findings."""

@@ -1,0 +1,1 @@
+"""The history room: every send, kept across restarts."""

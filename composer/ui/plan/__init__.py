@@ -1,0 +1,1 @@
+"""The plan room: the tracking plan tree, its problems and what breaks it."""

@@ -1,0 +1,1 @@
+"""The sandbox room: the local sandbox the window starts and its inbox."""

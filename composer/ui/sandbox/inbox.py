@@ -1,0 +1,413 @@
+"""The Inbox: what the local sandbox received, live, with the raw request and the stored event.
+
+The inbox file is read on a worker thread a few times a second (only rows newer than the last
+seen), so events sent by other programs to `event-composer sandbox` show up here too.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from enum import IntEnum
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QThreadPool,
+    QTimer,
+    Signal,
+    Slot,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QStyle,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from composer.core.jsonio import dumps_pretty
+from composer.core.plans.check import check_against_plan
+from composer.core.plans.model import Plan
+from composer.sandbox.store import InboxEvent, InboxRequest, read_events_for, read_requests_after
+from composer.ui import dialogs
+from composer.ui.json_view import JsonView
+from composer.ui.send.response_pane import pretty_body
+from composer.ui.tasks import submit
+from composer.ui.theme import status_colors
+
+Index = QModelIndex | QPersistentModelIndex
+POLL_MS = 500
+
+
+class Column(IntEnum):
+    TIME = 0
+    EVENT = 1
+    DISTINCT_ID = 2
+    SOURCE = 3
+    FINDINGS = 4
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    request: InboxRequest
+    event: InboxEvent | None  # None: a refused request, or one whose events were all filtered
+    plan: tuple[dict[str, str], ...] = ()  # what the active tracking plan says of the event
+
+    @property
+    def refused(self) -> bool:
+        return self.request.status >= 300
+
+    @property
+    def findings(self) -> list[dict[str, str]]:
+        own = self.event.findings if self.event is not None else self.request.findings
+        return [*own, *self.plan]
+
+    def checked(self, plan: Plan | None) -> InboxRow:
+        if plan is None or self.event is None:
+            return replace(self, plan=()) if self.plan else self
+        found = check_against_plan(self.event.normalized, plan)
+        return replace(self, plan=tuple(f.to_dict() for f in found))
+
+
+def rows_for(requests: list[InboxRequest], events: list[InboxEvent]) -> list[InboxRow]:
+    by_request: dict[int, list[InboxEvent]] = {}
+    for event in events:
+        by_request.setdefault(event.request_id, []).append(event)
+    rows: list[InboxRow] = []
+    for request in requests:
+        accepted = by_request.get(request.id, [])
+        if accepted:
+            rows.extend(InboxRow(request, e) for e in accepted)
+        else:
+            rows.append(InboxRow(request, None))
+    return rows
+
+
+class InboxModel(QAbstractTableModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[InboxRow] = []
+        self.plan: Plan | None = None
+
+    def replace_checked(self, checked: list[InboxRow]) -> None:
+        """The first rows, checked against the current plan (rows appended meanwhile were
+        checked as they came)."""
+        if not checked or len(self.rows) < len(checked):
+            return  # cleared meanwhile: those rows are gone
+        if self.rows[len(checked) - 1].request.id != checked[-1].request.id:
+            return
+        self.rows[: len(checked)] = checked
+        self.dataChanged.emit(
+            self.index(0, Column.FINDINGS), self.index(len(checked) - 1, Column.FINDINGS)
+        )
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(Column)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return ("Time", "Event", "Distinct ID", "Source", "Findings")[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        column = Column(index.column())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(row, column)
+        if role == Qt.ItemDataRole.ForegroundRole and row.refused:
+            return status_colors(QApplication.palette()).client_error
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column is Column.FINDINGS and row.findings:
+                return "\n".join(f"{f['code']}: {f['message']}" for f in row.findings)
+            if row.refused:
+                return (
+                    f"PostHog would refuse this request: {row.request.status} {row.request.reply}"
+                )
+            return None
+        if role == Qt.ItemDataRole.DecorationRole and column is Column.FINDINGS:
+            severities = {f["severity"] for f in row.findings}
+            style = QApplication.style()
+            if row.refused or "error" in severities:
+                return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)
+            if "warning" in severities:
+                return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        return None
+
+    @staticmethod
+    def _text(row: InboxRow, column: Column) -> str:
+        request, event = row.request, row.event
+        if column is Column.TIME:
+            return time.strftime("%H:%M:%S", time.localtime(request.received_at))
+        if column is Column.SOURCE:
+            agent = request.user_agent.split(" ")[0] if request.user_agent else "unknown"
+            return "this app" if request.source == "composer" else f"external ({agent})"
+        if event is None:
+            if column is Column.EVENT:
+                if row.refused:
+                    return f"refused: {request.status} {request.reply}"[:120]
+                return f"{request.filtered} filtered event(s)"
+            if column is Column.DISTINCT_ID:
+                return f"{request.method} {request.path}"
+            return ""
+        if column is Column.EVENT:
+            return event.event
+        if column is Column.DISTINCT_ID:
+            return event.distinct_id
+        warnings = sum(1 for f in event.findings if f["severity"] == "warning")
+        text = f"{warnings} warning{'s' * (warnings != 1)}" if warnings else "none"
+        broken = sum(1 for f in row.plan if f["severity"] == "error")
+        if broken:
+            text += f" · {broken} plan error{'s' * (broken != 1)}"
+        return text
+
+    def append(self, rows: list[InboxRow]) -> None:
+        """Rows already checked against the plan (on the worker that read them)."""
+        if not rows:
+            return
+        first = len(self.rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+        self.rows.extend(rows)
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self.rows = []
+        self.endResetModel()
+
+
+def _read_new(db: str, after: int, plan: Plan | None) -> tuple[list[InboxRow], int, Any]:
+    requests = read_requests_after(db, after)
+    events = read_events_for(db, [r.id for r in requests])
+    rows = [row.checked(plan) for row in rows_for(requests, events)]
+    return rows, (requests[-1].id if requests else after), plan
+
+
+def _check_all(rows: list[InboxRow], plan: Plan | None) -> tuple[Plan | None, list[InboxRow]]:
+    return plan, [row.checked(plan) for row in rows]
+
+
+def _clear_file(db: str) -> None:
+    from composer.sandbox.store import SandboxStore
+
+    store = SandboxStore(db)
+    try:
+        store.clear()
+    finally:
+        store.close()
+
+
+class InboxPane(QWidget):
+    """Signals: count_changed(int): how many rows the inbox shows."""
+
+    count_changed = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.db: str | None = None
+        self._last_id = 0
+        self._polling = False
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)  # polls and clears run one after another
+
+        self.model = InboxModel(self)
+        self.table = QTableView(self)
+        self.table.setModel(self.model)
+        self.table.setAccessibleName("Inbox")
+        self.table.setObjectName("inbox_table")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(Column.TIME, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(Column.EVENT, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(Column.EVENT, 120)
+        header.resizeSection(Column.DISTINCT_ID, 90)
+        header.resizeSection(Column.SOURCE, 90)
+        header.setStretchLastSection(True)
+        self.where = QLabel("The sandbox is starting…", self)
+        self.where.setWordWrap(True)
+        self.where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.where.setAccessibleName("Sandbox address")
+        self.clear_button = QPushButton("Clear inbox", self)
+        self.clear_button.setAccessibleName("Clear inbox")
+        self.clear_button.clicked.connect(self.clear)
+
+        self.event_view = JsonView(self)
+        self.event_view.setAccessibleName("Stored event")
+        self.request_view = JsonView(self)
+        self.request_view.setAccessibleName("Raw request")
+        self.findings_view = JsonView(self)
+        self.findings_view.setAccessibleName("What PostHog would do")
+        self.detail = QTabWidget(self)
+        self.detail.setAccessibleName("Inbox detail")
+        self.detail.setDocumentMode(True)
+        self.detail.addTab(self.event_view, "Stored event")
+        self.detail.addTab(self.request_view, "Raw request")
+        self.detail.addTab(self.findings_view, "Findings")
+
+        top = QHBoxLayout()
+        top.addWidget(self.where, 1)
+        top.addWidget(self.clear_button)
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        split.addWidget(self.table)
+        split.addWidget(self.detail)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        self.splitter = split
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(split, 1)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self.poll)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current)
+
+    def watch(self, db: str, url: str, note: str = "") -> None:
+        """Follow an inbox file; rows already in it are shown too."""
+        self.db = db
+        self._last_id = 0
+        self.model.clear()
+        text = f"Sandbox at <b>{url}</b>: use it as the PostHog host, with any project key."
+        self.where.setText(text + (f"<br>{note}" if note else ""))
+        self._timer.start()
+        self.poll()
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self._pool.clear()
+        self._pool.waitForDone(2000)
+
+    def poll(self) -> None:
+        if self.db is None or self._polling:
+            return
+        self._polling = True
+        submit(
+            self._pool,
+            self,
+            partial(_read_new, self.db, self._last_id, self.model.plan),
+            self._on_polled,
+            self._on_poll_failed,
+        )
+
+    @Slot(int, object)
+    def _on_polled(self, _tag: int, result: Any) -> None:
+        self._polling = False
+        rows, last, plan = result
+        self._last_id = max(self._last_id, int(last))
+        if plan is not self.model.plan:  # the plan changed while these were read
+            rows = [row.checked(self.model.plan) for row in rows]
+        if rows:
+            follow = not self.table.currentIndex().isValid() or (
+                self.table.currentIndex().row() == self.model.rowCount() - 1
+            )
+            self.model.append(rows)
+            self.count_changed.emit(self.model.rowCount())
+            if follow:
+                self.table.scrollToBottom()
+
+    @Slot(int, object)
+    def _on_poll_failed(self, _tag: int, exc: Any) -> None:
+        # A locked or missing file: say so, and try again on the next tick.
+        self._polling = False
+        self.where.setToolTip(f"Reading the inbox failed: {exc}")
+
+    def clear(self) -> None:
+        if self.db is None:
+            return
+        if not dialogs.confirm(
+            self,
+            "Clear the inbox?",
+            "Every request and event the sandbox kept is deleted.",
+            "Clear inbox",
+        ):
+            return
+        submit(
+            self._pool, self, partial(_clear_file, self.db), self._on_cleared, self._on_poll_failed
+        )
+
+    @Slot(int, object)
+    def _on_cleared(self, _tag: int, _result: Any) -> None:
+        self.model.clear()
+        self.count_changed.emit(0)
+        self._show(None)
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._show(self.model.rows[current.row()] if current.isValid() else None)
+
+    def _show(self, row: InboxRow | None) -> None:
+        if row is None:
+            for view in (self.event_view, self.request_view, self.findings_view):
+                view.set_text("")
+            return
+        request = row.request
+        self.event_view.set_text(
+            dumps_pretty(row.event.normalized).decode()
+            if row.event is not None
+            else f"No event was stored: PostHog would answer {request.status} {request.reply}"
+        )
+        headers = "\n".join(f"{k}: {v}" for k, v in sorted(request.headers.items()))
+        query = f"?{request.query}" if request.query else ""
+        body = pretty_body(request.body.encode())
+        self.request_view.set_text(
+            f"{request.method} {request.path}{query}\n{headers}\n\n{body}"
+            f"\n\n→ {request.status} {request.reply}"
+        )
+        findings = row.findings
+        self.findings_view.set_text(
+            dumps_pretty(findings).decode()
+            if findings
+            else "Nothing: PostHog would store this event as it is."
+        )
+
+    def events(self) -> list[Any]:
+        """The stored events, for plan counts and for learning a plan."""
+        return [row.event.normalized for row in self.model.rows if row.event is not None]
+
+    def set_plan(self, plan: Plan | None) -> None:
+        """Check every stored event against a new plan, on a worker thread."""
+        self.model.plan = plan  # rows polled from now on are checked against it
+        rows = list(self.model.rows)
+        submit(
+            self._pool,
+            self,
+            partial(_check_all, rows, plan),
+            self._on_rechecked,
+            self._on_poll_failed,
+        )
+
+    @Slot(int, object)
+    def _on_rechecked(self, _tag: int, result: Any) -> None:
+        plan, checked = result
+        if plan is not self.model.plan:
+            return  # an older plan's answer
+        self.model.replace_checked(checked)
+        current = self.table.currentIndex()
+        if current.isValid():
+            self._show(self.model.rows[current.row()])
+
+    def select_last(self) -> None:
+        if self.model.rowCount():
+            self.table.selectRow(self.model.rowCount() - 1)

@@ -1,0 +1,1 @@
+"""The send room: sending off the GUI thread and the response pane."""

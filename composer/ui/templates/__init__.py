@@ -1,0 +1,1 @@
+"""The templates room: the templates tree and its dialogs."""
