@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from composer.core.batch.rows import BatchRow, check_rows
 from composer.core.plans.check import check_against_plan, check_body_against_plan
 from composer.core.plans.infer import infer_plan, render_plan
-from composer.core.plans.model import parse_plan
+from composer.core.plans.reader import parse_plan
 from composer.services.plans import example_plan_path, load_plan
 
 PLAN = """\
@@ -322,7 +322,7 @@ def test_a_learned_plan_reads_back_odd_characters_exactly() -> None:
 
 
 def test_integer_minimum_prefill_passes() -> None:
-    from composer.core.plans.model import planned_row
+    from composer.core.plans.prefill import planned_row
 
     spec = (
         parse_plan(

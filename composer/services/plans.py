@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from composer.core.plans.model import FILE_NAMES, Plan, PlanProblem, parse_plan
+from composer.core.plans.model import FILE_NAMES, Plan, PlanProblem
+from composer.core.plans.reader import parse_plan
 from composer.files import free_path, write_atomic
 from composer.resources import resource
 

@@ -1,1 +1,2 @@
-"""PostHog's capture contract: bodies, parsing, ids, timestamps, hosts, replies, the pre-flight check and the capture service's rules."""
+"""PostHog's capture contract: bodies, parsing, ids, timestamps, hosts, replies, keys,
+the pre-flight check and the capture service's own rules."""

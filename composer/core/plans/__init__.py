@@ -1,1 +1,2 @@
-"""Tracking plans: the plan model, reading plan files with their lines, checking events, learning a plan."""
+"""Tracking plans: the model, reading plan files with their lines, checking events, learning
+a plan from events."""

@@ -10,17 +10,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from composer.core import jsonpath
-from composer.core.capture.timestamps import TimestampForm, parse_timestamp
 from composer.core.findings import Finding, Severity, Stage
 from composer.core.jsonio import JsonObject, dumps_compact
-from composer.core.plans.model import Plan, PropertySpec, PropertyType
+from composer.core.plans.model import Plan, PropertySpec, PropertyType, json_type, matches_type
 
 PLAN_PREFIX = "plan."
 # Keys PostHog or the SDKs put in properties: never "unknown", never subject to naming.
 _RESERVED = frozenset({"distinct_id", "token", "$set", "$set_once", "$groups", "$unset"})
-_DATETIME_FORMS = frozenset(
-    {TimestampForm.RFC3339, TimestampForm.SPACE_WITH_OFFSET, TimestampForm.NAIVE}
-)
 
 
 def is_plan_finding(finding: Finding) -> bool:
@@ -189,45 +185,6 @@ def _naming(out: _Out, what: str, name: str, rule: str, path: str = "event") -> 
 
 
 # -- values -----------------------------------------------------------------------------------
-
-
-def json_type(value: Any) -> PropertyType:
-    """The plan type a JSON value has by its JSON type alone (text is never a date here)."""
-    if value is None:
-        return PropertyType.NULL
-    if isinstance(value, bool):
-        return PropertyType.BOOLEAN
-    if isinstance(value, int):
-        return PropertyType.INTEGER
-    if isinstance(value, float):
-        return PropertyType.NUMBER
-    if isinstance(value, str):
-        return PropertyType.STRING
-    if isinstance(value, list):
-        return PropertyType.ARRAY
-    return PropertyType.OBJECT
-
-
-def matches_type(value: Any, kind: PropertyType) -> bool:
-    match kind:
-        case PropertyType.STRING:
-            return isinstance(value, str)
-        case PropertyType.NUMBER:
-            return isinstance(value, int | float) and not isinstance(value, bool)
-        case PropertyType.INTEGER:
-            if isinstance(value, bool):
-                return False
-            return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-        case PropertyType.BOOLEAN:
-            return isinstance(value, bool)
-        case PropertyType.DATETIME:
-            return isinstance(value, str) and parse_timestamp(value).form in _DATETIME_FORMS
-        case PropertyType.OBJECT:
-            return isinstance(value, dict)
-        case PropertyType.ARRAY:
-            return isinstance(value, list)
-        case _:  # PropertyType.NULL
-            return value is None
 
 
 def _coercion(value: Any, kinds: tuple[PropertyType, ...]) -> str:

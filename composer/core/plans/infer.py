@@ -12,8 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from composer.core.plans.check import json_type, matches_type
-from composer.core.plans.model import PLAN_VERSION, PropertyType
+from composer.core.plans.model import PLAN_VERSION, PropertyType, json_type, matches_type
 
 ENUM_MAX_VALUES = 10  # more distinct strings than this read as free text
 ENUM_MIN_REPEAT = 2  # ...and each value must have been seen this often on average
@@ -129,7 +128,7 @@ def _describe(props: dict[str, _PropertyStats], count: int) -> dict[str, Any]:
 def render_plan(doc: dict[str, Any]) -> str:
     import yaml  # here, not at the top: the window starts without it
 
-    from composer.core.plans.model import plan_dumper, read_yaml
+    from composer.core.plans.yaml12 import plan_dumper, read_yaml
 
     header = (
         "# A tracking plan learned by event-composer. Edit it: add descriptions, owners,\n"

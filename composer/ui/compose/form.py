@@ -37,7 +37,8 @@ from composer.core.compose.payloads import (
 )
 from composer.core.compose.values import PropertyRow, ValueType
 from composer.core.findings import Finding, Severity, Stage
-from composer.core.plans.model import EventSpec, Plan, enum_choices, planned_row
+from composer.core.plans.model import EventSpec, Plan
+from composer.core.plans.prefill import enum_choices, planned_row
 from composer.ui import names
 from composer.ui.compose.properties_editor import PropertiesEditor
 from composer.ui.compose.timestamp_edit import TimestampEdit

@@ -1,1 +1,2 @@
-"""The profiles room: the target switcher, the profile dialog and keyring calls off the GUI thread."""
+"""The profiles room: the target switcher, the profile dialog, and keyring calls off the GUI
+thread."""
