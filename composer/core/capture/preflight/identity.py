@@ -1,0 +1,183 @@
+"""Rules for what an event does to persons and groups: $set and friends, merges, group identify
+(contract §5, §6). PostHog answers 200 to all of these and warns, if at all, only afterwards."""
+
+from __future__ import annotations
+
+from composer.core.capture import identifiers
+from composer.core.capture.preflight import replies
+from composer.core.capture.preflight.collector import Collector
+from composer.core.capture.preflight.tokens import type_name
+from composer.core.findings import Stage
+from composer.core.jsonio import JsonObject
+from composer.core.jsonpath import key as path_key
+
+MAX_GROUP_FIELD = 400
+MERGE_EVENTS = frozenset({"$identify", "$create_alias", "$merge_dangerously"})
+
+
+def check_person_updates(
+    ev: JsonObject,
+    props: JsonObject | None,
+    path: str,
+    index: int | None,
+    name: str | None,
+    out: Collector,
+) -> None:
+    for field in ("$set", "$set_once"):
+        if field not in ev or ev[field] is None:
+            continue
+        value = ev[field]
+        if not isinstance(value, dict):
+            out.error(
+                "set.not_object",
+                path_key(path, field),
+                f"Top-level {field} must be an object; this one is {type_name(value)}, and"
+                " PostHog refuses the whole request.",
+                f"Write {field} as an object of person properties.",
+                stage=Stage.PARSE,
+                reply=replies.PARSE_FAILED,
+                event=index,
+            )
+            continue
+        inner = props.get(field) if props is not None else None
+        if isinstance(inner, dict):
+            clash = sorted(set(inner) & set(value))
+            if clash:
+                out.info(
+                    "set.merged",
+                    path_key(path, field),
+                    f"{field} is given at the top level and in properties; for"
+                    f" {', '.join(clash[:5])} the top-level value wins.",
+                    "Keep each person property in one place.",
+                    event=index,
+                )
+    if name in ("$set", "$set_once"):
+        top = ev.get(name)
+        inner = props.get(name) if props is not None else None
+        if not top and not inner:
+            out.info(
+                "person.no_properties",
+                path_key(path, name),
+                f"This {name} event carries no person properties, so it changes nothing.",
+                f"Add a {name} object with the properties to write.",
+                event=index,
+            )
+
+
+def check_merge(
+    ev: JsonObject,
+    props: JsonObject | None,
+    distinct_id: str | None,
+    path: str,
+    index: int | None,
+    name: str,
+    out: Collector,
+) -> None:
+    ppath = path_key(path, "properties")
+    if name == "$identify":
+        other_key = "$anon_distinct_id"
+        if props is None or props.get(other_key) is None:
+            out.info(
+                "identify.no_anon_id",
+                path_key(ppath, other_key),
+                "Without properties.$anon_distinct_id, $identify only sets person properties;"
+                " it merges nobody.",
+                "Add $anon_distinct_id to merge the anonymous person into this one.",
+                event=index,
+            )
+            return
+    else:
+        other_key = "alias"
+        if props is None or props.get(other_key) is None:
+            out.warning(
+                "alias.missing",
+                path_key(ppath, other_key),
+                f"{name} needs properties.alias, the other id to merge; PostHog answers 200"
+                " and merges nothing.",
+                'Add "alias": "<the other distinct id>" to properties.',
+                event=index,
+            )
+            return
+        if name == "$merge_dangerously":
+            out.info(
+                "merge.dangerous",
+                path_key(path, "event"),
+                "$merge_dangerously merges the two persons even when the alias person is"
+                " already identified. It cannot be undone.",
+                "Use $create_alias unless you mean to merge two identified users.",
+                event=index,
+            )
+    other = props[other_key]
+    at = path_key(ppath, other_key)
+    if not isinstance(other, str):
+        out.warning(
+            "merge.id_not_string",
+            at,
+            f"{other_key} is {type_name(other)}; PostHog merges by string ids.",
+            "Send the id as a string.",
+            event=index,
+        )
+        return
+    if identifiers.is_illegal_merge_id(other):
+        out.warning(
+            "distinct_id.illegal",
+            at,
+            f"{other!r} is an id PostHog never merges; the merge is refused"
+            " (cannot_merge_with_illegal_distinct_id).",
+            "Use the real id of the other person.",
+            event=index,
+        )
+    elif distinct_id is not None and other == distinct_id:
+        out.info(
+            "merge.same_ids",
+            at,
+            f"{other_key} equals distinct_id, so there is nothing to merge.",
+            f"Set {other_key} to the other id.",
+            event=index,
+        )
+
+
+def check_group(
+    ev: JsonObject, props: JsonObject | None, path: str, index: int | None, out: Collector
+) -> None:
+    ppath = path_key(path, "properties")
+    props = props or {}
+    for field in ("$group_type", "$group_key"):
+        value = props.get(field)
+        at = path_key(ppath, field)
+        if not isinstance(value, str) or not value:
+            out.warning(
+                "group.missing_field",
+                at,
+                f"$groupidentify needs properties.{field} as a non-empty string; PostHog"
+                " answers 200 and updates no group.",
+                f'Add "{field}": "..." to properties.',
+                event=index,
+            )
+        elif len(value) > MAX_GROUP_FIELD:
+            out.warning(
+                "group.too_long",
+                at,
+                f"{field} has {len(value)} characters; PostHog drops $groupidentify events"
+                f" over {MAX_GROUP_FIELD}.",
+                f"Use a {field} of {MAX_GROUP_FIELD} characters or fewer.",
+                event=index,
+            )
+    group_set = props.get("$group_set")
+    if "$group_set" in props and not isinstance(group_set, dict):
+        out.warning(
+            "group.set_not_object",
+            path_key(ppath, "$group_set"),
+            "$group_set must be an object of group properties; PostHog ignores this one.",
+            "Write $group_set as an object.",
+            event=index,
+        )
+    stripped = [f for f in ("$set", "$set_once") if f in ev or f in props]
+    if stripped:
+        out.info(
+            "group.person_updates_stripped",
+            path_key(path, stripped[0]),
+            "PostHog strips $set and $set_once from $groupidentify events; no person changes.",
+            "Use $group_set for group properties, and a separate event for person properties.",
+            event=index,
+        )
