@@ -11,11 +11,11 @@ from PySide6.QtWidgets import QApplication
 from composer.core import jsonlocate
 from composer.core.capture import bodies
 from composer.core.compose.values import PropertyRow, ValueType
-from composer.ui.compose.properties_editor import PropertiesEditor
 from composer.ui.compose.timestamp_edit import timestamp_text
-from composer.ui.json_view import JsonView
 from composer.ui.palettes import Appearance, apply_appearance, dark_palette, light_palette
 from composer.ui.theme import contrast_ratio, json_colors, status_colors
+from composer.ui.widgets.json_view import JsonView
+from composer.ui.widgets.properties_editor import PropertiesEditor
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from composer.core.templates.document import TemplateType
 from composer.services.templates import TemplateStore
 from composer.ui import dialogs
 from composer.ui.main_window import MainWindow
+from composer.ui.templates import dialogs as template_dialogs
 from composer.ui.templates.dialogs import SaveChoice
 from tests.conftest import files_containing
 from tests.support.fault_server import FaultServer
@@ -71,7 +72,7 @@ def test_a_template_saved_here_opens_on_a_second_machine_and_resolves_at_send(
     ws.form.distinct_id.setText("{{user}}")
     ws.form.properties.fill_from_text('{"plan": "{{plan}}", "seats": 5, "at": "{{$now - 2h}}"}')
     monkeypatch.setattr(
-        dialogs,
+        template_dialogs,
         "ask_save_template",
         lambda *a, **k: SaveChoice("Plan upgraded", "billing", "When a team upgrades"),
     )
@@ -112,7 +113,7 @@ def test_a_template_saved_here_opens_on_a_second_machine_and_resolves_at_send(
 
     # Variables from the workspace file (merged, as a second window would write them).
     monkeypatch.setattr(
-        dialogs, "ask_variables", lambda *a: ({"user": "user-7", "plan": "team"}, ())
+        template_dialogs, "ask_variables", lambda *a: ({"user": "user-7", "plan": "team"}, ())
     )
     window.variables_action.trigger()
     qtbot.waitUntil(lambda: ws.variables.get("plan") == "team", timeout=5000)
@@ -147,7 +148,7 @@ def test_starter_templates_open_and_save_as_a_copy(
     qtbot.waitUntil(lambda: ws.form.event_name.text() == "$identify", timeout=5000)
     assert ws.current_template is None  # a starter is never written over
     monkeypatch.setattr(
-        dialogs, "ask_save_template", lambda *a, **k: SaveChoice("My identify", "", "")
+        template_dialogs, "ask_save_template", lambda *a, **k: SaveChoice("My identify", "", "")
     )
     window.save_template_action.trigger()
     qtbot.waitUntil((shared_folder / "my-identify.json").exists, timeout=5000)
@@ -167,7 +168,7 @@ def test_a_conflicting_save_keeps_both_versions(
     ws.form.event_name.setText("checkout_started")
     ws.form.distinct_id.setText("u1")
     monkeypatch.setattr(
-        dialogs, "ask_save_template", lambda *a, **k: SaveChoice("Checkout", "", "")
+        template_dialogs, "ask_save_template", lambda *a, **k: SaveChoice("Checkout", "", "")
     )
     window.save_template_action.trigger()
     path = shared_folder / "checkout.json"
@@ -180,7 +181,7 @@ def test_a_conflicting_save_keeps_both_versions(
     ws.form.event_name.setText("checkout_started_v2")
     monkeypatch.setattr(dialogs, "choose", lambda *a: "Save as a new template")
     monkeypatch.setattr(
-        dialogs, "ask_save_template", lambda *a, **k: SaveChoice("Checkout (mine)", "", "")
+        template_dialogs, "ask_save_template", lambda *a, **k: SaveChoice("Checkout (mine)", "", "")
     )
     window.save_template_action.trigger()
     mine = shared_folder / "checkout-mine.json"
@@ -303,7 +304,7 @@ def test_saving_a_batch_as_a_template(
     ws.batch.add_event({"event": "a", "distinct_id": "u"})
     ws.batch.add_event({"event": "b", "distinct_id": "u"})
     monkeypatch.setattr(
-        dialogs, "ask_save_template", lambda *a, **k: SaveChoice("Two events", "", "")
+        template_dialogs, "ask_save_template", lambda *a, **k: SaveChoice("Two events", "", "")
     )
     window.save_batch_template_action.trigger()
     path = shared_folder / "two-events.json"
@@ -324,7 +325,7 @@ def test_save_template_never_puts_a_batch_row_or_json_over_the_wrong_thing(
     ws.form.event_name.setText("signup")
     ws.form.distinct_id.setText("u")
     monkeypatch.setattr(
-        dialogs,
+        template_dialogs,
         "ask_save_template",
         lambda *a, **k: SaveChoice("Signup", "", "Important description"),
     )
@@ -339,7 +340,9 @@ def test_save_template_never_puts_a_batch_row_or_json_over_the_wrong_thing(
     ws.batch.select(ws.batch.model.rows[0].uuid)
     assert ws.editing is not None
     asked: list[str] = []
-    monkeypatch.setattr(dialogs, "ask_save_template", lambda *a, **k: asked.append(a[1]) or None)
+    monkeypatch.setattr(
+        template_dialogs, "ask_save_template", lambda *a, **k: asked.append(a[1]) or None
+    )
     window.save_template_action.trigger()
     assert asked == ["Save template"]
     assert path.read_bytes() == saved
@@ -372,7 +375,7 @@ def test_a_key_in_a_variable_is_refused(qtbot, shared_folder: Path, monkeypatch)
     window = open_window(qtbot)
     ws = window.workspace
     window.key.setText(KEY)
-    monkeypatch.setattr(dialogs, "ask_variables", lambda *a: ({"nested": {"k": KEY}}, ()))
+    monkeypatch.setattr(template_dialogs, "ask_variables", lambda *a: ({"nested": {"k": KEY}}, ()))
     window.variables_action.trigger()
     qtbot.waitUntil(lambda: ws.templates.busy is False, timeout=5000)
     assert files_containing(KEY, shared_folder) == []

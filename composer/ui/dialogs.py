@@ -1,13 +1,9 @@
-"""Modal questions, in one place so that tests can answer them."""
+"""Modal questions, in one place so that tests can answer them (a room's own dialogs live in
+its package: templates/dialogs.py)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
-
-if TYPE_CHECKING:
-    from composer.ui.templates.dialogs import SaveChoice
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 
 def confirm(parent: QWidget | None, title: str, text: str, accept: str) -> bool:
@@ -45,30 +41,6 @@ def ask_text(parent: QWidget | None, title: str, label: str, text: str = "") -> 
 
     value, ok = QInputDialog.getText(parent, title, label, text=text)
     return value if ok else None
-
-
-def ask_save_template(
-    parent: QWidget | None,
-    title: str,
-    name: str,
-    folders: list[str],
-    folder: str = "",
-    description: str = "",
-) -> SaveChoice | None:
-    from composer.ui.templates.dialogs import SaveTemplateDialog
-
-    dialog = SaveTemplateDialog(title, name, folders, folder, description, parent)
-    return dialog.choice() if dialog.exec() == QDialog.DialogCode.Accepted else None
-
-
-def ask_variables(
-    parent: QWidget | None, variables: dict[str, Any], path: str
-) -> tuple[dict[str, Any], tuple[str, ...]] | None:
-    """(changed, removed) workspace variables, or None when cancelled."""
-    from composer.ui.templates.dialogs import VariablesDialog
-
-    dialog = VariablesDialog(variables, path, parent)
-    return dialog.changes() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
 def ask_folder(parent: QWidget | None, title: str, start: str) -> str | None:

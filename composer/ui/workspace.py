@@ -53,7 +53,6 @@ from composer.ui.compose.findings_view import FindingsPane
 from composer.ui.compose.form import ComposeForm
 from composer.ui.drafts import DraftKeeper
 from composer.ui.history.panel import HistoryPanel
-from composer.ui.json_view import JsonView
 from composer.ui.plan.panel import PlanPanel
 from composer.ui.profiles.controller import ProfilesController
 from composer.ui.sandbox.inbox import InboxPane
@@ -62,6 +61,7 @@ from composer.ui.send.response_pane import ResponsePane, SendEntry
 from composer.ui.tasks import submit
 from composer.ui.templates.panel import TemplatesPanel
 from composer.ui.theme import status_colors
+from composer.ui.widgets.json_view import JsonView
 
 if TYPE_CHECKING:
     from composer.ui.main_window import MainWindow

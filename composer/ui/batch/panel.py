@@ -46,8 +46,8 @@ from composer.ui.batch.model import (
     MoveRows,
     RemoveRows,
 )
-from composer.ui.buttons import tool_button
 from composer.ui.tasks import TaskRunner
+from composer.ui.widgets.buttons import tool_button
 
 FILE_FILTER = (
     "Events (*.jsonl *.ndjson *.json *.csv);;JSON Lines (*.jsonl);;JSON (*.json);;CSV (*.csv)"

@@ -40,9 +40,9 @@ from composer.core.findings import Finding, Severity, Stage
 from composer.core.plans.model import EventSpec, Plan
 from composer.core.plans.prefill import enum_choices, planned_row
 from composer.ui import names
-from composer.ui.compose.properties_editor import PropertiesEditor
 from composer.ui.compose.timestamp_edit import TimestampEdit
 from composer.ui.theme import status_colors
+from composer.ui.widgets.properties_editor import PropertiesEditor
 
 # The kinds the selector offers; "merge dangerously" is an option of Alias.
 KIND_CHOICES: tuple[tuple[str, PayloadKind], ...] = (

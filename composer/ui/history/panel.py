@@ -40,9 +40,9 @@ from PySide6.QtWidgets import (
 from composer import settings as app_settings
 from composer.core.jsonio import JsonSyntaxError, dumps_pretty, loads
 from composer.services.history import RETENTION_CHOICES, HistoryEntry, HistoryStore, default_path
-from composer.ui.buttons import tool_button
 from composer.ui.tasks import TaskRunner
 from composer.ui.theme import status_colors
+from composer.ui.widgets.buttons import tool_button
 
 Index = QModelIndex | QPersistentModelIndex
 PAGE = 200

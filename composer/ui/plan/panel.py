@@ -32,9 +32,9 @@ from composer.core.plans.check import check_against_plan
 from composer.core.plans.infer import infer_plan, render_plan
 from composer.core.plans.model import Plan, PropertySpec
 from composer.ui import dialogs
-from composer.ui.buttons import tool_button
 from composer.ui.tasks import TaskRunner
 from composer.ui.theme import status_colors
+from composer.ui.widgets.buttons import tool_button
 
 LEARNED_NAME = "tracking-plan.yaml"
 

@@ -43,10 +43,9 @@ from composer.core.plans.check import check_against_plan
 from composer.core.plans.model import Plan
 from composer.sandbox.store import InboxEvent, InboxRequest, read_events_for, read_requests_after
 from composer.ui import dialogs
-from composer.ui.json_view import JsonView
-from composer.ui.send.response_pane import pretty_body
 from composer.ui.tasks import submit
 from composer.ui.theme import status_colors
+from composer.ui.widgets.json_view import JsonView, pretty_body
 
 Index = QModelIndex | QPersistentModelIndex
 POLL_MS = 500

@@ -28,10 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from composer.core.jsonio import JsonSyntaxError, dumps_pretty, loads
 from composer.ui import names
-from composer.ui.json_view import JsonView
 from composer.ui.theme import status_colors
+from composer.ui.widgets.json_view import JsonView, pretty_body
 
 if TYPE_CHECKING:
     from composer.services.transport import ResponseRecord
@@ -111,17 +110,6 @@ class HeadersModel(QAbstractTableModel):
         if index.isValid() and role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return self.headers[index.row()][index.column()]
         return None
-
-
-def pretty_body(body: bytes) -> str:
-    """Indented JSON when the body is JSON, else the text as it came."""
-    text = body.decode("utf-8", "replace")
-    if text.strip()[:1] in ("{", "["):
-        try:
-            return dumps_pretty(loads(body)).decode()
-        except JsonSyntaxError:
-            pass
-    return text
 
 
 class ResponsePane(QWidget):

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from composer.core.templates.document import TemplateError, check_name
-from composer.ui.compose.properties_editor import PropertiesEditor
+from composer.ui.widgets.properties_editor import PropertiesEditor
 
 
 @dataclass(frozen=True)
@@ -154,3 +154,23 @@ class VariablesDialog(QDialog):
         changed = {k: v for k, v in values.items() if self.original.get(k, object()) != v}
         removed = tuple(k for k in self.original if k not in values)
         return changed, removed
+
+
+def ask_save_template(
+    parent: QWidget | None,
+    title: str,
+    name: str,
+    folders: list[str],
+    folder: str = "",
+    description: str = "",
+) -> SaveChoice | None:
+    dialog = SaveTemplateDialog(title, name, folders, folder, description, parent)
+    return dialog.choice() if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+
+def ask_variables(
+    parent: QWidget | None, variables: dict[str, Any], path: str
+) -> tuple[dict[str, Any], tuple[str, ...]] | None:
+    """(changed, removed) workspace variables, or None when cancelled."""
+    dialog = VariablesDialog(variables, path, parent)
+    return dialog.changes() if dialog.exec() == QDialog.DialogCode.Accepted else None

@@ -34,9 +34,10 @@ from composer.services.templates import (
     TemplateStore,
 )
 from composer.ui import dialogs
-from composer.ui.buttons import tool_button
 from composer.ui.tasks import TaskRunner
+from composer.ui.templates import dialogs as template_dialogs
 from composer.ui.theme import status_colors
+from composer.ui.widgets.buttons import tool_button
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -326,7 +327,7 @@ class TemplatesPanel(QWidget):
 
     def save_as(self, template: Template, title: str, folder: str = "") -> None:
         """Ask for a name and folder, then write a new file."""
-        choice = dialogs.ask_save_template(
+        choice = template_dialogs.ask_save_template(
             self, title, template.name, self.folders, folder, template.description
         )
         if choice is None:
@@ -440,7 +441,9 @@ class TemplatesPanel(QWidget):
         )
 
     def edit_variables(self) -> None:
-        answer = dialogs.ask_variables(self, self.variables, str(self.store.variables_path))
+        answer = template_dialogs.ask_variables(
+            self, self.variables, str(self.store.variables_path)
+        )
         if answer is None:
             return
         changed, removed = answer

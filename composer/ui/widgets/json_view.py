@@ -14,6 +14,7 @@ from PySide6.QtCore import QEvent, QRect, Signal
 from PySide6.QtGui import QFontDatabase, QTextCharFormat, QTextCursor, QTextFormat, QTextLayout
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
+from composer.core.jsonio import JsonSyntaxError, dumps_pretty, loads
 from composer.ui.theme import JsonColors, json_colors
 
 _TOKEN = re.compile(
@@ -196,3 +197,14 @@ class JsonView(QPlainTextEdit):
                 block.setUserState(_UNHIGHLIGHTED)
                 block = block.next()
             self.highlight_visible()
+
+
+def pretty_body(body: bytes) -> str:
+    """Indented JSON when the body is JSON, else the text as it came."""
+    text = body.decode("utf-8", "replace")
+    if text.strip()[:1] in ("{", "["):
+        try:
+            return dumps_pretty(loads(body)).decode()
+        except JsonSyntaxError:
+            pass
+    return text
