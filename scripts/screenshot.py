@@ -64,7 +64,7 @@ def main() -> int:
         {"event": "invoice_paid", "distinct_id": "user-41", "properties": {"amount": 9}},
     ):
         ws.batch.add_event(event)
-    ws.stop_editing_row()
+    ws.compose.stop_editing_row()
     ws.batch.table.clearSelection()
     ws.form.event_name.setText("plan_upgraded")
     ws.form.distinct_id.setText("user-42")
@@ -74,7 +74,7 @@ def main() -> int:
     )
     ws.form.timestamp.set_text("2022-09-21 09:03:11.913767")
     ws.add_to_batch()
-    ws.update_preview()
+    ws.compose.update_preview()
     shots = [
         (Appearance.LIGHT, out / "window-light.png", ws.response, ws.batch),
         (Appearance.DARK, out / "window-dark.png", ws.inbox, ws.batch),
@@ -96,7 +96,7 @@ def main() -> int:
         appearance, path, tab, bottom = shots.pop(0)
         apply_appearance(appearance)
         ws.bottom_tabs.setCurrentWidget(bottom)
-        ws.update_preview()
+        ws.compose.update_preview()
         ws.response.show_entry(ws.response.history_model.entries[-1])
         ws.right_tabs.setCurrentWidget(tab)
         ws.inbox.select_last()
@@ -110,7 +110,7 @@ def main() -> int:
         QTimer.singleShot(400, grab)
 
     def wait_for_answer() -> None:
-        ready = ws.plan is not None and ws.plan_panel.idle and ws.templates.loaded
+        ready = ws.compose.plan is not None and ws.plan_panel.idle and ws.templates.loaded
         if ready and ws.response.history_model.rowCount() and ws.inbox.model.rowCount():
             grab_next()
         else:

@@ -63,13 +63,13 @@ def choose(window: MainWindow, name: str, text: str) -> None:
 
 
 def preview_json(window: MainWindow) -> dict:
-    window.workspace.update_preview()
+    window.workspace.compose.update_preview()
     return orjson.loads(by_name(window, QPlainTextEdit, names.JSON_PREVIEW).toPlainText())
 
 
 def finding_codes(window: MainWindow) -> list[str]:
-    window.workspace.update_preview()
-    return [f.code for f in window.workspace.last_findings]
+    window.workspace.compose.update_preview()
+    return [f.code for f in window.workspace.compose.last_findings]
 
 
 def send_and_wait(qtbot, window: MainWindow) -> None:
@@ -128,8 +128,8 @@ def test_compose_an_event(qtbot, window: MainWindow) -> None:
     assert body["api_key"] == bodies.mask_key(KEY)
     assert KEY not in by_name(window, QPlainTextEdit, names.JSON_PREVIEW).toPlainText()
     assert "uuid" in body
-    assert window.workspace.last_check is not None
-    assert window.workspace.last_check.ok
+    assert window.workspace.compose.last_check is not None
+    assert window.workspace.compose.last_check.ok
 
 
 def test_findings_update_live_and_mark_the_field(qtbot, window: MainWindow) -> None:
@@ -221,7 +221,7 @@ def test_send_shows_status_body_and_time(qtbot, window: MainWindow, target: Faul
     type_into(qtbot, window, names.EVENT_NAME, "signed_up")
     type_into(qtbot, window, names.DISTINCT_ID, "user-1")
     preview_text = by_name(window, QPlainTextEdit, names.JSON_PREVIEW).toPlainText()
-    window.workspace.update_preview()
+    window.workspace.compose.update_preview()
     preview_text = by_name(window, QPlainTextEdit, names.JSON_PREVIEW).toPlainText()
     send_and_wait(qtbot, window)
     assert by_name(window, QLabel, names.RESPONSE_STATUS).text() == "200 accepted"
@@ -315,12 +315,12 @@ def test_broken_raw_json_keeps_the_text_and_shows_where(
     assert not preview.isReadOnly()
     broken = '{\n  "event": "x",\n  "distinct_id": "u"\n  "properties": {}\n}'
     preview.setPlainText(broken)
-    window.workspace.update_preview()
+    window.workspace.compose.update_preview()
     assert preview.toPlainText() == broken
-    error = window.workspace.preview_error
+    error = window.workspace.compose.preview_error
     assert error.isVisible()
     assert "line 4, column 3" in error.text()
-    assert "body.invalid_json" in [f.code for f in window.workspace.last_findings]
+    assert "body.invalid_json" in [f.code for f in window.workspace.compose.last_findings]
     by_name(window, QToolButton, names.SEND).click()
     qtbot.wait(100)
     assert target.requests == []
@@ -335,7 +335,7 @@ def test_valid_raw_json_drives_the_form_and_is_sent_as_shown(
     preview.setPlainText(
         '{"event": "from_json", "distinct_id": "json-user", "properties": {"n": 1}}'
     )
-    window.workspace.update_preview()
+    window.workspace.compose.update_preview()
     assert by_name(window, QLineEdit, names.EVENT_NAME).text() == "from_json"
     assert by_name(window, QLineEdit, names.DISTINCT_ID).text() == "json-user"
     send_and_wait(qtbot, window)
@@ -417,16 +417,16 @@ def test_choosing_a_finding_focuses_its_field(qtbot, window: MainWindow) -> None
     qtbot.waitUntil(window.isActiveWindow)
     by_name(window, QLineEdit, names.API_KEY).setText(KEY)
     type_into(qtbot, window, names.EVENT_NAME, "e")
-    window.workspace.update_preview()
-    (missing,) = [f for f in window.workspace.last_findings if f.code == "distinct_id.empty"]
-    window.workspace.go_to_finding(missing)
+    window.workspace.compose.update_preview()
+    (missing,) = [f for f in window.workspace.compose.last_findings if f.code == "distinct_id.empty"]
+    window.workspace.compose.go_to_finding(missing)
     assert QApplication.focusWidget() is by_name(window, QLineEdit, names.DISTINCT_ID)
     window.workspace.form.properties.fill_from_text('{"$cookieless_mode": "yes"}')
-    window.workspace.update_preview()
+    window.workspace.compose.update_preview()
     (cookieless,) = [
-        f for f in window.workspace.last_findings if f.code == "properties.cookieless_mode"
+        f for f in window.workspace.compose.last_findings if f.code == "properties.cookieless_mode"
     ]
-    window.workspace.go_to_finding(cookieless)
+    window.workspace.compose.go_to_finding(cookieless)
     table = window.workspace.form.properties.table
     assert QApplication.focusWidget() is table
     assert table.currentIndex().row() == 0
@@ -479,7 +479,7 @@ def test_status_colours_follow_a_theme_switch(qtbot, window: MainWindow) -> None
     ws = window.workspace
     ws.form.event_name.setText("e")
     ws.form.distinct_id.setText("u")
-    ws.update_preview()
+    ws.compose.update_preview()
     dark_ok = status_colors(dark_palette()).ok.name()
     light_ok = status_colors(light_palette()).ok.name()
     assert dark_ok != light_ok
@@ -497,12 +497,12 @@ def test_status_colours_follow_a_theme_switch(qtbot, window: MainWindow) -> None
 def test_marked_fields_are_tinted_not_restyled(qtbot, window: MainWindow) -> None:
     field = by_name(window, QLineEdit, names.EVENT_NAME)
     plain = by_name(window, QLineEdit, names.UUID)
-    window.workspace.update_preview()  # no event name yet: an error at that field
+    window.workspace.compose.update_preview()  # no event name yet: an error at that field
     base = field.palette().color(field.palette().ColorRole.Base)
     assert base != plain.palette().color(plain.palette().ColorRole.Base)
     assert field.styleSheet() == ""
     qtbot.keyClicks(field, "named")
-    window.workspace.update_preview()
+    window.workspace.compose.update_preview()
     assert field.palette().color(field.palette().ColorRole.Base) == plain.palette().color(
         plain.palette().ColorRole.Base
     )

@@ -32,7 +32,7 @@ def window(qtbot) -> MainWindow:
 
 def wait_sandbox(qtbot, window: MainWindow) -> str:
     qtbot.waitUntil(lambda: window.host.text().startswith("http://"), timeout=10000)
-    return window.workspace.sandbox.db  # type: ignore[union-attr]
+    return window.workspace.sandbox.local.db  # type: ignore[union-attr]
 
 
 def stored(db: str) -> list[str]:
@@ -66,7 +66,7 @@ def test_add_edit_duplicate_move_delete_undo(qtbot, window: MainWindow) -> None:
     ws.form.distinct_id.setText("u1")
     window.add_batch_action.trigger()
     # Adding leaves the form composing: same fields, a fresh automatic uuid, no row edited.
-    assert ws.editing is None
+    assert ws.compose.editing is None
     assert ws.form.uuid_auto.isChecked()
     assert ws.form.uuid.text() != batch.model.rows[0].uuid
     ws.form.event_name.setText("second")
@@ -77,14 +77,14 @@ def test_add_edit_duplicate_move_delete_undo(qtbot, window: MainWindow) -> None:
     # Selecting a row puts it in the form; edits write back to that row.
     first = batch.model.rows[0].uuid
     batch.select(first)
-    assert ws.editing == first
+    assert ws.compose.editing == first
     assert ws.form.event_name.text() == "first"
     ws.form.event_name.setText("first_renamed")
-    ws.update_preview()
+    ws.compose.update_preview()
     assert batch.model.row(first).name == "first_renamed"  # type: ignore[union-attr]
     batch.undo.undo()
     assert batch.model.row(first).name == "first"  # type: ignore[union-attr]
-    ws.stop_editing_row()
+    ws.compose.stop_editing_row()
 
     batch.select(first)
     batch.duplicate_selected()

@@ -84,7 +84,7 @@ def test_history_survives_a_restart_and_a_past_send_reopens_and_resends(
     qtbot.waitUntil(lambda: ws.response.status_label.text().startswith("200"), timeout=5000)
 
     # Reopen: the form holds the payload again, as a new event.
-    ws.new_payload()
+    ws.compose.new_payload()
     ws.history.reopen_selected()
     qtbot.waitUntil(lambda: ws.form.event_name.text() == "report_exported", timeout=5000)
     assert ws.form.uuid_auto.isChecked()
@@ -152,7 +152,7 @@ def test_a_key_pasted_into_the_json_reaches_no_file(
     ws.preview.set_text(
         orjson.dumps({"api_key": pasted, "event": "pasted", "distinct_id": "u"}).decode()
     )
-    ws.update_preview()
+    ws.compose.update_preview()
     window.send_action.trigger()
     qtbot.waitUntil(lambda: len(fault_server.requests) == 1, timeout=10000)
     assert orjson.loads(fault_server.requests[0].body)["api_key"] == pasted

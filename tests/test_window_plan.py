@@ -33,14 +33,14 @@ def open_window(qtbot, *, plan: bool = True) -> MainWindow:
     qtbot.waitUntil(lambda: ws.profiles.loaded and ws.drafts.restored, timeout=10000)
     qtbot.waitUntil(lambda: ws.plan_panel.loaded and ws.plan_panel.idle, timeout=10000)
     if plan:
-        qtbot.waitUntil(lambda: ws.plan is not None, timeout=10000)
+        qtbot.waitUntil(lambda: ws.compose.plan is not None, timeout=10000)
     qtbot.waitUntil(lambda: w.host.text().startswith("http://"), timeout=10000)
     return w
 
 
 def codes(window: MainWindow) -> list[str]:
-    window.workspace.update_preview()
-    return [f.code for f in window.workspace.last_findings if f.code.startswith("plan.")]
+    window.workspace.compose.update_preview()
+    return [f.code for f in window.workspace.compose.last_findings if f.code.startswith("plan.")]
 
 
 def test_the_example_plan_prefills_and_checks_live(qtbot, folder: Path) -> None:
@@ -61,7 +61,7 @@ def test_the_example_plan_prefills_and_checks_live(qtbot, folder: Path) -> None:
     assert sorted(codes(window)) == ["plan.enum", "plan.type_mismatch"]
     predicted = by_name(window, QLabel, "Predicted reply").text()
     assert "breaks the tracking plan" in predicted
-    seats = next(f for f in ws.last_findings if f.code == "plan.type_mismatch")
+    seats = next(f for f in ws.compose.last_findings if f.code == "plan.type_mismatch")
     assert 'PostHog stores "3" as text' in seats.message
     window.close()
 
@@ -108,7 +108,7 @@ def test_batch_rows_and_inbox_events_are_checked_but_never_held_back(qtbot, fold
 def test_a_plan_learned_from_the_batch_passes_the_batch(qtbot, folder: Path) -> None:
     window = open_window(qtbot, plan=False)
     ws = window.workspace
-    assert ws.plan is None
+    assert ws.compose.plan is None
     for i in range(6):
         ws.batch.add_event(
             {
@@ -118,10 +118,10 @@ def test_a_plan_learned_from_the_batch_passes_the_batch(qtbot, folder: Path) -> 
             }
         )
     ws.plan_panel.learn("batch")
-    qtbot.waitUntil(lambda: ws.plan is not None, timeout=10000)
+    qtbot.waitUntil(lambda: ws.compose.plan is not None, timeout=10000)
     assert (folder / "tracking-plan.yaml").exists()
-    assert ws.plan is not None
-    assert ws.plan.events["report_exported"].properties["format"].enum == ("csv", "pdf")
+    assert ws.compose.plan is not None
+    assert ws.compose.plan.events["report_exported"].properties["format"].enum == ("csv", "pdf")
     qtbot.waitUntil(lambda: all(r.findings == () for r in ws.batch.model.rows), timeout=10000)
     tree = by_name(window, QTreeView, "Tracking plan", visible=False)
     assert tree.model().rowCount() == 1
@@ -148,7 +148,7 @@ def test_a_broken_plan_is_reported_and_blocks_nothing(qtbot, folder: Path) -> No
     # A plan that cannot be read at all is no plan: nothing is checked.
     (folder / "tracking-plan.yaml").write_text("version: 1\nevents: [\n")
     ws.plan_panel.reload()
-    qtbot.waitUntil(lambda: ws.plan is None, timeout=10000)
+    qtbot.waitUntil(lambda: ws.compose.plan is None, timeout=10000)
     assert "not valid YAML" in ws.plan_panel.problems.text()
     assert codes(window) == []
     window.close()
@@ -177,7 +177,7 @@ def test_learning_beside_a_hand_written_plan_never_replaces_it(
     mine.write_text("version: 1\nevents:\n  handwritten: {}\n")
     window = open_window(qtbot)
     ws = window.workspace
-    assert set(ws.plan.events) == {"handwritten"}  # type: ignore[union-attr]
+    assert set(ws.compose.plan.events) == {"handwritten"}  # type: ignore[union-attr]
     ws.batch.add_event({"event": "learned", "distinct_id": "u"})
     asked: list[str] = []
     monkeypatch.setattr(dialogs, "confirm", lambda *a: asked.append(a[1]) or False)
@@ -188,7 +188,7 @@ def test_learning_beside_a_hand_written_plan_never_replaces_it(
     assert not (folder / "tracking-plan.yaml").exists()
     ws.plan_panel.reload()
     qtbot.waitUntil(lambda: ws.plan_panel.idle, timeout=10000)
-    assert set(ws.plan.events) == {"handwritten"}  # type: ignore[union-attr]
+    assert set(ws.compose.plan.events) == {"handwritten"}  # type: ignore[union-attr]
     assert mine.read_text() == "version: 1\nevents:\n  handwritten: {}\n"
     window.close()
 

@@ -144,7 +144,7 @@ def test_a_hanging_keyring_leaves_the_window_responsive(
     # While the keyring call hangs, the window works: typing updates the preview.
     event_name = window.workspace.form.event_name
     qtbot.keyClicks(event_name, "typed_while_waiting")
-    window.workspace.update_preview()
+    window.workspace.compose.update_preview()
     assert '"typed_while_waiting"' in window.workspace.preview.toPlainText()
     banner = by_name(window, QLabel, "Keyring problem", visible=False)
     qtbot.waitUntil(banner.isVisible, timeout=10000)

@@ -123,8 +123,8 @@ def test_sdk_events_sent_to_the_headless_sandbox_show_in_the_window(
         qtbot.addWidget(window)
         window.show()
         assert wait_for_sandbox(qtbot, window) == f"http://127.0.0.1:{port}"
-        assert window.workspace.sandbox is not None
-        assert not window.workspace.sandbox.owned
+        assert window.workspace.sandbox.local is not None
+        assert not window.workspace.sandbox.local.owned
         client = Posthog(
             "phc_from_the_sdk_key", host=f"http://127.0.0.1:{port}", sync_mode=True, max_retries=0
         )

@@ -85,7 +85,7 @@ def test_a_template_saved_here_opens_on_a_second_machine_and_resolves_at_send(
     assert doc["event"]["distinct_id"] == "{{user}}"
     assert "uuid" not in doc["event"]  # automatic: a fresh one at every send
     assert path.read_text().startswith('{\n  "schema_version": 1,\n')
-    qtbot.waitUntil(lambda: ws.current_template is not None, timeout=5000)
+    qtbot.waitUntil(lambda: ws.compose.current_template is not None, timeout=5000)
     window.close()
 
     # The second machine: its own data and config, the same folder of templates.
@@ -104,8 +104,8 @@ def test_a_template_saved_here_opens_on_a_second_machine_and_resolves_at_send(
     assert ws.form.uuid_auto.isChecked()
 
     # Unresolved: a pre-flight error naming the variable, and Send refuses.
-    ws.update_preview()
-    unresolved = [f for f in ws.last_findings if f.code == "variable.unresolved"]
+    ws.compose.update_preview()
+    unresolved = [f for f in ws.compose.last_findings if f.code == "variable.unresolved"]
     assert {f.path for f in unresolved} == {"distinct_id", "properties.plan"}
     assert "{{user}}" in unresolved[0].message
     window.send_action.trigger()
@@ -116,12 +116,12 @@ def test_a_template_saved_here_opens_on_a_second_machine_and_resolves_at_send(
         template_dialogs, "ask_variables", lambda *a: ({"user": "user-7", "plan": "team"}, ())
     )
     window.variables_action.trigger()
-    qtbot.waitUntil(lambda: ws.variables.get("plan") == "team", timeout=5000)
-    ws.update_preview()
+    qtbot.waitUntil(lambda: ws.compose.variables.get("plan") == "team", timeout=5000)
+    ws.compose.update_preview()
     preview = orjson.loads(ws.preview.text())
     assert preview["distinct_id"] == "user-7"
     assert preview["properties"]["plan"] == "team"
-    assert not [f for f in ws.last_findings if f.code == "variable.unresolved"]
+    assert not [f for f in ws.compose.last_findings if f.code == "variable.unresolved"]
     window.send_action.trigger()
     qtbot.waitUntil(lambda: len(fault_server.requests) == 1, timeout=10000)
     sent = orjson.loads(fault_server.requests[0].body)
@@ -146,7 +146,7 @@ def test_starter_templates_open_and_save_as_a_copy(
     assert identify.builtin
     ws.templates.open_entry(identify)
     qtbot.waitUntil(lambda: ws.form.event_name.text() == "$identify", timeout=5000)
-    assert ws.current_template is None  # a starter is never written over
+    assert ws.compose.current_template is None  # a starter is never written over
     monkeypatch.setattr(
         template_dialogs, "ask_save_template", lambda *a, **k: SaveChoice("My identify", "", "")
     )
@@ -172,7 +172,7 @@ def test_a_conflicting_save_keeps_both_versions(
     )
     window.save_template_action.trigger()
     path = shared_folder / "checkout.json"
-    qtbot.waitUntil(lambda: ws.current_template is not None, timeout=5000)
+    qtbot.waitUntil(lambda: ws.compose.current_template is not None, timeout=5000)
     # Another window (or a git pull) changes the file meanwhile.
     store = TemplateStore(shared_folder, with_starters=False)
     template, entry = store.load(path)
@@ -331,14 +331,14 @@ def test_save_template_never_puts_a_batch_row_or_json_over_the_wrong_thing(
     )
     window.save_template_action.trigger()
     path = shared_folder / "signup.json"
-    qtbot.waitUntil(lambda: ws.current_template is not None, timeout=5000)
+    qtbot.waitUntil(lambda: ws.compose.current_template is not None, timeout=5000)
     saved = path.read_bytes()
 
     # Editing a batch row, then Save template: a new template, never the opened one.
     ws.batch.add_event({"event": "unrelated_row", "distinct_id": "x"})
     ws.batch.add_event({"event": "another_row", "distinct_id": "x"})
     ws.batch.select(ws.batch.model.rows[0].uuid)
-    assert ws.editing is not None
+    assert ws.compose.editing is not None
     asked: list[str] = []
     monkeypatch.setattr(
         template_dialogs, "ask_save_template", lambda *a, **k: asked.append(a[1]) or None
@@ -346,11 +346,11 @@ def test_save_template_never_puts_a_batch_row_or_json_over_the_wrong_thing(
     window.save_template_action.trigger()
     assert asked == ["Save template"]
     assert path.read_bytes() == saved
-    ws.stop_editing_row()
+    ws.compose.stop_editing_row()
 
     # JSON editing keeps the description and does not freeze the uuid into the template.
     ws.templates.open_entry(ws.templates.entry_named("Signup"))
-    qtbot.waitUntil(lambda: ws.current_template is not None, timeout=5000)
+    qtbot.waitUntil(lambda: ws.compose.current_template is not None, timeout=5000)
     window.edit_json_action.setChecked(True)
     window.save_template_action.trigger()
     qtbot.waitUntil(lambda: ws.templates.busy is False, timeout=5000)
@@ -367,7 +367,7 @@ def test_variables_changed_by_another_window_keep_arriving(qtbot, shared_folder:
     other = TemplateStore(shared_folder, with_starters=False)
     for value in ("b", "c", "d"):
         other.update_variables({"v": value})
-        qtbot.waitUntil(lambda value=value: ws.variables.get("v") == value, timeout=5000)
+        qtbot.waitUntil(lambda value=value: ws.compose.variables.get("v") == value, timeout=5000)
     window.close()
 
 

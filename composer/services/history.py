@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from composer.core.capture.bodies import mask_in_render, mask_key
+from composer.core.jsonio import JsonSyntaxError, loads
 from composer.files import keep_aside
 
 if TYPE_CHECKING:  # httpx stays off the window's start-up path
@@ -105,6 +106,18 @@ class HistoryEntry:
             response_body=record.body,
             error=error,
         )
+
+    def reopenable_body(self) -> tuple[object, str]:
+        """The body as JSON to open or send again, or None and why it cannot be."""
+        if self.truncated:
+            return None, (
+                "This send's body was too large to keep whole in the history; it cannot be"
+                " reopened or resent."
+            )
+        try:
+            return loads(self.body), ""
+        except JsonSyntaxError:
+            return None, "This send's body is not JSON; it cannot be reopened."
 
 
 class HistoryError(Exception):

@@ -67,6 +67,30 @@ class TemplateEntry:
     def label(self) -> str:
         return f"{self.folder}/{self.name}" if self.folder else self.name
 
+    def to_draft(self, description: str) -> dict[str, str]:
+        """What a composition's draft keeps of the template it was opened from."""
+        return {
+            "path": str(self.path),
+            "folder": self.folder,
+            "name": self.name,
+            "fingerprint": self.fingerprint,
+            "description": description,
+        }
+
+    @classmethod
+    def from_draft(cls, doc: object) -> tuple[TemplateEntry, str] | None:
+        """(entry, description) back from `to_draft`; None when there is none or it is damaged."""
+        if not isinstance(doc, dict) or not isinstance(doc.get("path"), str):
+            return None
+        entry = cls(
+            Path(doc["path"]),
+            str(doc.get("folder", "")),
+            str(doc.get("name", "")),
+            TemplateType.PAYLOAD,
+            fingerprint=str(doc.get("fingerprint", "")),
+        )
+        return entry, str(doc.get("description", ""))
+
 
 def summary(template: Template) -> str:
     if template.type is TemplateType.BATCH:

@@ -7,27 +7,33 @@ dicts) and written by one worker thread, so typing never waits for the disk.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QObject, QThreadPool, QTimer
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
 from composer import paths
 from composer.core.batch.rows import BatchRow, RowStatus
 from composer.services.drafts import DraftRow, DraftStore, Restored
+from composer.ui.batch.panel import BatchPanel
+from composer.ui.compose.room import ComposeRoom
 from composer.ui.tasks import TaskRunner
-
-if TYPE_CHECKING:
-    from composer.ui.workspace import Workspace
 
 COMPOSITION_DELAY_MS = 400
 BATCH_DELAY_MS = 3000
 
 
 class DraftKeeper(QObject):
-    def __init__(self, workspace: Workspace) -> None:
-        super().__init__(workspace)
-        self.ws = workspace
+    """Signals: message(str, int): a status-bar text (a draft kept aside, a failed save)."""
+
+    message = Signal(str, int)
+
+    def __init__(self, compose: ComposeRoom, batch: BatchPanel) -> None:
+        super().__init__(compose)
+        self.compose = compose
+        self.batch = batch
         self.store: DraftStore | None = None
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # writes land in the order they were made
@@ -38,7 +44,7 @@ class DraftKeeper(QObject):
         self._composition_timer = self._timer(COMPOSITION_DELAY_MS, self.save_composition)
         self._batch_timer = self._timer(BATCH_DELAY_MS, self.save_batch)
 
-    def _timer(self, ms: int, slot: Any) -> QTimer:
+    def _timer(self, ms: int, slot: Callable[[], None]) -> QTimer:
         timer = QTimer(self)
         timer.setSingleShot(True)
         timer.setInterval(ms)
@@ -48,10 +54,8 @@ class DraftKeeper(QObject):
     # -- start ---------------------------------------------------------------------------------
 
     def start(self) -> None:
-        ws = self.ws
-        ws.form.edited.connect(self._composition_changed)
-        ws.preview.edited.connect(self._composition_changed)
-        model = ws.batch.model
+        self.compose.edited.connect(self._composition_changed)
+        model = self.batch.model
         for change in (
             model.rowsInserted,
             model.rowsRemoved,
@@ -60,7 +64,7 @@ class DraftKeeper(QObject):
             model.dataChanged,
         ):
             change.connect(self._batch_changed)
-        self._at_start = _comparable(ws.form.state())
+        self._at_start = _comparable(self.compose.form.state())
         self._tasks.run(self._open, self._on_loaded, self._on_failed)
 
     def _open(self) -> Restored:  # a worker thread
@@ -72,14 +76,14 @@ class DraftKeeper(QObject):
         return self._restored
 
     def _on_loaded(self, restored: Restored) -> None:
-        ws = self.ws
+        compose, batch = self.compose, self.batch
         set_aside: list[str] = []
         if restored.composition is not None:
-            if _comparable(ws.form.state()) != self._at_start or ws.raw_mode:
+            if _comparable(compose.form.state()) != self._at_start or compose.raw_mode:
                 set_aside.append("composition")  # typed already: keep theirs, keep the draft
             else:
-                ws.restore_draft(restored.composition)
-        if restored.rows and ws.batch.model.rows:
+                compose.restore_draft(restored.composition)
+        if restored.rows and batch.model.rows:
             set_aside.append("batch")
         elif restored.rows:
             rows = []
@@ -91,10 +95,10 @@ class DraftKeeper(QObject):
                     row.status = RowStatus.NEW
                 row.status_text = saved.text
                 rows.append(row)
-            ws.batch.model.add_rows(rows)
-            ws.batch.verify(rows)
+            batch.model.add_rows(rows)
+            batch.verify(rows)
         for note in restored.notes:
-            ws.show_message(note, 15000)
+            self.message.emit(note, 15000)
         if set_aside and self.store is not None:
             # Autosave is about to write over the draft: move it aside first, never lose it.
             work = partial(self.store.keep_aside, tuple(set_aside))
@@ -102,21 +106,21 @@ class DraftKeeper(QObject):
             return
         self._restored = True
 
-    def _on_set_aside(self, kept: Any) -> None:
+    def _on_set_aside(self, kept: Sequence[Path]) -> None:
         self._restored = True
         if kept:
-            self.ws.show_message(
+            self.message.emit(
                 "The draft from last time was not restored (work had started); it is kept as "
                 + " and ".join(str(p) for p in kept)
                 + ".",
                 20000,
             )
 
-    def _on_failed(self, exc: Any) -> None:
+    def _on_failed(self, exc: Exception) -> None:
         # Reading the drafts failed: autosave stays off, so it cannot write over them.
         self.store = None
         self._restored = True
-        self.ws.show_message(
+        self.message.emit(
             f"Drafts could not be read ({exc}); autosave is off for this session so that"
             " nothing is written over them.",
             20000,
@@ -135,25 +139,25 @@ class DraftKeeper(QObject):
     def save_composition(self) -> None:
         if self.store is None:
             return
-        doc = self.ws.draft_state()
-        work = partial(self.store.save_composition, doc, self.ws.secrets())
+        doc = self.compose.draft_state()
+        work = partial(self.store.save_composition, doc, self.compose.secrets())
         self._tasks.run(work, self._on_saved, self._on_save_failed)
 
     def save_batch(self) -> None:
         if self.store is None:
             return
-        if self.ws.batch.busy:
+        if self.batch.busy:
             self._batch_timer.start()  # mid-send: write once the statuses settle
             return
-        rows = [DraftRow(r.event, r.status.value, r.status_text) for r in self.ws.batch.model.rows]
-        work = partial(self.store.save_batch, rows, self.ws.secrets())
+        rows = [DraftRow(r.event, r.status.value, r.status_text) for r in self.batch.model.rows]
+        work = partial(self.store.save_batch, rows, self.compose.secrets())
         self._tasks.run(work, lambda _r: None, self._on_save_failed)
 
-    def _on_saved(self, _result: Any) -> None:
+    def _on_saved(self, _result: None) -> None:
         self.saves += 1
 
-    def _on_save_failed(self, exc: Any) -> None:
-        self.ws.show_message(f"The draft could not be saved: {exc}", 10000)
+    def _on_save_failed(self, exc: Exception) -> None:
+        self.message.emit(f"The draft could not be saved: {exc}", 10000)
 
     def flush(self) -> None:
         """On close: write what is pending and wait for it."""
@@ -161,7 +165,7 @@ class DraftKeeper(QObject):
             if self._composition_timer.isActive():
                 self._composition_timer.stop()
                 self.save_composition()
-            if self._batch_timer.isActive() and not self.ws.batch.busy:
+            if self._batch_timer.isActive() and not self.batch.busy:
                 self._batch_timer.stop()
                 self.save_batch()
         self._pool.waitForDone(10000)

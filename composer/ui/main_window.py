@@ -14,23 +14,20 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence, QPaintEvent
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
-    QComboBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
     QProgressBar,
-    QSizePolicy,
     QToolBar,
     QToolButton,
-    QWidget,
 )
 
 from composer.sandbox.keys import generate_sandbox_key
 from composer.ui import names
 from composer.ui.palettes import Appearance, apply_appearance
+from composer.ui.target_row import TargetRow
 from composer.ui.ui_state import UiState
 
 if TYPE_CHECKING:
@@ -104,7 +101,7 @@ class MainWindow(QMainWindow):
             saved = self.state.bytes(f"window/{key}")
             if saved is not None:
                 splitter.restoreState(saved)
-        workspace.restore(self.state.text("compose/kind", "event"))
+        workspace.compose.restore_kind(self.state.text("compose/kind", "event"))
         workspace.drafts.start()
         for action in self._workspace_actions:
             action.setEnabled(True)
@@ -118,63 +115,15 @@ class MainWindow(QMainWindow):
         bar.setObjectName("target_toolbar")
         bar.setMovable(False)
         self.addToolBar(bar)
-        self.target = QComboBox(self)
-        self.target.setAccessibleName(names.TARGET)
-        self.target.setObjectName("profile_combo")
-        self.target.setToolTip(
-            "Where Send sends: the local sandbox (built in, no account), one of your profiles"
-            " (host and key in the OS keyring), or another host typed here."
-        )
-        self.target.setMinimumContentsLength(10)
-        self.target.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
         # Until the profiles are read (after the window is shown), show the last one's name.
-        self.target.addItem(self.state.text("profile/name", "Local sandbox"))
+        self.target_bar_row = TargetRow(self.state.text("profile/name", "Local sandbox"), bar)
+        bar.addWidget(self.target_bar_row)
+        self.target = self.target_bar_row.target
+        self.host = self.target_bar_row.host
+        self.key = self.target_bar_row.key
+        self.profile_badge = self.target_bar_row.badge
+        self.target_row = self.target_bar_row.row
         self.sandbox_key = generate_sandbox_key()
-        self.profile_badge = QLabel(self)
-        self.profile_badge.setObjectName("profile_badge")
-        self.profile_badge.setAccessibleName(names.ACTIVE_PROFILE)
-        self.host = QLineEdit(self)
-        self.host.setAccessibleName(names.HOST)
-        self.host.setObjectName("host_edit")
-        self.host.setPlaceholderText("us, eu, or https://your-posthog.example.com")
-        self.host.setToolTip(
-            "The ingestion host: us (us.i.posthog.com), eu (eu.i.posthog.com), or the URL of"
-            " a self-hosted instance"
-        )
-        self.host.setMinimumWidth(90)
-        self.key = QLineEdit(self)
-        self.key.setAccessibleName(names.API_KEY)
-        self.key.setObjectName("api_key_edit")
-        self.key.setEchoMode(QLineEdit.EchoMode.Password)
-        self.key.setPlaceholderText("phc_… project API key")
-        self.key.setToolTip("The project API key (phc_…). Kept in memory only.")
-        self.key.setMinimumWidth(70)
-        host_label = QLabel("  &Host ", self)
-        host_label.setBuddy(self.host)
-        key_label = QLabel("  &Key ", self)
-        key_label.setBuddy(self.key)
-        target_label = QLabel("&Profile ", self)
-        target_label.setBuddy(self.target)
-        # One expanding row rather than separate toolbar items: a toolbar hides items that do
-        # not fit behind an overflow arrow, and Send must never be hidden; a row shrinks the
-        # fields instead.
-        row = QWidget(bar)
-        row.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.target_row = QHBoxLayout(row)
-        self.target_row.setContentsMargins(4, 2, 4, 2)
-        for widget, stretch in (
-            (self.profile_badge, 0),
-            (target_label, 0),
-            (self.target, 0),
-            (host_label, 0),
-            (self.host, 3),
-            (key_label, 0),
-            (self.key, 2),
-        ):
-            self.target_row.addWidget(widget, stretch)
-        bar.addWidget(row)
         self.target_bar = bar
 
     def _action(
@@ -213,18 +162,18 @@ class MainWindow(QMainWindow):
         )
         self.new_action = self._action(
             "&New payload",
-            partial(self._workspace_call, "new_payload"),
+            partial(self._compose_call, "new_payload"),
             [QKeySequence("Ctrl+N")],
             "Start a new payload of the same kind (Ctrl+N)",
         )
         self.focus_event_action = self._action(
             "Go to &event name",
-            partial(self._workspace_call, "focus_event_name"),
+            partial(self._compose_call, "focus_event_name"),
             [QKeySequence("Ctrl+L")],
         )
         self.copy_action = self._action(
             "&Copy body",
-            partial(self._workspace_call, "copy_body"),
+            partial(self._compose_call, "copy_body"),
             [QKeySequence("Ctrl+Shift+C")],
             "Copy the body (the key stays masked unless Show key is on)",
         )
@@ -489,25 +438,14 @@ class MainWindow(QMainWindow):
         host_hint: str = "",
     ) -> None:
         """Show where Send goes; the profile's colour and name stay in view at all times."""
-        self.host.setReadOnly(not editable)
-        self.key.setReadOnly(not editable)
-        self.host.setPlaceholderText(
-            "us, eu, or https://your-posthog.example.com" if editable else host_hint
-        )
-        self.host.setText(host)
-        self.key.setText(key)
-        # A colour block always; the word PRODUCTION when it is one. The name is in the
-        # switcher next to it and in the window title.
-        self.profile_badge.setText(" PRODUCTION " if production else "")
-        self.profile_badge.setMinimumWidth(12)
-        self.profile_badge.setToolTip(
-            f"Sending to {name}"
-            + (": a production project, every send asks first." if production else ".")
-        )
-        text_color = "#ffffff" if QColor(color).lightness() < 150 else "#000000"
-        self.profile_badge.setStyleSheet(
-            f"background: {color}; color: {text_color}; border-radius: 3px;"
-            f" font-weight: {'800' if production else '600'}; padding: 2px 4px;"
+        self.target_bar_row.show_target(
+            host,
+            key,
+            editable=editable,
+            name=name,
+            color=color,
+            production=production,
+            host_hint=host_hint,
         )
         self.setWindowTitle(f"{name} — PostHog Event Composer")
         self.state.set("profile/name", name)
@@ -581,6 +519,9 @@ class MainWindow(QMainWindow):
         # Actions reach the workspace by name, so that none of them builds it before it is due.
         getattr(self.workspace, method)()
 
+    def _compose_call(self, method: str, *_checked: object) -> None:
+        getattr(self.workspace.compose, method)()
+
     def show_message(self, text: str, ms: int = 6000) -> None:
         self.statusBar().showMessage(text, ms)
 
@@ -590,7 +531,7 @@ class MainWindow(QMainWindow):
         self.busy.setVisible(sending)
 
     def _on_edit_json(self, on: bool) -> None:
-        if not self.workspace.set_raw_mode(on):
+        if not self.workspace.compose.set_raw_mode(on):
             self.edit_json_action.blockSignals(True)
             self.edit_json_action.setChecked(not on)
             self.edit_json_action.blockSignals(False)
@@ -598,11 +539,11 @@ class MainWindow(QMainWindow):
     def _on_show_key(self, shown: bool) -> None:
         self.key.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
         if self._workspace is not None:
-            self._workspace.key_visibility_changed(shown)
+            self._workspace.compose.key_visibility_changed(shown)
 
     def _on_appearance(self, action: QAction) -> None:
         choice = Appearance(action.data())
         self.state.set("view/appearance", choice.value)
         apply_appearance(choice)
         if self._workspace is not None:
-            self._workspace.update_preview()
+            self._workspace.compose.update_preview()

@@ -8,9 +8,11 @@ methods of QObjects, not to lambdas, so that the queued delivery holds.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+T = TypeVar("T")
 
 
 class TaskSignals(QObject):
@@ -39,9 +41,9 @@ class Task(QRunnable):
 def submit(
     pool: QThreadPool,
     owner: QObject,
-    fn: Callable[[], object],
-    on_done: Callable[[int, object], None],
-    on_failed: Callable[[int, object], None],
+    fn: Callable[[], T],
+    on_done: Callable[[int, T], None],
+    on_failed: Callable[[int, Exception], None],
     tag: int = 0,
 ) -> TaskSignals:
     """Run `fn` on `pool`; `on_done`/`on_failed` (bound QObject methods) get its outcome."""
@@ -64,14 +66,16 @@ class TaskRunner(QObject):
     def __init__(self, pool: QThreadPool, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.pool = pool
-        self._pending: dict[int, tuple[Callable[[Any], None], Callable[[Any], None]]] = {}
+        # Results cross the thread boundary as objects; run() has matched each callback's
+        # type to its function's result.
+        self._pending: dict[int, tuple[Callable[[Any], None], Callable[[Exception], None]]] = {}
         self._next = 0
 
     def run(
         self,
-        fn: Callable[[], object],
-        on_done: Callable[[Any], None],
-        on_failed: Callable[[Any], None],
+        fn: Callable[[], T],
+        on_done: Callable[[T], None],
+        on_failed: Callable[[Exception], None],
     ) -> None:
         self._next += 1
         self._pending[self._next] = (on_done, on_failed)
@@ -87,6 +91,6 @@ class TaskRunner(QObject):
         on_done(result)
 
     @Slot(int, object)
-    def _failed(self, tag: int, exc: Any) -> None:
+    def _failed(self, tag: int, exc: Exception) -> None:
         _, on_failed = self._pending.pop(tag)
         on_failed(exc)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QWidget
+
+from composer.core.findings import Finding, Severity
 
 
 def is_dark(palette: QPalette) -> bool:
@@ -78,3 +81,22 @@ def contrast_ratio(a: QColor, b: QColor) -> float:
 
     la, lb = sorted((luminance(a), luminance(b)), reverse=True)
     return (la + 0.05) / (lb + 0.05)
+
+
+def tint_field(widget: QWidget, finding: Finding | None) -> None:
+    """Mark a field a finding points at: red for an error, amber for a warning, none for None.
+
+    The tint is the one palette role the widget overrides: every other colour keeps following
+    the application palette (light or dark)."""
+    colors = status_colors(QGuiApplication.palette())
+    widget.setProperty("severity", finding.severity.value if finding else "")
+    tint = QPalette()
+    if finding is not None:
+        error = finding.severity is Severity.ERROR
+        tint.setColor(
+            QPalette.ColorRole.Base,
+            colors.invalid_background if error else colors.warning_background,
+        )
+    widget.setPalette(tint)
+    widget.setToolTip(f"{finding.message}\n{finding.fix}".strip() if finding else "")
+    widget.setAccessibleDescription(finding.message if finding else "")

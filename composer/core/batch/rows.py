@@ -250,3 +250,12 @@ def held_back_reason(row: BatchRow) -> str:
         f for f in row.findings or () if f.severity is Severity.ERROR and not is_plan_finding(f)
     ]
     return "; ".join(f"{f.code}: {f.message}" for f in errors[:2])
+
+
+def held_back_note(rows: Sequence[BatchRow]) -> str:
+    """ ". Held back: row 3 (distinct_id.missing), ..." for the rows a send held back, or ""."""
+    held = [(p, r) for p, r in enumerate(rows) if r.status is RowStatus.HELD]
+    if not held:
+        return ""
+    named = ", ".join(f"row {p + 1} ({held_back_reason(r).split(':')[0]})" for p, r in held[:5])
+    return f". Held back: {named}{' …' if len(held) > 5 else ''}."

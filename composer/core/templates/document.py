@@ -29,6 +29,7 @@ from typing import Any
 from composer.core.capture import endpoints
 from composer.core.capture.bodies import TOKEN_FIELDS
 from composer.core.jsonio import JsonObject, JsonSyntaxError, dumps_pretty, loads
+from composer.core.templates.variables import has_placeholders
 
 SCHEMA_VERSION = 1
 SUFFIX = ".json"
@@ -97,6 +98,18 @@ def without_keys(event: JsonObject) -> JsonObject:
     if isinstance(props, dict) and "token" in props:
         clean["properties"] = {k: v for k, v in props.items() if k != "token"}
     return clean
+
+
+def without_fixed_uuid(event: JsonObject) -> JsonObject:
+    """A template's event: a fixed uuid would make every replay a duplicate PostHog drops;
+    a {{$uuid}} placeholder stays, as it gives a fresh one each time."""
+    return {k: v for k, v in event.items() if k != "uuid" or has_placeholders(v)}
+
+
+def suggest_name(events: Sequence[Any]) -> str:
+    """A template name from the first event's name."""
+    name = events[0].get("event") if events and isinstance(events[0], dict) else None
+    return name.lstrip("$") if isinstance(name, str) and name.strip("$") else "Untitled"
 
 
 # A PostHog project (phc_) or personal (phx_) key, as PostHog generates them.

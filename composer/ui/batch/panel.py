@@ -11,27 +11,24 @@ import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from composer.core.batch.formats import ColumnMap, Format, Imported, format_for
-from composer.core.batch.rows import BatchRow, RowStatus, check_rows, held_back_reason, new_uuid
+from composer.core.batch.rows import BatchRow, RowStatus, check_rows, held_back_note, new_uuid
 from composer.core.jsonio import JsonObject
 from composer.core.plans.model import Plan
 from composer.core.templates.variables import Resolver
@@ -41,13 +38,20 @@ from composer.ui.batch.model import (
     AddRows,
     BatchFilter,
     BatchModel,
-    Column,
     EditRow,
     MoveRows,
     RemoveRows,
 )
+from composer.ui.batch.table import batch_table
 from composer.ui.tasks import TaskRunner
 from composer.ui.widgets.buttons import tool_button
+
+# Where a batch goes: the /batch/ URL, the key, and the guard that asks before a production send.
+BatchTarget = tuple[str, str, Callable[[int], bool]]
+
+if TYPE_CHECKING:
+    from composer.services.batch_sender import Progress, Summary
+    from composer.services.transport import Transport
 
 FILE_FILTER = (
     "Events (*.jsonl *.ndjson *.json *.csv);;JSON Lines (*.jsonl);;JSON (*.json);;CSV (*.csv)"
@@ -90,37 +94,13 @@ class BatchPanel(QWidget):
         self._quiet = False  # a row is made current without loading it into the form
         self._reuse = False  # resending failed rows: keep the values their first send drew
         self._last_progress = 0.0
-        self.context: Callable[[], tuple[str, str, Callable[[int], bool]] | None] | None = None
-        self.transport_factory: Callable[[], Any] | None = None
+        self.context: Callable[[], BatchTarget | None] | None = None
+        self.transport_factory: Callable[[], Transport] | None = None
         # Fills in {{variables}} for checks and sends; None: rows are taken as they are.
         self.resolver_factory: Callable[[], Resolver] | None = None
         self.plan_provider: Callable[[], Plan | None] = lambda: None
 
-        self.table = QTableView(self)
-        self.table.setModel(self.model)
-        self.table.setAccessibleName("Batch table")
-        self.table.setObjectName("batch_table")
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
-        self.table.setDragEnabled(True)
-        self.table.setDropIndicatorShown(True)
-        self.table.setDefaultDropAction(Qt.DropAction.MoveAction)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in (
-            (Column.KIND, 90),
-            (Column.EVENT, 160),
-            (Column.DISTINCT_ID, 140),
-            (Column.TIMESTAMP, 170),
-            (Column.PROPERTIES, 50),
-            (Column.SIZE, 60),
-            (Column.VERDICT, 80),
-        ):
-            header.resizeSection(column, width)
+        self.table = batch_table(self.model, self)
 
         button = partial(tool_button, self)
 
@@ -438,7 +418,7 @@ class BatchPanel(QWidget):
     def _report_import(self, done: int, total: int) -> None:  # a worker thread
         self._bridge.progress.emit(("import", done, total))
 
-    def _on_import_failed(self, exc: Any) -> None:
+    def _on_import_failed(self, exc: Exception) -> None:
         self._set_busy("")
         from composer.services.batch_files import Cancelled
 
@@ -479,7 +459,7 @@ class BatchPanel(QWidget):
             work = partial(check_rows, rows, resolver=self._resolver(), plan=self.plan_provider())
             self._tasks.run(work, self._on_verified, self._on_import_failed)
 
-    def _on_verified(self, _result: Any) -> None:
+    def _on_verified(self, _result: object) -> None:
         self.model.refresh_verdicts()
         if not self._busy:  # the import's own report stays; the verdicts add to it
             self.status.setText(self.status.text() + self._blocked_note())
@@ -499,7 +479,7 @@ class BatchPanel(QWidget):
             self._on_import_failed,
         )
 
-    def _on_exported(self, path: str, count: int, fmt: Any) -> None:
+    def _on_exported(self, path: str, count: int, fmt: Format) -> None:
         self.message.emit(f"Exported {count:,} rows to {path} ({fmt}).", 8000)
 
     # -- sending ---------------------------------------------------------------------------
@@ -560,7 +540,7 @@ class BatchPanel(QWidget):
     def _report_rows(self, uuids: Sequence[str], status: RowStatus, text: str) -> None:
         self._bridge.rows.emit(list(uuids), status.value, text)  # from a worker thread
 
-    def _report_progress(self, progress: Any) -> None:
+    def _report_progress(self, progress: Progress) -> None:
         self._bridge.progress.emit(("send", progress))
 
     @Slot(object, str, str)
@@ -568,7 +548,7 @@ class BatchPanel(QWidget):
         self.model.set_status(uuids, RowStatus(status), text)
 
     @Slot(object)
-    def _on_progress(self, report: Any) -> None:
+    def _on_progress(self, report: tuple[Any, ...]) -> None:
         now = time.monotonic()
         if now - self._last_progress < 0.1:
             return  # ten updates a second are plenty
@@ -587,20 +567,14 @@ class BatchPanel(QWidget):
             f"{progress.rate:,.0f} events/s{eta}{paused}"
         )
 
-    def _on_sent(self, summary: Any) -> None:
+    def _on_sent(self, summary: Summary) -> None:
         self._set_busy("")
-        held = [(p, r) for p, r in enumerate(self.model.rows) if r.status is RowStatus.HELD]
-        text = summary.line()
-        if held:
-            named = ", ".join(
-                f"row {p + 1} ({held_back_reason(r).split(':')[0]})" for p, r in held[:5]
-            )
-            text += f". Held back: {named}{' …' if len(held) > 5 else ''}."
+        text = summary.line() + held_back_note(self.model.rows)
         self.status.setText(text)
         self.message.emit(text, 15000)
         self.model.refresh_verdicts()
 
-    def _on_send_failed(self, exc: Any) -> None:
+    def _on_send_failed(self, exc: Exception) -> None:
         self._set_busy("")
         self.status.setText(f"The batch send failed inside the composer: {exc}")
 

@@ -7,21 +7,16 @@ so switching from Identify to Event and back loses nothing the user typed.
 from __future__ import annotations
 
 import uuid as uuidlib
-from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import QSize, QStringListModel, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QCompleter,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QTabBar,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -37,12 +32,13 @@ from composer.core.compose.payloads import (
 )
 from composer.core.compose.values import PropertyRow, ValueType
 from composer.core.findings import Finding, Severity, Stage
-from composer.core.plans.model import EventSpec, Plan
-from composer.core.plans.prefill import enum_choices, planned_row
+from composer.core.plans.model import Plan
 from composer.ui import names
+from composer.ui.compose.plan_assist import PlanAssist
 from composer.ui.compose.timestamp_edit import TimestampEdit
-from composer.ui.theme import status_colors
+from composer.ui.theme import tint_field
 from composer.ui.widgets.properties_editor import PropertiesEditor
+from composer.ui.widgets.tabs import EditorTabs
 
 # The kinds the selector offers; "merge dangerously" is an option of Alias.
 KIND_CHOICES: tuple[tuple[str, PayloadKind], ...] = (
@@ -79,24 +75,6 @@ FIELD_PATHS: dict[str, str] = {
     "properties.$group_key": "group_key",
     "endpoint": "endpoint",
 }
-
-
-class _RoomyTabBar(QTabBar):
-    """Tabs with room below the baseline, so the underscore of "$set_once" is not clipped.
-
-    A style sheet would do it too, but style sheets on a tab bar stop palette changes (light
-    and dark) from reaching the pages below it.
-    """
-
-    def tabSizeHint(self, index: int) -> QSize:
-        hint = super().tabSizeHint(index)
-        return QSize(hint.width() + 8, hint.height() + 6)
-
-
-class EditorTabs(QTabWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setTabBar(_RoomyTabBar(self))
 
 
 class ComposeForm(QWidget):
@@ -217,16 +195,8 @@ class ComposeForm(QWidget):
         self.uuid_auto.toggled.connect(self._uuid_auto_toggled)
         self.uuid.setText(str(uuidlib.uuid4()))
         self.uuid.setReadOnly(True)
-        self.plan: Plan | None = None
-        self._choices_for: EventSpec | None = None
-        self._names = QStringListModel(self)
-        self.completer = QCompleter(self._names, self)
-        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        self.event_name.setCompleter(self.completer)
-        self.completer.activated.connect(self._planned_event_chosen)
-        self.event_name.editingFinished.connect(self._planned_event_chosen)
-        self.event_name.textChanged.connect(self._offer_plan_choices)
+        self.plan_assist = PlanAssist(self, self)
+        self.completer = self.plan_assist.completer
         self._kind_changed()
 
     # -- construction helpers ----------------------------------------------------------------
@@ -428,57 +398,7 @@ class ComposeForm(QWidget):
 
     def set_plan(self, plan: Plan | None) -> None:
         """Complete event names from the plan and offer its allowed values."""
-        self.plan = plan
-        names = sorted(n for n in plan.events if not n.startswith("$")) if plan else []
-        self._names.setStringList(names)
-        self._choices_for = None
-        self._offer_plan_choices()
-
-    def planned_event(self) -> EventSpec | None:
-        name = self.current_kind().event_name or self.event_name.text().strip()
-        return self.plan.events.get(name) if self.plan is not None else None
-
-    def _offer_plan_choices(self, *_args: object) -> None:
-        spec = self.planned_event()
-        if spec is self._choices_for:
-            return  # the same planned event: its drop-downs are set already
-        self._choices_for = spec
-        self.properties.set_choices(enum_choices(spec.properties) if spec else {})
-        self.set_editor.set_choices(enum_choices(spec.set) if spec else {})
-        self.set_once_editor.set_choices(enum_choices(spec.set_once) if spec else {})
-
-    def _planned_event_chosen(self, *_args: object) -> None:
-        if self.event_name.isReadOnly() and self.current_kind().event_name is None:
-            return  # JSON editing: the form only follows
-        self.prefill_from_plan()
-
-    def prefill_from_plan(self) -> int:
-        """Add the planned event's required properties that are not in the form yet."""
-        spec = self.planned_event()
-        if spec is None:
-            return 0
-        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        added = 0
-        props, _ = self.properties.to_object()
-        for editor, specs, inner in (
-            (self.properties, spec.properties, None),
-            (self.set_editor, spec.set, props.get("$set")),
-            (self.set_once_editor, spec.set_once, props.get("$set_once")),
-        ):
-            # A person property already in properties.$set counts as set: a pre-filled blank
-            # in the top-level $set would win over it (PostHog merges the top level last).
-            present = set(inner) if isinstance(inner, dict) else set()
-            rows = [
-                planned_row(p, now) for p in specs.values() if p.required and p.name not in present
-            ]
-            added += editor.prefill(rows)
-        self._offer_plan_choices()
-        if added:
-            self.message.emit(
-                f"Added the {added} propert{'ies' if added != 1 else 'y'} the tracking plan"
-                f" requires for {spec.name}."
-            )
-        return added
+        self.plan_assist.set_plan(plan)
 
     # -- drafts and templates -------------------------------------------------------------
 
@@ -643,7 +563,6 @@ class ComposeForm(QWidget):
             held = marks.get(widget)
             if held is None or f.severity.rank < held.severity.rank:
                 marks[widget] = f
-        colors = status_colors(QGuiApplication.palette())
         for widget in (
             self.event_name,
             self.distinct_id,
@@ -655,20 +574,7 @@ class ComposeForm(QWidget):
             self.timestamp.line,
             self.endpoint,
         ):
-            finding = marks.get(widget)
-            widget.setProperty("severity", finding.severity.value if finding else "")
-            # A tinted background, set as the one palette role the widget overrides: every
-            # other colour keeps following the application palette (light or dark).
-            tint = QPalette()
-            if finding is not None:
-                error = finding.severity is Severity.ERROR
-                tint.setColor(
-                    QPalette.ColorRole.Base,
-                    colors.invalid_background if error else colors.warning_background,
-                )
-            widget.setPalette(tint)
-            widget.setToolTip(f"{finding.message}\n{finding.fix}".strip() if finding else "")
-            widget.setAccessibleDescription(finding.message if finding else "")
+            tint_field(widget, marks.get(widget))
 
 
 def _compact(value: Any) -> str:

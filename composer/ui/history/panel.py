@@ -132,15 +132,15 @@ def _cell(entry: HistoryEntry, column: int) -> str:
 
 class HistoryPanel(QWidget):
     """Signals:
-    show_requested(object): a full HistoryEntry to show in the response pane.
-    reopen_requested(object): a full HistoryEntry to open as a new composition.
-    resend_requested(object): a full HistoryEntry to send again.
+    show_requested(HistoryEntry): a full entry to show in the response pane.
+    reopen_requested(HistoryEntry): a full entry to open as a new composition.
+    resend_requested(HistoryEntry): a full entry to send again.
     message(str, int): a status-bar text.
     """
 
-    show_requested = Signal(object)
-    reopen_requested = Signal(object)
-    resend_requested = Signal(object)
+    show_requested = Signal(HistoryEntry)
+    reopen_requested = Signal(HistoryEntry)
+    resend_requested = Signal(HistoryEntry)
     message = Signal(str, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -252,7 +252,7 @@ class HistoryPanel(QWidget):
         self.opened = True
         self.refresh()
 
-    def _on_failed(self, exc: Any) -> None:
+    def _on_failed(self, exc: Exception) -> None:
         self.message.emit(f"History: {exc}", 15000)
 
     def record(self, entry: HistoryEntry, secrets: tuple[str, ...]) -> None:
@@ -264,7 +264,7 @@ class HistoryPanel(QWidget):
             raise RuntimeError("the history is not available")
         return self.store.add(entry, secrets)
 
-    def _on_added(self, _id: Any) -> None:
+    def _on_added(self, _id: object) -> None:
         self.refresh()
 
     # -- searching -----------------------------------------------------------------------------

@@ -45,7 +45,7 @@ class PlanPanel(QWidget):
     message(str, int): a status-bar text.
     """
 
-    plan_changed = Signal(object)
+    plan_changed = Signal(object)  # Plan | None (a typed signal would refuse None)
     message = Signal(str, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -202,7 +202,7 @@ class PlanPanel(QWidget):
     def _schedule_reload(self, _path: str) -> None:
         self._reload_timer.start()
 
-    def _on_failed(self, exc: Any) -> None:
+    def _on_failed(self, exc: Exception) -> None:
         self.message.emit(f"Tracking plan: {exc}", 15000)
 
     # -- showing it --------------------------------------------------------------------------

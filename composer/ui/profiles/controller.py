@@ -11,10 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Protocol, TypeVar
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QAction, QColor, QIcon, QPixmap
+from PySide6.QtWidgets import QComboBox, QLineEdit, QWidget
 
 from composer.files import write_atomic
 from composer.paths import config_dir
@@ -39,11 +40,35 @@ from composer.profiles.secrets import (
 from composer.ui import dialogs
 from composer.ui.profiles.dialog import ProfileDialog, ProfileDraft
 from composer.ui.tasks import TaskRunner
-
-if TYPE_CHECKING:
-    from composer.ui.main_window import MainWindow
+from composer.ui.ui_state import UiState
 
 OTHER = "__other__"  # the ad-hoc target: typed host and key, kept in memory only
+T = TypeVar("T")
+
+
+class TargetBar(Protocol):
+    """The window's target row as the controller drives it (the main window is one)."""
+
+    target: QComboBox
+    host: QLineEdit
+    key: QLineEdit
+    sandbox_key: str
+    plaintext_action: QAction
+    state: UiState
+
+    def show_target(
+        self,
+        host: str,
+        key: str,
+        *,
+        editable: bool,
+        name: str,
+        color: str,
+        production: bool,
+        host_hint: str = "",
+    ) -> None: ...
+
+    def window(self) -> QWidget: ...
 
 
 @dataclass(frozen=True)
@@ -65,7 +90,7 @@ class ProfilesController(QObject):
     message = Signal(str, int)
     banner = Signal(str)
 
-    def __init__(self, shell: MainWindow, parent: QObject | None = None) -> None:
+    def __init__(self, shell: TargetBar, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.shell = shell
         self.path = profiles_path(config_dir())
@@ -91,14 +116,14 @@ class ProfilesController(QObject):
 
     def _run(
         self,
-        fn: Callable[[], object],
-        on_done: Callable[[Any], None],
-        on_failed: Callable[[Any], None] | None = None,
+        fn: Callable[[], T],
+        on_done: Callable[[T], None],
+        on_failed: Callable[[Exception], None] | None = None,
     ) -> None:
         """Run `fn` on the pool; the callbacks run on the GUI thread."""
         self._tasks.run(fn, on_done, on_failed or self._report)
 
-    def _report(self, exc: Any) -> None:
+    def _report(self, exc: Exception) -> None:
         self.message.emit(f"Profiles: {exc}", 15000)
 
     # -- loading -------------------------------------------------------------------------------
@@ -106,7 +131,7 @@ class ProfilesController(QObject):
     def load(self) -> None:
         self._run(partial(_load, self.path, self._timeouts), self._on_loaded)
 
-    def _on_loaded(self, loaded: Any) -> None:
+    def _on_loaded(self, loaded: Loaded) -> None:
         self.book = loaded.book
         self.store = _store_for(self.book, self._timeouts)
         if self.book.problem:
@@ -164,7 +189,7 @@ class ProfilesController(QObject):
                 partial(self._on_secret_failed, profile.id),
             )
 
-    def _on_secret(self, profile_id: str, secret: Any) -> None:
+    def _on_secret(self, profile_id: str, secret: ProfileSecret | None) -> None:
         if self.active.id != profile_id:
             return  # the user has moved on
         if secret is None:
@@ -173,7 +198,7 @@ class ProfilesController(QObject):
         self.secret = secret
         self._show_target()
 
-    def _on_secret_failed(self, profile_id: str, exc: Any) -> None:
+    def _on_secret_failed(self, profile_id: str, exc: Exception) -> None:
         if not isinstance(exc, SecretError):
             self._report(exc)
         elif profile_id == self.active.id:
@@ -239,7 +264,9 @@ class ProfilesController(QObject):
         return frozenset(p.name for p in self.book.all() if p.id != but)
 
     def new_profile(self) -> None:
-        draft = ProfileDialog.ask(self.shell, title="New profile", taken=self.taken_names())
+        draft = ProfileDialog.ask(
+            self.shell.window(), title="New profile", taken=self.taken_names()
+        )
         if draft is not None:
             self.create(draft)
 
@@ -265,7 +292,7 @@ class ProfilesController(QObject):
             return
         secret = self.secret
         draft = ProfileDialog.ask(
-            self.shell,
+            self.shell.window(),
             title=f"Edit “{profile.name}”",
             taken=self.taken_names(profile.id),
             draft=ProfileDraft(
@@ -300,7 +327,7 @@ class ProfilesController(QObject):
         if profile.builtin:
             return
         draft = ProfileDialog.ask(
-            self.shell,
+            self.shell.window(),
             title=f"Host and key of “{profile.name}” for this session",
             draft=ProfileDraft(profile.name, "", "", profile.color, profile.production),
             session_only=True,
@@ -320,10 +347,10 @@ class ProfilesController(QObject):
 
         self._run(reset_backend, self._on_retried)
 
-    def _on_retried(self, _result: Any) -> None:
+    def _on_retried(self, _result: object) -> None:
         self.switch(self.active.id)
 
-    def _on_saved(self, profile: Profile, secret: ProfileSecret, storage: Any) -> None:
+    def _on_saved(self, profile: Profile, secret: ProfileSecret, storage: Storage) -> None:
         where = {
             Storage.KEYRING: "the system keyring",
             Storage.PLAINTEXT: f"{self.book.plaintext_keys} (plain text)",
@@ -333,13 +360,13 @@ class ProfilesController(QObject):
         self.message.emit(f"Saved “{profile.name}”; its host and key are in {where}.", 8000)
 
     def _on_save_failed(
-        self, profile: Profile, secret: ProfileSecret, created: bool, exc: Any
+        self, profile: Profile, secret: ProfileSecret, created: bool, exc: Exception
     ) -> None:
         if not isinstance(exc, SecretError):
             self._report(exc)
             return
         keep = dialogs.confirm(
-            self.shell,
+            self.shell.window(),
             "The key could not be stored",
             f"{exc.message}\n\nKeep the host and key of “{profile.name}” for this session only?"
             " They will be held in memory and forgotten when the app closes; nothing is"
@@ -374,7 +401,7 @@ class ProfilesController(QObject):
             self.message.emit("Choose one of your profiles to delete it.", 8000)
             return
         if not dialogs.confirm(
-            self.shell,
+            self.shell.window(),
             "Delete profile?",
             f"Delete “{profile.name}” and remove its key from the keyring?",
             "Delete profile",
@@ -382,7 +409,7 @@ class ProfilesController(QObject):
             return
         self._run(partial(self.store.delete, profile.id), partial(self._on_deleted, profile))
 
-    def _on_deleted(self, profile: Profile, _result: Any) -> None:
+    def _on_deleted(self, profile: Profile, _result: object) -> None:
         self.book.remove(profile.id)
         self._write_book()
         self.mode = SANDBOX_ID
@@ -400,7 +427,7 @@ class ProfilesController(QObject):
         if on == (self.book.plaintext_keys is not None):
             return
         if on and not dialogs.confirm(
-            self.shell,
+            self.shell.window(),
             "Store keys in a plain-text file?",
             f"Project keys and hosts will be written, unencrypted, to\n{path}\n\nAnyone who can"
             " read your files can read them. Use this only where no system keyring works.",
@@ -419,7 +446,9 @@ class ProfilesController(QObject):
             partial(self._on_moved, target, str(path) if on else None),
         )
 
-    def _on_moved(self, target: SecretStore, path: str | None, result: Any) -> None:
+    def _on_moved(
+        self, target: SecretStore, path: str | None, result: tuple[int, list[tuple[str, str]]]
+    ) -> None:
         moved, failed = result
         self.store = target
         self.book.plaintext_keys = path
@@ -438,7 +467,7 @@ class ProfilesController(QObject):
             return True
         host = self.secret.host if self.secret else "its host"
         return dialogs.confirm(
-            self.shell,
+            self.shell.window(),
             "Send to production?",
             f"Send {events} event{'s' * (events != 1)} to the production project"
             f" “{self.active.name}” ({host})?\n\nEvents sent to PostHog cannot be taken back.",
@@ -458,7 +487,7 @@ class ProfilesController(QObject):
         self._pool.waitForDone(3000)
 
 
-def _ignore(_result: Any) -> None:
+def _ignore(_result: object) -> None:
     pass
 
 

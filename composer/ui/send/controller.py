@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
@@ -33,6 +33,7 @@ class SendRequest:
     kind: str = ""
     event_names: str = ""
     endpoint: str = ""
+    host: str = ""  # the host as typed, for the history
 
 
 class SendController(QObject):
@@ -110,13 +111,13 @@ class SendController(QObject):
         return live[0] if live is not None and ticket == self._ticket else None
 
     @Slot(int, object)
-    def _on_done(self, ticket: int, record: Any) -> None:
+    def _on_done(self, ticket: int, record: ResponseRecord) -> None:
         request = self._finish(ticket)
         if request is not None:
             self.finished.emit(request, record)
 
     @Slot(int, object)
-    def _on_failed(self, ticket: int, exc: Any) -> None:
+    def _on_failed(self, ticket: int, exc: Exception) -> None:
         request = self._finish(ticket)
         if request is not None:
             self.failed.emit(request, f"{type(exc).__name__}: {exc}")

@@ -6,7 +6,7 @@ Reading and writing the folder happens on a worker thread; the tree follows the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,15 @@ from PySide6.QtWidgets import (
 )
 
 from composer import settings as app_settings
-from composer.core.templates.document import Template, TemplateError, matches
+from composer.core.jsonio import JsonObject
+from composer.core.templates.document import (
+    Template,
+    TemplateError,
+    TemplateType,
+    matches,
+    suggest_name,
+    without_fixed_uuid,
+)
 from composer.services.templates import (
     EXAMPLES,
     ConflictError,
@@ -44,16 +52,17 @@ ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
 
 class TemplatesPanel(QWidget):
     """Signals:
-    open_requested(object, object): (Template, TemplateEntry) to show in the form or batch.
-    saved(object): the TemplateEntry just written (the workspace now edits that file).
-    variables_changed(object): the workspace variables (a dict) as they are now.
+    open_requested(Template, TemplateEntry): to show in the form or the batch.
+    saved(TemplateEntry): the template just written (the form now edits that file).
+    folder_changed(Path): the templates folder now in use.
+    variables_changed(dict): the workspace variables as they are now.
     message(str, int): a status-bar text.
     """
 
-    open_requested = Signal(object, object)
-    saved = Signal(object)
-    folder_changed = Signal(object)  # the templates folder (a Path) now in use
-    variables_changed = Signal(object)
+    open_requested = Signal(Template, TemplateEntry)
+    saved = Signal(TemplateEntry)
+    folder_changed = Signal(Path)  # the templates folder now in use
+    variables_changed = Signal(dict)
     message = Signal(str, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -195,10 +204,10 @@ class TemplatesPanel(QWidget):
         self.variables = dict(variables)
         self.variables_changed.emit(self.variables)
 
-    def _on_variables_failed(self, exc: Any) -> None:
+    def _on_variables_failed(self, exc: Exception) -> None:
         self.message.emit(f"Workspace variables: {exc}", 15000)
 
-    def _on_failed(self, exc: Any) -> None:
+    def _on_failed(self, exc: Exception) -> None:
         text = str(exc) if isinstance(exc, TemplateError) else f"Templates: {exc}"
         self.message.emit(text, 15000)
 
@@ -337,6 +346,23 @@ class TemplatesPanel(QWidget):
         work = partial(self.store.save_new, template, choice.folder, self.secrets())
         self._tasks.run(work, self._on_saved, self._on_failed)
 
+    def save_payload(self, template: Template, origin: TemplateEntry | None) -> None:
+        """Save over the template the payload came from, or ask for a name."""
+        if origin is not None and template.type is TemplateType.PAYLOAD:
+            self.save_over(template, origin)
+        else:
+            self.save_as(template, "Save template")
+
+    def save_batch(self, events: Sequence[JsonObject]) -> None:
+        """Every row as one batch template, without their uuids: a replayed template must be
+        new events, not duplicates that PostHog drops ({{$uuid}} placeholders stay)."""
+        kept = [without_fixed_uuid(event) for event in events]
+        if not kept:
+            self.message.emit("The batch is empty; add events first.", 8000)
+            return
+        template = Template(suggest_name(kept) + " batch", TemplateType.BATCH, kept, "/batch/")
+        self.save_as(template, "Save the batch as a template")
+
     def save_over(self, template: Template, entry: TemplateEntry) -> None:
         """Overwrite the file a template was opened from, asking if it changed meanwhile."""
         if entry.builtin:
@@ -345,7 +371,9 @@ class TemplatesPanel(QWidget):
         work = partial(self.store.save_over, entry, template, self.secrets())
         self._tasks.run(work, self._on_saved, partial(self._on_save_over_failed, template, entry))
 
-    def _on_save_over_failed(self, template: Template, entry: TemplateEntry, exc: Any) -> None:
+    def _on_save_over_failed(
+        self, template: Template, entry: TemplateEntry, exc: Exception
+    ) -> None:
         if not isinstance(exc, ConflictError):
             self._on_failed(exc)
             return
