@@ -9,7 +9,12 @@ from __future__ import annotations
 import copy
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from composer.core.persons.outcome import Outcome
 
 SCHEMA_VERSION = 1
 
@@ -198,6 +203,19 @@ class PersonGraph:
         del self.persons[person.uuid]
 
     # --- whole-graph operations
+
+    def apply(self, event: dict[str, Any]) -> Outcome:
+        """Apply one captured event; see composer.core.persons.pipeline.apply."""
+        from composer.core.persons.pipeline import apply
+
+        return apply(self, event)
+
+    def simulate(self, events: Iterable[dict[str, Any]]) -> list[Outcome]:
+        return [self.apply(event) for event in events]
+
+    def predict(self, event: dict[str, Any]) -> Outcome:
+        """What apply would do, leaving this graph untouched."""
+        return self.copy().apply(event)
 
     def copy(self) -> PersonGraph:
         return copy.deepcopy(self)
