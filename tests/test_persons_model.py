@@ -462,8 +462,16 @@ def test_string_set_spreads_into_characters() -> None:
 
 def test_exception_events_never_update_properties() -> None:
     graph = run(pageview("u", **{"$set": {"a": 1}}))
-    graph.apply(ev("$exception", "u", **{"$set": {"a": 2}}))
+    outcome = graph.apply(ev("$exception", "u", **{"$set": {"a": 2}}))
     assert person_of(graph, "u").properties["a"] == 1
+    assert "set_on_exception" in outcome.note_codes
+
+
+def test_exception_event_for_a_new_id_still_creates_the_person_with_its_set() -> None:
+    # createOrGetPerson reads $set directly; only updates go through the denylist (code-derived).
+    graph = PersonGraph()
+    graph.apply(ev("$exception", "u", **{"$set": {"a": 2}}))
+    assert person_of(graph, "u").properties["a"] == 2
 
 
 # --- properties lifted from the event, and writes PostHog skips
@@ -690,6 +698,18 @@ def test_personless_events_get_no_group_columns() -> None:
     )
     assert outcome.group_columns == {}
     assert graph.group_types == {}
+
+
+@pytest.mark.parametrize("bad", ["name", ["a"], 5])
+def test_groupidentify_with_a_non_object_group_set_updates_no_group(bad: Any) -> None:
+    graph = PersonGraph()
+    outcome = graph.apply(
+        ev("$groupidentify", "u", **{"$group_type": "co", "$group_key": "k", "$group_set": bad})
+    )
+    assert outcome.warning_types == ["invalid_group_set"]
+    assert graph.groups == {}
+    assert not outcome.dropped
+    assert graph.group_types == {"co": 0}  # registered before the upsert refuses
 
 
 def test_groupidentify_without_a_key_updates_no_group() -> None:

@@ -3,7 +3,8 @@
 Sources: nodejs/src/ingestion/event-processing/process-groups-step.ts (newest stored version:
 `updateGroupsAndFirstEvent`, `addGroupProperties`, `upsertGroup`), groups.ts
 (`extractGroupIdentify`, `enrichPropertiesWithGroupTypes`), nodejs/src/common/groups/
-group-type-manager.ts (`fetchGroupTypeIndex`, MAX_GROUP_TYPES_PER_TEAM = 5) and
+group-type-manager.ts (`fetchGroupTypeIndex`, MAX_GROUP_TYPES_PER_TEAM = 5), the newer
+process-groups-step.ts with `isValidGroupSet` (invalid_group_set), and
 nodejs/src/ingestion/common/groups/group-update.ts (`calculateUpdate`). None of them raises an
 ingestion warning when a sixth group type is refused, so that is a Note, not a warning.
 """
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from composer.core.persons import ingestion_warnings as iw
 from composer.core.persons.context import EventContext
-from composer.core.persons.jsvalues import js_entries, js_string, js_truthy, json_equal
+from composer.core.persons.jsvalues import js_string, js_truthy, json_equal
 from composer.core.persons.model import MAX_GROUP_TYPES, Group, PersonGraph, PropertySource
 from composer.core.persons.outcome import (
     GroupChange,
     GroupChangeKind,
+    IngestionWarning,
     Note,
     PropertyChange,
     PropertyOp,
@@ -82,10 +85,23 @@ def _upsert_from_group_identify(graph: PersonGraph, ctx: EventContext) -> None:
         return
     group_type = js_string(props["$group_type"])
     group_key = js_string(props["$group_key"]).replace("\x00", "\ufffd")
+    raw_set = props.get("$group_set")
+    if raw_set is not None and not isinstance(raw_set, dict):
+        # process-groups-step.ts isValidGroupSet: anything but a JSON object is refused before
+        # it can poison the Postgres write batch.
+        kind = "array" if isinstance(raw_set, list) else _typeof(raw_set)
+        ctx.outcome.warnings.append(
+            IngestionWarning(
+                iw.INVALID_GROUP_SET,
+                f"$group_set is {kind}, not an object; PostHog does not update the group.",
+                {"groupType": group_type, "groupKey": group_key, "receivedType": kind},
+            )
+        )
+        return
     index = fetch_group_type_index(graph, ctx, group_type)
     if index is None:
         return
-    group_set = js_entries(props.get("$group_set")) if js_truthy(props.get("$group_set")) else {}
+    group_set: dict[str, Any] = raw_set or {}
     group = graph.groups.get((group_type, group_key))
     created = group is None
     if group is None:
@@ -97,6 +113,14 @@ def _upsert_from_group_identify(graph: PersonGraph, ctx: EventContext) -> None:
         ctx.outcome.group_changes.append(
             GroupChange(kind, group_type, index, group_key, tuple(changes))
         )
+
+
+def _typeof(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "string" if isinstance(value, str) else "object"
 
 
 def _calculate_update(

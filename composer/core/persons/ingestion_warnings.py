@@ -6,6 +6,7 @@ partially refused, "info" = informational. invalid_anon_distinct_id and invalid_
 nodejs/src/ingestion/event-preprocessing/validate-event-properties.ts (newest stored version) and
 event_dropped_person_processing_disabled from normalize-process-person-flag-step.ts; the registry
 version read did not list them yet, so their category here is this model's guess.
+invalid_group_set is in a newer registry version and in process-groups-step.ts.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ INVALID_EVENT_WHEN_PROCESS_PERSON_PROFILE_IS_FALSE = (
 )
 INVALID_ANON_DISTINCT_ID = "invalid_anon_distinct_id"
 INVALID_ALIAS = "invalid_alias"
+INVALID_GROUP_SET = "invalid_group_set"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,4 +41,7 @@ WARNING_TYPES: dict[str, WarningType] = {
     INVALID_EVENT_WHEN_PROCESS_PERSON_PROFILE_IS_FALSE: WarningType("event", "error"),
     INVALID_ANON_DISTINCT_ID: WarningType("event", "error"),
     INVALID_ALIAS: WarningType("event", "error"),
+    # A newer registry lists it as ("event", "error"); the process-groups step read only
+    # skips the group update and keeps the event.
+    INVALID_GROUP_SET: WarningType("event", "error"),
 }

@@ -44,6 +44,14 @@ def apply(graph: PersonGraph, event: dict[str, Any]) -> Outcome:
     outcome.warnings.extend(norm.warnings)
     outcome.notes.extend(norm.notes)
     ctx = EventContext(index, norm, extract_ops(norm.name, norm.properties), outcome)
+    if ctx.ops.denied and (norm.properties.get("$set") or norm.properties.get("$set_once")):
+        outcome.notes.append(
+            Note(
+                "set_on_exception",
+                f"{norm.name} events never update an existing person's properties; PostHog's app"
+                " lists this as the ingestion warning set_on_exception.",
+            )
+        )
     if norm.dropped:
         outcome.dropped = True
     elif not norm.process_person:
