@@ -465,6 +465,8 @@ def test_exception_events_never_update_properties() -> None:
     outcome = graph.apply(ev("$exception", "u", **{"$set": {"a": 2}}))
     assert person_of(graph, "u").properties["a"] == 1
     assert "set_on_exception" in outcome.note_codes
+    quiet = graph.apply(ev("$exception", "u", **{"$browser": "Chrome"}))
+    assert "set_on_exception" not in quiet.note_codes
 
 
 def test_exception_event_for_a_new_id_still_creates_the_person_with_its_set() -> None:

@@ -44,7 +44,7 @@ def apply(graph: PersonGraph, event: dict[str, Any]) -> Outcome:
     outcome.warnings.extend(norm.warnings)
     outcome.notes.extend(norm.notes)
     ctx = EventContext(index, norm, extract_ops(norm.name, norm.properties), outcome)
-    if ctx.ops.denied and (norm.properties.get("$set") or norm.properties.get("$set_once")):
+    if ctx.ops.denied and _sends_person_updates(event):
         outcome.notes.append(
             Note(
                 "set_on_exception",
@@ -64,6 +64,13 @@ def apply(graph: PersonGraph, event: dict[str, Any]) -> Outcome:
         process_groups(graph, ctx)
     outcome.summary = _summary(outcome)
     return outcome
+
+
+def _sends_person_updates(event: dict[str, Any]) -> bool:
+    # The raw event, not the normalised one: the lift adds $set for any $browser property.
+    props = event.get("properties")
+    inner = props if isinstance(props, dict) else {}
+    return any(bool(src.get(k)) for src in (event, inner) for k in ("$set", "$set_once"))
 
 
 def simulate(graph: PersonGraph, events: Iterable[dict[str, Any]]) -> list[Outcome]:
