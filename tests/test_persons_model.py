@@ -17,6 +17,7 @@ from composer.core.persons import (
     PersonGraph,
     PersonMode,
     PropertyOp,
+    apply,
     person_uuid,
     predict,
     simulate,
@@ -44,7 +45,7 @@ def alias(event: str, distinct_id: str, other: Any, **properties: Any) -> dict[s
 
 def run(*events: dict[str, Any]) -> PersonGraph:
     graph = PersonGraph()
-    graph.simulate(events)
+    simulate(graph, events)
     return graph
 
 
@@ -59,7 +60,7 @@ def person_of(graph: PersonGraph, distinct_id: str) -> Any:
 
 def test_identify_with_anon_id_merges_and_identifies() -> None:
     graph = run(pageview("a-1", **{"$set": {"plan": "free"}}), pageview("user@x"))
-    outcome = graph.apply(identify("user@x", "a-1"))
+    outcome = apply(graph, identify("user@x", "a-1"))
     person = person_of(graph, "user@x")
     assert len(graph.persons) == 1
     assert person_of(graph, "a-1") is person
@@ -76,7 +77,7 @@ def test_identify_with_anon_id_merges_and_identifies() -> None:
 
 def test_identify_when_only_the_anonymous_person_exists_keeps_its_uuid() -> None:
     graph = run(pageview("a-1"))
-    outcome = graph.apply(identify("user@x", "a-1", **{"$set": {"email": "x@y"}}))
+    outcome = apply(graph, identify("user@x", "a-1", **{"$set": {"email": "x@y"}}))
     person = person_of(graph, "user@x")
     assert person.uuid == person_uuid(1, "a-1")
     assert person.distinct_ids == ["a-1", "user@x"]
@@ -89,7 +90,7 @@ def test_identify_when_only_the_anonymous_person_exists_keeps_its_uuid() -> None
 
 def test_identify_when_only_the_user_exists_adds_the_anonymous_id() -> None:
     graph = run(pageview("user@x"))
-    graph.apply(identify("user@x", "a-1"))
+    apply(graph, identify("user@x", "a-1"))
     person = person_of(graph, "a-1")
     assert person.uuid == person_uuid(1, "user@x")
     assert person.distinct_ids == ["user@x", "a-1"]
@@ -98,8 +99,8 @@ def test_identify_when_only_the_user_exists_adds_the_anonymous_id() -> None:
 
 def test_identify_when_neither_exists_creates_one_identified_person() -> None:
     graph = PersonGraph()
-    outcome = graph.apply(
-        identify("user@x", "a-1", **{"$set": {"foo": "bar"}, "$set_once": {"first": 1}})
+    outcome = apply(
+        graph, identify("user@x", "a-1", **{"$set": {"foo": "bar"}, "$set_once": {"first": 1}})
     )
     person = person_of(graph, "a-1")
     assert person.uuid == person_uuid(1, "user@x")
@@ -113,7 +114,7 @@ def test_identify_when_neither_exists_creates_one_identified_person() -> None:
 
 def test_identify_without_anon_id_only_updates_properties() -> None:
     graph = run(pageview("user@x"))
-    outcome = graph.apply(identify("user@x", **{"$set": {"email": "x@y"}}))
+    outcome = apply(graph, identify("user@x", **{"$set": {"email": "x@y"}}))
     person = person_of(graph, "user@x")
     assert person.properties["email"] == "x@y"
     assert not person.is_identified  # person-state tests: "no-op when $anon_distinct_id not passed"
@@ -122,13 +123,13 @@ def test_identify_without_anon_id_only_updates_properties() -> None:
 
 def test_identify_without_anon_id_for_a_new_id_creates_an_unidentified_person() -> None:
     graph = PersonGraph()
-    graph.apply(identify("user@x", **{"$set": {"email": "x@y"}}))
+    apply(graph, identify("user@x", **{"$set": {"email": "x@y"}}))
     assert not person_of(graph, "user@x").is_identified
 
 
 def test_identify_of_two_identified_persons_is_refused() -> None:
     graph = run(identify("u1", "a1"), identify("u2", "a2"))
-    outcome = graph.apply(identify("u2", "u1", **{"$set": {"seen": True}}))
+    outcome = apply(graph, identify("u2", "u1", **{"$set": {"seen": True}}))
     assert outcome.warning_types == ["cannot_merge_already_identified"]
     assert len(graph.persons) == 2
     assert person_of(graph, "u1") is not person_of(graph, "u2")
@@ -143,7 +144,7 @@ def test_identify_of_two_identified_persons_is_refused() -> None:
 def test_refused_merge_still_identifies_the_target() -> None:
     # mergeDistinctIds sets updateIsIdentified before mergePeople refuses.
     graph = run(identify("u1", "a1"), pageview("u2"))
-    outcome = graph.apply(identify("u2", "u1"))
+    outcome = apply(graph, identify("u2", "u1"))
     assert outcome.warning_types == ["cannot_merge_already_identified"]
     assert person_of(graph, "u2").is_identified
     assert outcome.became_identified
@@ -151,7 +152,7 @@ def test_refused_merge_still_identifies_the_target() -> None:
 
 def test_identified_target_does_not_block_the_merge() -> None:
     graph = run(identify("u1", "a1"), pageview("anon"))
-    outcome = graph.apply(identify("u1", "anon"))
+    outcome = apply(graph, identify("u1", "anon"))
     assert outcome.warnings == []
     assert person_of(graph, "anon") is person_of(graph, "u1")
 
@@ -161,14 +162,14 @@ def test_identified_target_does_not_block_the_merge() -> None:
 
 def test_create_alias_of_an_identified_person_is_refused() -> None:
     graph = run(identify("u1", "a1"), pageview("u2"))
-    outcome = graph.apply(alias("$create_alias", "u2", "u1"))
+    outcome = apply(graph, alias("$create_alias", "u2", "u1"))
     assert outcome.warning_types == ["cannot_merge_already_identified"]
     assert len(graph.persons) == 2
 
 
 def test_merge_dangerously_merges_an_identified_person() -> None:
     graph = run(identify("u1", "a1"), identify("u2", "a2"))
-    outcome = graph.apply(alias("$merge_dangerously", "u2", "u1"))
+    outcome = apply(graph, alias("$merge_dangerously", "u2", "u1"))
     assert outcome.warnings == []
     assert len(graph.persons) == 1
     person = person_of(graph, "u2")
@@ -179,7 +180,7 @@ def test_merge_dangerously_merges_an_identified_person() -> None:
 
 def test_create_alias_merges_the_alias_person_into_the_distinct_id_person() -> None:
     graph = run(pageview("old", **{"$set": {"a": 1}}), pageview("new"))
-    graph.apply(alias("$create_alias", "new", "old"))
+    apply(graph, alias("$create_alias", "new", "old"))
     person = person_of(graph, "old")
     assert person.uuid == person_uuid(1, "new")
     assert person.is_identified
@@ -188,7 +189,7 @@ def test_create_alias_merges_the_alias_person_into_the_distinct_id_person() -> N
 
 def test_alias_where_neither_id_is_known_creates_one_person_with_both() -> None:
     graph = PersonGraph()
-    outcome = graph.apply(alias("$create_alias", "new", "old"))
+    outcome = apply(graph, alias("$create_alias", "new", "old"))
     assert len(graph.persons) == 1
     person = person_of(graph, "new")
     assert person.distinct_ids == ["new", "old"]
@@ -200,7 +201,7 @@ def test_alias_where_neither_id_is_known_creates_one_person_with_both() -> None:
 @pytest.mark.parametrize("empty", ["", None])
 def test_alias_without_a_truthy_alias_merges_nothing(empty: Any) -> None:
     graph = run(pageview("old"), pageview("new"))
-    outcome = graph.apply(alias("$create_alias", "new", empty))
+    outcome = apply(graph, alias("$create_alias", "new", empty))
     assert outcome.merge is None
     assert len(graph.persons) == 2
     assert outcome.warnings == []
@@ -215,7 +216,7 @@ ILLEGAL += ["GUEST", "Anonymous", '"null"', "None", "true", ""]
 @pytest.mark.parametrize("bad", ILLEGAL)
 def test_illegal_anon_id_is_refused_but_the_event_is_attributed(bad: str) -> None:
     graph = run(pageview(bad), pageview("user@x"))
-    outcome = graph.apply(identify("user@x", bad, **{"$set": {"email": "x@y"}}))
+    outcome = apply(graph, identify("user@x", bad, **{"$set": {"email": "x@y"}}))
     assert outcome.warning_types == ["cannot_merge_with_illegal_distinct_id"]
     assert outcome.warnings[0].details["illegalDistinctId"] == bad
     assert len(graph.persons) == 2
@@ -230,7 +231,7 @@ def test_illegal_anon_id_is_refused_but_the_event_is_attributed(bad: str) -> Non
 @pytest.mark.parametrize("bad", ["null", "anonymous", "0"])
 def test_illegal_distinct_id_side_is_refused_too(bad: str) -> None:
     graph = run(pageview("a-1"))
-    outcome = graph.apply(alias("$merge_dangerously", bad, "a-1"))
+    outcome = apply(graph, alias("$merge_dangerously", bad, "a-1"))
     assert outcome.warning_types == ["cannot_merge_with_illegal_distinct_id"]
     assert outcome.person_id == person_uuid(1, bad)
     assert outcome.person_created
@@ -240,14 +241,14 @@ def test_illegal_distinct_id_side_is_refused_too(bad: str) -> None:
 @pytest.mark.parametrize("legal", ["nan", "NULL", " guest "])
 def test_near_misses_are_legal_and_merge(legal: str) -> None:
     graph = run(pageview(legal), pageview("user@x"))
-    outcome = graph.apply(identify("user@x", legal))
+    outcome = apply(graph, identify("user@x", legal))
     assert outcome.warnings == []
     assert len(graph.persons) == 1
 
 
 def test_null_anon_id_becomes_the_illegal_string_null() -> None:
     graph = run(pageview("user@x"))
-    outcome = graph.apply(ev("$identify", "user@x", **{"$anon_distinct_id": None}))
+    outcome = apply(graph, ev("$identify", "user@x", **{"$anon_distinct_id": None}))
     assert outcome.warning_types == ["cannot_merge_with_illegal_distinct_id"]
     assert outcome.warnings[0].details["illegalDistinctId"] == "null"
 
@@ -262,7 +263,7 @@ def test_null_anon_id_becomes_the_illegal_string_null() -> None:
 )
 def test_non_string_merge_id_drops_the_event(event: str, key: str, warning: str) -> None:
     graph = PersonGraph()
-    outcome = graph.apply(ev(event, "user@x", **{key: 42}))
+    outcome = apply(graph, ev(event, "user@x", **{key: 42}))
     assert outcome.dropped
     assert outcome.warning_types == [warning]
     assert outcome.person_id is None
@@ -271,7 +272,7 @@ def test_non_string_merge_id_drops_the_event(event: str, key: str, warning: str)
 
 def test_same_id_on_both_sides_is_a_no_op() -> None:
     graph = run(pageview("user@x"))
-    outcome = graph.apply(identify("user@x", "user@x"))
+    outcome = apply(graph, identify("user@x", "user@x"))
     assert outcome.warnings == []
     assert outcome.merge is not None
     assert outcome.merge.kind is MergeKind.SAME_DISTINCT_ID
@@ -282,7 +283,7 @@ def test_ids_already_on_the_same_person_just_identify() -> None:
     graph = run(alias("$create_alias", "u", "a"))
     person = person_of(graph, "u")
     person.is_identified = False
-    outcome = graph.apply(identify("u", "a"))
+    outcome = apply(graph, identify("u", "a"))
     assert outcome.merge is not None
     assert outcome.merge.kind is MergeKind.ALREADY_SAME_PERSON
     assert person.is_identified
@@ -293,10 +294,10 @@ def test_ids_already_on_the_same_person_just_identify() -> None:
 
 def test_person_id_of_events_before_and_after_a_merge() -> None:
     graph = PersonGraph()
-    before = graph.apply(pageview("a-1"))
-    graph.apply(pageview("user@x"))
-    merged = graph.apply(identify("user@x", "a-1"))
-    after = graph.apply(pageview("a-1"))
+    before = apply(graph, pageview("a-1"))
+    apply(graph, pageview("user@x"))
+    merged = apply(graph, identify("user@x", "a-1"))
+    after = apply(graph, pageview("a-1"))
     survivor = person_uuid(1, "user@x")
     assert before.person_id == person_uuid(1, "a-1")
     assert merged.person_id == survivor
@@ -313,7 +314,7 @@ def test_a_merged_person_vanishes_and_its_ids_move_along() -> None:
         pageview("c"),
     )
     gone = person_of(graph, "a").uuid
-    graph.apply(alias("$merge_dangerously", "c", "b"))
+    apply(graph, alias("$merge_dangerously", "c", "b"))
     assert gone not in graph.persons
     person = person_of(graph, "a")
     assert person.distinct_ids == ["c", "b", "a"]
@@ -330,10 +331,11 @@ def test_merge_property_precedence_matches_posthogs_test() -> None:
         pageview("old-user", **{"$set": {"a": 1, "b": 2}}),
         pageview("new-user", **{"$set": {"b": 3, "c": 4, "d": 5}}),
     )
-    outcome = graph.apply(
+    outcome = apply(
+        graph,
         identify(
             "new-user", "old-user", **{"$set": {"d": 6, "e": 7}, "$set_once": {"a": 8, "f": 9}}
-        )
+        ),
     )
     person = person_of(graph, "new-user")
     assert person.properties == {"a": 1, "b": 3, "c": 4, "d": 6, "e": 7, "f": 9}
@@ -348,9 +350,9 @@ def test_merge_property_precedence_matches_posthogs_test() -> None:
 
 def test_merge_keeps_the_older_created_at() -> None:
     graph = PersonGraph()
-    graph.apply({**pageview("old"), "timestamp": "2024-01-01T00:00:00Z"})
-    graph.apply({**pageview("new"), "timestamp": "2024-02-01T00:00:00Z"})
-    graph.apply(identify("new", "old"))
+    apply(graph, {**pageview("old"), "timestamp": "2024-01-01T00:00:00Z"})
+    apply(graph, {**pageview("new"), "timestamp": "2024-02-01T00:00:00Z"})
+    apply(graph, identify("new", "old"))
     person = person_of(graph, "new")
     assert person.uuid == person_uuid(1, "new")
     assert person.created_at == "2024-01-01T00:00:00Z"
@@ -361,14 +363,14 @@ def test_merge_keeps_the_older_created_at() -> None:
 
 def test_set_once_after_set_does_not_overwrite() -> None:
     graph = run(pageview("u", **{"$set": {"plan": "pro"}}))
-    outcome = graph.apply(pageview("u", **{"$set_once": {"plan": "free"}}))
+    outcome = apply(graph, pageview("u", **{"$set_once": {"plan": "free"}}))
     assert person_of(graph, "u").properties["plan"] == "pro"
     assert outcome.property_changes == []
 
 
 def test_set_after_set_once_overwrites() -> None:
     graph = run(pageview("u", **{"$set_once": {"plan": "free"}}))
-    outcome = graph.apply(pageview("u", **{"$set": {"plan": "pro"}}))
+    outcome = apply(graph, pageview("u", **{"$set": {"plan": "pro"}}))
     assert person_of(graph, "u").properties["plan"] == "pro"
     change = outcome.property_changes[0]
     assert (change.key, change.op, change.old, change.new) == (
@@ -381,31 +383,31 @@ def test_set_after_set_once_overwrites() -> None:
 
 def test_set_wins_over_set_once_in_one_event() -> None:
     graph = run(pageview("u"))
-    graph.apply(pageview("u", **{"$set": {"k": "set"}, "$set_once": {"k": "once"}}))
+    apply(graph, pageview("u", **{"$set": {"k": "set"}, "$set_once": {"k": "once"}}))
     assert person_of(graph, "u").properties["k"] == "set"
     graph2 = PersonGraph()
-    graph2.apply(pageview("u", **{"$set": {"k": "set"}, "$set_once": {"k": "once"}}))
+    apply(graph2, pageview("u", **{"$set": {"k": "set"}, "$set_once": {"k": "once"}}))
     assert person_of(graph2, "u").properties["k"] == "set"
 
 
 @pytest.mark.parametrize("unset", [["a", "missing", 7], {"a": None, "missing": 1}])
 def test_unset_list_and_object_forms(unset: Any) -> None:
     graph = run(pageview("u", **{"$set": {"a": 1, "b": 2}}))
-    outcome = graph.apply(pageview("u", **{"$unset": unset}))
+    outcome = apply(graph, pageview("u", **{"$unset": unset}))
     assert person_of(graph, "u").properties == {"b": 2}
     assert [(c.key, c.op) for c in outcome.property_changes] == [("a", PropertyOp.UNSET)]
 
 
 def test_set_and_unset_of_a_key_the_person_had_removes_it() -> None:
     graph = run(pageview("u", **{"$set": {"k": 1}}))
-    graph.apply(pageview("u", **{"$set": {"k": 2}, "$unset": ["k"]}))
+    apply(graph, pageview("u", **{"$set": {"k": 2}, "$unset": ["k"]}))
     assert "k" not in person_of(graph, "u").properties
 
 
 def test_set_and_unset_of_a_new_key_keeps_the_set() -> None:
     # $unset only removes keys the person had before the event.
     graph = run(pageview("u"))
-    graph.apply(pageview("u", **{"$set": {"k": 2}, "$unset": ["k"]}))
+    apply(graph, pageview("u", **{"$set": {"k": 2}, "$unset": ["k"]}))
     assert person_of(graph, "u").properties["k"] == 2
 
 
@@ -413,13 +415,13 @@ def test_set_and_unset_of_a_new_key_during_a_merge_removes_it() -> None:
     # The merge applies the event's updates, then updatePersonProperties applies them again;
     # on the second pass the key exists, so $unset removes it (code-derived).
     graph = run(pageview("a"), pageview("u"))
-    graph.apply(identify("u", "a", **{"$set": {"k": 2}, "$unset": ["k"]}))
+    apply(graph, identify("u", "a", **{"$set": {"k": 2}, "$unset": ["k"]}))
     assert "k" not in person_of(graph, "u").properties
 
 
 def test_unset_does_nothing_on_a_new_person() -> None:
     graph = PersonGraph()
-    graph.apply(pageview("u", **{"$set": {"k": 1}, "$unset": ["k"]}))
+    apply(graph, pageview("u", **{"$set": {"k": 1}, "$unset": ["k"]}))
     assert person_of(graph, "u").properties["k"] == 1
 
 
@@ -432,14 +434,15 @@ def test_top_level_set_is_merged_and_wins() -> None:
         "$set_once": {"c": "top"},
         "properties": {"$set": {"a": "inner", "d": "inner"}},
     }
-    graph.apply(event)
+    apply(graph, event)
     assert person_of(graph, "u").properties == {"a": "top", "b": "top", "c": "top", "d": "inner"}
 
 
 def test_created_person_gets_creator_event_uuid() -> None:
     graph = PersonGraph()
-    graph.apply(
-        {**pageview("u", **{"$set": {"a": 1}}), "uuid": "0190d5b2-0000-7000-8000-000000000001"}
+    apply(
+        graph,
+        {**pageview("u", **{"$set": {"a": 1}}), "uuid": "0190d5b2-0000-7000-8000-000000000001"},
     )
     person = person_of(graph, "u")
     assert person.properties["$creator_event_uuid"] == "0190d5b2-0000-7000-8000-000000000001"
@@ -456,23 +459,23 @@ def test_property_sources_track_the_writing_event() -> None:
 def test_string_set_spreads_into_characters() -> None:
     # `{...("ab")}` in JS is {0: "a", 1: "b"}; ingestion does not reject a non-object $set.
     graph = PersonGraph()
-    graph.apply(pageview("u", **{"$set": "ab"}))
+    apply(graph, pageview("u", **{"$set": "ab"}))
     assert person_of(graph, "u").properties == {"0": "a", "1": "b"}
 
 
 def test_exception_events_never_update_properties() -> None:
     graph = run(pageview("u", **{"$set": {"a": 1}}))
-    outcome = graph.apply(ev("$exception", "u", **{"$set": {"a": 2}}))
+    outcome = apply(graph, ev("$exception", "u", **{"$set": {"a": 2}}))
     assert person_of(graph, "u").properties["a"] == 1
     assert "set_on_exception" in outcome.note_codes
-    quiet = graph.apply(ev("$exception", "u", **{"$browser": "Chrome"}))
+    quiet = apply(graph, ev("$exception", "u", **{"$browser": "Chrome"}))
     assert "set_on_exception" not in quiet.note_codes
 
 
 def test_exception_event_for_a_new_id_still_creates_the_person_with_its_set() -> None:
     # createOrGetPerson reads $set directly; only updates go through the denylist (code-derived).
     graph = PersonGraph()
-    graph.apply(ev("$exception", "u", **{"$set": {"a": 2}}))
+    apply(graph, ev("$exception", "u", **{"$set": {"a": 2}}))
     assert person_of(graph, "u").properties["a"] == 2
 
 
@@ -481,8 +484,9 @@ def test_exception_event_for_a_new_id_still_creates_the_person_with_its_set() ->
 
 def test_event_properties_are_lifted_onto_the_person() -> None:
     graph = PersonGraph()
-    graph.apply(
-        pageview("u", **{"$browser": "Chrome", "utm_source": "ad", "$set": {"$browser": "mine"}})
+    apply(
+        graph,
+        pageview("u", **{"$browser": "Chrome", "utm_source": "ad", "$set": {"$browser": "mine"}}),
     )
     props = person_of(graph, "u").properties
     assert props["$browser"] == "mine"  # an explicit $set wins
@@ -493,23 +497,23 @@ def test_event_properties_are_lifted_onto_the_person() -> None:
 
 def test_null_event_property_never_becomes_initial() -> None:
     graph = PersonGraph()
-    graph.apply(pageview("u", gclid=None))
+    apply(graph, pageview("u", gclid=None))
     props = person_of(graph, "u").properties
     assert props["gclid"] is None
     assert "$initial_gclid" not in props
-    graph.apply(pageview("u", gclid="abc"))
+    apply(graph, pageview("u", gclid="abc"))
     assert person_of(graph, "u").properties["$initial_gclid"] == "abc"
 
 
 def test_server_side_os_is_not_lifted() -> None:
     graph = PersonGraph()
-    graph.apply(pageview("u", **{"$os": "Linux", "$is_server": True}))
+    apply(graph, pageview("u", **{"$os": "Linux", "$is_server": True}))
     assert "$os" not in person_of(graph, "u").properties
 
 
 def test_os_name_is_an_alias_of_os() -> None:
     graph = PersonGraph()
-    graph.apply(pageview("u", **{"$os_name": "iOS"}))
+    apply(graph, pageview("u", **{"$os_name": "iOS"}))
     props = person_of(graph, "u").properties
     assert props["$initial_os"] == "iOS"
     assert "$os_name" not in props
@@ -518,7 +522,7 @@ def test_os_name_is_an_alias_of_os() -> None:
 
 def test_filtered_only_change_on_a_pageview_is_not_written() -> None:
     graph = run(pageview("u", **{"$browser": "Chrome"}))
-    outcome = graph.apply(pageview("u", **{"$browser": "Firefox"}))
+    outcome = apply(graph, pageview("u", **{"$browser": "Firefox"}))
     assert person_of(graph, "u").properties["$browser"] == "Chrome"
     assert outcome.ignored_properties == ["$browser"]
     assert "filtered_update_ignored" in outcome.note_codes
@@ -526,21 +530,23 @@ def test_filtered_only_change_on_a_pageview_is_not_written() -> None:
 
 def test_filtered_change_lands_with_a_real_change_or_on_a_person_event() -> None:
     graph = run(pageview("u", **{"$browser": "Chrome"}))
-    graph.apply(pageview("u", **{"$browser": "Firefox", "$set": {"plan": "pro"}}))
+    apply(graph, pageview("u", **{"$browser": "Firefox", "$set": {"plan": "pro"}}))
     assert person_of(graph, "u").properties["$browser"] == "Firefox"
-    graph.apply(ev("$set", "u", **{"$set": {"$browser": "Safari"}}))
+    apply(graph, ev("$set", "u", **{"$set": {"$browser": "Safari"}}))
     assert person_of(graph, "u").properties["$browser"] == "Safari"
 
 
 def test_filtered_suppression_can_be_turned_off() -> None:
     graph = PersonGraph(suppress_filtered_updates=False)
-    graph.simulate([pageview("u", **{"$browser": "Chrome"}), pageview("u", **{"$browser": "Edge"})])
+    simulate(
+        graph, [pageview("u", **{"$browser": "Chrome"}), pageview("u", **{"$browser": "Edge"})]
+    )
     assert person_of(graph, "u").properties["$browser"] == "Edge"
 
 
 def test_survey_shown_sets_last_seen_date() -> None:
     graph = PersonGraph()
-    graph.apply({**ev("survey shown", "u"), "timestamp": "2024-05-01T12:00:00Z"})
+    apply(graph, {**ev("survey shown", "u"), "timestamp": "2024-05-01T12:00:00Z"})
     assert person_of(graph, "u").properties["$survey_last_seen_date"] == "2024-05-01T12:00:00Z"
 
 
@@ -549,29 +555,34 @@ def test_survey_shown_sets_last_seen_date() -> None:
 
 def test_personless_event_creates_no_person_and_ignores_set() -> None:
     graph = PersonGraph()
-    outcome = graph.apply(pageview("anon", **{"$process_person_profile": False, "$set": {"a": 1}}))
+    outcome = apply(graph, pageview("anon", **{"$process_person_profile": False, "$set": {"a": 1}}))
     assert graph.persons == {}
     assert outcome.person_id == person_uuid(1, "anon")
     assert outcome.person_mode is PersonMode.PROPERTYLESS
     assert not outcome.process_person
     assert outcome.property_changes == []
     # A later personful event makes the person with the same UUID, without the earlier $set.
-    later = graph.apply(pageview("anon"))
+    later = apply(graph, pageview("anon"))
     assert later.person_id == person_uuid(1, "anon")
     assert "a" not in person_of(graph, "anon").properties
 
 
 def test_personless_event_for_an_existing_person_uses_it_without_updating() -> None:
     graph = PersonGraph()
-    graph.apply({**pageview("u", **{"$set": {"a": 1}}), "timestamp": "2024-01-01T00:00:00Z"})
-    soon = graph.apply(
+    apply(graph, {**pageview("u", **{"$set": {"a": 1}}), "timestamp": "2024-01-01T00:00:00Z"})
+    soon = apply(
+        graph,
         {
             **pageview("u", **{"$process_person_profile": False, "$set": {"a": 2}}),
             "timestamp": "2024-01-01T00:00:30Z",
-        }
+        },
     )
-    later = graph.apply(
-        {**pageview("u", **{"$process_person_profile": False}), "timestamp": "2024-01-01T00:05:00Z"}
+    later = apply(
+        graph,
+        {
+            **pageview("u", **{"$process_person_profile": False}),
+            "timestamp": "2024-01-01T00:05:00Z",
+        },
     )
     assert soon.person_id == later.person_id == person_uuid(1, "u")
     assert soon.person_mode is PersonMode.PROPERTYLESS
@@ -584,8 +595,9 @@ def test_personless_event_for_an_existing_person_uses_it_without_updating() -> N
 )
 def test_personless_identity_events_are_dropped(name: str) -> None:
     graph = PersonGraph()
-    outcome = graph.apply(
-        ev(name, "u", **{"$process_person_profile": False, "$anon_distinct_id": "a", "alias": "a"})
+    outcome = apply(
+        graph,
+        ev(name, "u", **{"$process_person_profile": False, "$anon_distinct_id": "a", "alias": "a"}),
     )
     assert outcome.dropped
     assert outcome.warning_types == ["invalid_event_when_process_person_profile_is_false"]
@@ -594,24 +606,24 @@ def test_personless_identity_events_are_dropped(name: str) -> None:
 
 def test_non_boolean_process_person_profile_is_ignored_with_a_warning() -> None:
     graph = PersonGraph()
-    outcome = graph.apply(pageview("u", **{"$process_person_profile": "false", "$set": {"a": 1}}))
+    outcome = apply(graph, pageview("u", **{"$process_person_profile": "false", "$set": {"a": 1}}))
     assert outcome.warning_types == ["invalid_process_person_profile"]
     assert person_of(graph, "u").properties["a"] == 1
 
 
 def test_merging_an_id_used_personless_re_points_its_events() -> None:
     graph = PersonGraph()
-    graph.apply(pageview("anon", **{"$process_person_profile": False}))
-    graph.apply(pageview("user@x"))
-    outcome = graph.apply(identify("user@x", "anon"))
+    apply(graph, pageview("anon", **{"$process_person_profile": False}))
+    apply(graph, pageview("user@x"))
+    outcome = apply(graph, identify("user@x", "anon"))
     assert outcome.distinct_id_overrides == {"anon": person_uuid(1, "user@x")}
     assert graph.current_person_id("anon", person_uuid(1, "anon")) == person_uuid(1, "user@x")
 
 
 def test_identify_of_two_new_ids_prefers_the_one_used_personless_for_the_uuid() -> None:
     graph = PersonGraph()
-    graph.apply(pageview("anon", **{"$process_person_profile": False}))
-    graph.apply(identify("user@x", "anon"))
+    apply(graph, pageview("anon", **{"$process_person_profile": False}))
+    apply(graph, identify("user@x", "anon"))
     person = person_of(graph, "user@x")
     assert person.uuid == person_uuid(1, "anon")
     assert person.distinct_ids == ["anon", "user@x"]
@@ -623,13 +635,14 @@ def test_identify_of_two_new_ids_prefers_the_one_used_personless_for_the_uuid() 
 
 def test_groupidentify_creates_then_updates_a_group() -> None:
     graph = PersonGraph()
-    first = graph.apply(
+    first = apply(
+        graph,
         ev(
             "$groupidentify",
             "u",
             **{"$group_type": "company", "$group_key": "acme", "$group_set": {"name": "Acme"}},
             **{"$set": {"should": "vanish"}},
-        )
+        ),
     )
     group = graph.group("company", "acme")
     assert group is not None
@@ -638,7 +651,8 @@ def test_groupidentify_creates_then_updates_a_group() -> None:
     assert [c.kind.value for c in first.group_changes] == ["type_registered", "group_created"]
     # $groupidentify strips $set, but the sender still gets a person.
     assert "should" not in person_of(graph, "u").properties
-    second = graph.apply(
+    second = apply(
+        graph,
         ev(
             "$groupidentify",
             "u",
@@ -647,7 +661,7 @@ def test_groupidentify_creates_then_updates_a_group() -> None:
                 "$group_key": "acme",
                 "$group_set": {"name": "Acme", "n": 2},
             },
-        )
+        ),
     )
     assert group.properties == {"name": "Acme", "n": 2}
     assert [c.key for c in second.group_changes[0].property_changes] == ["n"]
@@ -656,13 +670,14 @@ def test_groupidentify_creates_then_updates_a_group() -> None:
 def test_sixth_group_type_is_refused_silently() -> None:
     graph = PersonGraph()
     types = {f"type{i}": f"k{i}" for i in range(6)}
-    outcome = graph.apply(pageview("u", **{"$groups": types}))
+    outcome = apply(graph, pageview("u", **{"$groups": types}))
     assert graph.group_types == {f"type{i}": i for i in range(5)}
     assert outcome.group_columns == {f"$group_{i}": f"k{i}" for i in range(5)}
     assert outcome.warnings == []
     assert "group_type_limit" in outcome.note_codes
-    gi = graph.apply(
-        ev("$groupidentify", "u", **{"$group_type": "type5", "$group_key": "k", "$group_set": {}})
+    gi = apply(
+        graph,
+        ev("$groupidentify", "u", **{"$group_type": "type5", "$group_key": "k", "$group_set": {}}),
     )
     assert graph.group("type5", "k") is None
     assert gi.note_codes.count("group_type_limit") == 1
@@ -670,15 +685,15 @@ def test_sixth_group_type_is_refused_silently() -> None:
 
 def test_group_key_over_400_characters_drops_the_event() -> None:
     graph = PersonGraph()
-    outcome = graph.apply(
-        ev("$groupidentify", "u", **{"$group_type": "company", "$group_key": "k" * 401})
+    outcome = apply(
+        graph, ev("$groupidentify", "u", **{"$group_type": "company", "$group_key": "k" * 401})
     )
     assert outcome.dropped
     assert outcome.warning_types == ["group_key_too_long"]
     assert graph.persons == {}
     assert graph.groups == {}
-    ok = graph.apply(
-        ev("$groupidentify", "u", **{"$group_type": "company", "$group_key": "k" * 400})
+    ok = apply(
+        graph, ev("$groupidentify", "u", **{"$group_type": "company", "$group_key": "k" * 400})
     )
     assert not ok.dropped
     assert graph.group("company", "k" * 400) is not None
@@ -686,17 +701,17 @@ def test_group_key_over_400_characters_drops_the_event() -> None:
 
 def test_groups_on_an_event_register_types_in_order() -> None:
     graph = PersonGraph()
-    outcome = graph.apply(pageview("u", **{"$groups": {"company": "acme", "project": 7}}))
+    outcome = apply(graph, pageview("u", **{"$groups": {"company": "acme", "project": 7}}))
     assert outcome.group_columns == {"$group_0": "acme", "$group_1": 7}
-    again = graph.apply(pageview("u", **{"$groups": {"project": 8}}))
+    again = apply(graph, pageview("u", **{"$groups": {"project": 8}}))
     assert again.group_columns == {"$group_1": 8}
     assert graph.groups == {}  # $groups alone creates no group
 
 
 def test_personless_events_get_no_group_columns() -> None:
     graph = PersonGraph()
-    outcome = graph.apply(
-        pageview("u", **{"$groups": {"company": "acme"}, "$process_person_profile": False})
+    outcome = apply(
+        graph, pageview("u", **{"$groups": {"company": "acme"}, "$process_person_profile": False})
     )
     assert outcome.group_columns == {}
     assert graph.group_types == {}
@@ -705,8 +720,9 @@ def test_personless_events_get_no_group_columns() -> None:
 @pytest.mark.parametrize("bad", ["name", ["a"], 5])
 def test_groupidentify_with_a_non_object_group_set_updates_no_group(bad: Any) -> None:
     graph = PersonGraph()
-    outcome = graph.apply(
-        ev("$groupidentify", "u", **{"$group_type": "co", "$group_key": "k", "$group_set": bad})
+    outcome = apply(
+        graph,
+        ev("$groupidentify", "u", **{"$group_type": "co", "$group_key": "k", "$group_set": bad}),
     )
     assert outcome.warning_types == ["invalid_group_set"]
     assert graph.groups == {}
@@ -716,7 +732,9 @@ def test_groupidentify_with_a_non_object_group_set_updates_no_group(bad: Any) ->
 
 def test_groupidentify_without_a_key_updates_no_group() -> None:
     graph = PersonGraph()
-    outcome = graph.apply(ev("$groupidentify", "u", **{"$group_type": "company", "$group_set": {}}))
+    outcome = apply(
+        graph, ev("$groupidentify", "u", **{"$group_type": "company", "$group_set": {}})
+    )
     assert graph.groups == {}
     assert "group_identify_incomplete" in outcome.note_codes
     assert graph.group_types == {"company": 0}  # updateGroupsAndFirstEvent still registers it
@@ -726,14 +744,14 @@ def test_groupidentify_without_a_key_updates_no_group() -> None:
 
 
 def test_distinct_id_over_400_characters_is_dropped() -> None:
-    outcome = PersonGraph().apply(pageview("x" * 401))
+    outcome = apply(PersonGraph(), pageview("x" * 401))
     assert outcome.dropped
     assert outcome.warning_types == ["skipping_event_invalid_distinct_id"]
 
 
 def test_nul_in_distinct_id_is_replaced() -> None:
     graph = PersonGraph()
-    graph.apply(pageview("a\x00b"))
+    apply(graph, pageview("a\x00b"))
     assert graph.person_for("a\ufffdb") is not None
 
 
@@ -747,16 +765,16 @@ def test_predict_does_not_mutate() -> None:
     assert graph.to_dict() == before
     assert predicted.merge is not None
     assert predicted.merge.kind is MergeKind.MERGED
-    applied = graph.apply(identify("u", "a"))
+    applied = apply(graph, identify("u", "a"))
     assert applied.to_dict() == predicted.to_dict()
-    assert graph.predict(pageview("z")).person_created
+    assert predict(graph, pageview("z")).person_created
     assert graph.person_for("z") is None
 
 
 def test_copy_is_independent() -> None:
     graph = run(pageview("u", **{"$set": {"a": [1]}}))
     twin = graph.copy()
-    twin.apply(pageview("u", **{"$set": {"a": [2]}}))
+    apply(twin, pageview("u", **{"$set": {"a": [2]}}))
     assert person_of(graph, "u").properties["a"] == [1]
 
 
@@ -776,8 +794,8 @@ def test_round_trip_through_json() -> None:
     assert loaded.to_dict() == graph.to_dict()
     assert loaded == graph
     follow = [pageview("a", **{"$set": {"y": 1}}), identify("v", "p")]
-    assert [o.to_dict() for o in loaded.simulate(follow)] == [
-        o.to_dict() for o in graph.simulate(follow)
+    assert [o.to_dict() for o in simulate(loaded, follow)] == [
+        o.to_dict() for o in simulate(graph, follow)
     ]
 
 
@@ -786,16 +804,9 @@ def test_unknown_schema_is_refused() -> None:
         PersonGraph.from_dict({"schema": 99})
 
 
-def test_simulate_function_and_method_agree() -> None:
-    events = [pageview("a"), identify("u", "a"), pageview("u", **{"$set": {"k": 1}})]
-    assert [o.to_dict() for o in simulate(PersonGraph(), events)] == [
-        o.to_dict() for o in PersonGraph().simulate(events)
-    ]
-
-
 def test_outcome_findings() -> None:
     graph = run(pageview("u"))
-    outcome = graph.apply(identify("u", "null"))
+    outcome = apply(graph, identify("u", "null"))
     findings = outcome_findings(outcome)
     assert [f.code for f in findings] == ["ingestion.cannot_merge_with_illegal_distinct_id"]
     assert findings[0].severity is Severity.WARNING

@@ -418,7 +418,9 @@ def test_choosing_a_finding_focuses_its_field(qtbot, window: MainWindow) -> None
     by_name(window, QLineEdit, names.API_KEY).setText(KEY)
     type_into(qtbot, window, names.EVENT_NAME, "e")
     window.workspace.compose.update_preview()
-    (missing,) = [f for f in window.workspace.compose.last_findings if f.code == "distinct_id.empty"]
+    (missing,) = [
+        f for f in window.workspace.compose.last_findings if f.code == "distinct_id.empty"
+    ]
     window.workspace.compose.go_to_finding(missing)
     assert QApplication.focusWidget() is by_name(window, QLineEdit, names.DISTINCT_ID)
     window.workspace.form.properties.fill_from_text('{"$cookieless_mode": "yes"}')

@@ -1,11 +1,11 @@
 """Persons and identity as PostHog's Node.js ingestion builds them: pure, no I/O.
 
     graph = PersonGraph(team_id=1)
-    outcome = graph.apply({"event": "$identify", "distinct_id": "user@x",
-                           "properties": {"$anon_distinct_id": "a-1"}})
+    outcome = apply(graph, {"event": "$identify", "distinct_id": "user@x",
+                            "properties": {"$anon_distinct_id": "a-1"}})
     outcome.summary   # "merged anonymous `a-1` into `user@x`; identified" (when both existed)
 
-See /work/research/persons.md for the rules and their PostHog sources.
+Each rule cites the PostHog source it follows next to its code.
 """
 
 from __future__ import annotations

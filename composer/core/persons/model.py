@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
-    from composer.core.persons.outcome import Outcome
+    pass
 
 SCHEMA_VERSION = 1
 
@@ -203,19 +201,6 @@ class PersonGraph:
         del self.persons[person.uuid]
 
     # --- whole-graph operations
-
-    def apply(self, event: dict[str, Any]) -> Outcome:
-        """Apply one captured event; see composer.core.persons.pipeline.apply."""
-        from composer.core.persons.pipeline import apply
-
-        return apply(self, event)
-
-    def simulate(self, events: Iterable[dict[str, Any]]) -> list[Outcome]:
-        return [self.apply(event) for event in events]
-
-    def predict(self, event: dict[str, Any]) -> Outcome:
-        """What apply would do, leaving this graph untouched."""
-        return self.copy().apply(event)
 
     def copy(self) -> PersonGraph:
         return copy.deepcopy(self)
