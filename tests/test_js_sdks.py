@@ -305,6 +305,8 @@ def browser_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             {
                 "host": sandbox.url,
                 "key": KEY,
+                # posthog-js logs its own errors and warnings in debug mode only.
+                "config": {"debug": True},
                 "actions": [
                     {"type": "onFeatureFlags"},
                     {
@@ -395,6 +397,7 @@ def test_browser_flag_calls_return_and_callbacks_report_the_outcome(browser_run:
         assert results[name]["error"] is None, results[name]
     assert browser_run.sdk_requests("/flags/"), "posthog-js asked for no flags"
     assert browser_run.result["flagCallbacks"], "onFeatureFlags was never called"
+    assert len(browser_run.named("$feature_flag_called")) == 1
 
 
 @needs_browser
