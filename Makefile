@@ -6,12 +6,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint venv system-deps-run system-deps-test screenshot bench clean
+.PHONY: run test lint venv system-deps-run system-deps-test js-deps screenshot bench clean
 
 run: system-deps-run $(STAMP)
 	$(BIN)/event-composer
 
-test: system-deps-test $(STAMP) lint
+test: system-deps-test $(STAMP) js-deps lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -31,6 +31,10 @@ system-deps-run:
 
 system-deps-test:
 	PYTHON=$(PYTHON) sh scripts/system-deps.sh test
+
+# posthog-node, posthog-js and playwright-core for the real-SDK tests (skipped without Node).
+js-deps:
+	sh scripts/js-deps.sh
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/preflight.py

@@ -2,7 +2,8 @@
 # Installs the Debian/Ubuntu packages that Qt, the headless test display and the test keyring need.
 # usage: scripts/system-deps.sh run|test
 #   run   Qt's X11/GL/font libraries, enough to open the window on a desktop
-#   test  the same, plus Xvfb (screenshots), D-Bus and gnome-keyring (a private Secret Service)
+#   test  the same, plus Xvfb (screenshots), D-Bus and gnome-keyring (a private Secret Service),
+#         and Chromium for posthog-js
 # Packages already present are left alone. Without root or password-less sudo it prints the exact
 # apt-get command to run and exits 1. On a system without dpkg it says so and carries on.
 set -eu
@@ -12,7 +13,8 @@ runtime="libegl1 libgl1 libfontconfig1 libglib2.0-0 libxkbcommon0 libdbus-1-3 fo
  libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
  libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0 libx11-xcb1"
 # dbus-x11 is named so that apt satisfies gnome-keyring's session-bus need without systemd.
-testing="xvfb xauth x11-utils dbus dbus-x11 gnome-keyring libsecret-tools"
+# chromium runs posthog-js in the real-SDK tests (driven by playwright-core, no browser download).
+testing="xvfb xauth x11-utils dbus dbus-x11 gnome-keyring libsecret-tools chromium"
 
 case "$mode" in
   run) wanted=$runtime ;;
