@@ -410,6 +410,31 @@ def test_a_file_with_a_damaged_page_is_kept_aside(tmp_path: Path) -> None:
     assert [p.read_bytes() for p in kept] == [bytes(data)]
 
 
+@pytest.mark.parametrize(
+    ("schema", "why"),
+    [
+        ("CREATE TABLE sends (id INTEGER PRIMARY KEY, sent_at INTEGER)", "lacks profile"),
+        ("CREATE TABLE other (x TEXT)", "sends table is missing"),
+    ],
+)
+def test_a_file_with_a_damaged_schema_is_kept_aside(tmp_path: Path, schema: str, why: str) -> None:
+    path = tmp_path / "history.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute(schema)
+    conn.execute(f"PRAGMA user_version = {history.SCHEMA_VERSION}")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    store = HistoryStore(path)
+    assert "damaged" in store.note
+    assert why in store.note
+    entry_id = store.add(entry("fresh"))
+    assert [e.id for e in store.search()] == [entry_id]
+    store.close()
+    kept = [p for p in tmp_path.glob("history.sqlite3.corrupt-*") if p.name[-1].isdigit()]
+    assert [p.read_bytes() for p in kept] == [before]
+
+
 @pytest.mark.parametrize("journal", ["delete", "wal"])
 def test_a_file_from_a_newer_version_is_refused_and_left_alone(
     tmp_path: Path, journal: str

@@ -23,7 +23,7 @@ import orjson
 
 from composer.core.capture.bodies import mask_in_render, mask_key
 from composer.core.jsonio import JsonSyntaxError, loads
-from composer.files import keep_aside
+from composer.sqlfiles import keep_aside_with_journal, missing_columns, page_damage, read_only
 
 if TYPE_CHECKING:  # httpx stays off the window's start-up path
     from composer.services.transport import ResponseRecord
@@ -153,10 +153,24 @@ def _create_v1(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX sends_by_time ON sends(sent_at)")
 
 
+def _schema_damage(conn: sqlite3.Connection, version: int) -> str:
+    """Why a sound SQLite file is not a history this version can use ("" when it is): a file
+    that says it has the schema must have its table and every column the queries read."""
+    if version == 0:
+        tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        # Version 0 is a new, empty file; tables without a version are someone else's file.
+        return f"it holds tables but no schema version ({len(tables)} tables)" if tables else ""
+    return missing_columns(conn, "sends", _REQUIRED_COLUMNS)
+
+
 # Migration i takes the file from user_version i to i + 1; a new version appends a function.
 _MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1,)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
+_REQUIRED_COLUMNS = (
+    "id", "sent_at", "profile", "host", "url", "endpoint", "kind", "event_names", "events",
+    "body", "status", "elapsed_ms", "response_headers", "response_body", "error", "truncated",
+)  # fmt: skip
 _LIST_COLUMNS = (
     "id, sent_at, profile, host, url, endpoint, kind, event_names, events, status, elapsed_ms,"
     " response_headers, error, truncated"
@@ -297,10 +311,7 @@ class HistoryStore:
 
     def _damage(self) -> str:
         """Why the file cannot be used as is ("" when it can); refuses files from newer apps."""
-        # Read-only, so that a file kept aside or refused is exactly as found: a writable
-        # connection would checkpoint its WAL into it, or delete that WAL, when it closes.
-        uri = self.path.resolve().as_uri() + "?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_S)) as conn:
+        with closing(read_only(self.path)) as conn:
             return self._check(conn)
 
     def _check(self, conn: sqlite3.Connection) -> str:
@@ -316,27 +327,10 @@ class HistoryStore:
                 f" (schema {version}, this version knows {SCHEMA_VERSION}). Update the app to"
                 " read it; it has been left untouched."
             )
-        try:
-            result = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
-        except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError):
-                raise
-            return str(exc)
-        return "" if result == ["ok"] else "; ".join(map(str, result[:3]))
+        return page_damage(conn) or _schema_damage(conn, version)
 
     def _keep_aside(self) -> Path:
-        aside = keep_aside(self.path)
-        # Left behind, a -wal would be replayed into the new file and bring the damage back;
-        # beside the kept file, it still opens with it for inspection.
-        for suffix in ("-wal", "-shm"):
-            sidecar = self.path.with_name(self.path.name + suffix)
-            if sidecar.exists():
-                target = aside.with_name(aside.name + suffix)
-                if target.exists():
-                    keep_aside(sidecar)
-                else:
-                    sidecar.rename(target)
-        return aside
+        return keep_aside_with_journal(self.path)
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
         # Only takes effect on a file without tables: lets prune give space back to the disk.
