@@ -21,6 +21,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,6 +40,7 @@ from composer.sandbox.sdk import (
     cors_headers,
     flags_answer,
     flags_endpoint_answer,
+    folder_reader,
     load_flags,
     local_evaluation_answer,
     local_evaluation_definitions,
@@ -47,6 +49,7 @@ from composer.sandbox.sdk import (
     remote_config_answer,
     remote_config_payload_answer,
     sdk_route,
+    static_asset_answer,
     v1_capture_answer,
 )
 from composer.sandbox.sdk.flags import FlagsRequestError
@@ -666,6 +669,39 @@ def test_capture_v1_names_the_package_a_zstd_body_needs() -> None:
     assert "capture_compression='gzip'" in body_of(outcome.answer)["error_description"]
 
 
+# -- posthog-js's own scripts -------------------------------------------------------------------
+
+
+def test_static_scripts_come_from_a_posthog_js_dist_folder(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "surveys.js").write_text("window.__PosthogExtensions__ = {};")
+    (tmp_path / "secret.js").write_text("nope")
+    reader = folder_reader(dist)
+    versioned = static_asset_answer("/static/1.449.2/surveys.js", reader)
+    assert versioned.status == 200
+    assert versioned.headers["Content-Type"] == "application/javascript"
+    assert versioned.body == b"window.__PosthogExtensions__ = {};"
+    assert static_asset_answer("/static/surveys.js", reader).status == 200
+    assert static_asset_answer("/static/recorder.js", reader).status == 404
+    assert reader("../secret.js") is None
+    unset = static_asset_answer("/static/1.449.2/surveys.js", None)
+    assert unset.status == 404
+    assert "disable_surveys: true" in unset.body.decode()
+    routed = answer_sdk_request(
+        "GET",
+        "/static/surveys.js",
+        "v=1.449.2",
+        {"Origin": "http://localhost:3000"},
+        b"",
+        SdkSettings(read_asset=reader),
+    )
+    assert routed is not None
+    assert routed.answer.status == 200
+    # Loaded by <script crossorigin="anonymous">, so it needs CORS like the rest.
+    assert routed.answer.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+
+
 # -- CORS and routing --------------------------------------------------------------------------
 
 
@@ -710,6 +746,10 @@ def test_preflight_echoes_what_the_browser_asks_for() -> None:
         ("/batch/", None),
         ("/i/v0/e/", None),
         ("/array/phc_x/array.js", None),
+        ("/static/1.449.2/surveys.js", "static"),
+        ("/static/surveys.js", "static"),
+        ("/static/../secret.js", None),
+        ("/static/1.0/sub/x.js", None),
     ],
 )
 def test_sdk_routes(path: str, route: str | None) -> None:

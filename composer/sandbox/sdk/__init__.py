@@ -8,6 +8,7 @@ parse from PostHog, so none of them logs an error, retries or turns a feature of
 - `remote_config` — `/array/<token>/config` and `config.js`;
 - `v1_capture` — `/i/v1/analytics/events` with its per-event results;
 - `answer` — the `Answer` type and the CORS headers browsers need;
+- `static_assets` — posthog-js's lazily loaded scripts, from a posthog-js `dist` folder;
 - `flagfile` — the developer's local flags file;
 - `routes` — one entry point that picks the route.
 
@@ -31,6 +32,7 @@ from composer.sandbox.sdk.remote_config import (
     remote_config_answer,
 )
 from composer.sandbox.sdk.routes import SdkAnswer, SdkSettings, answer_sdk_request, sdk_route
+from composer.sandbox.sdk.static_assets import folder_reader, static_asset_answer
 from composer.sandbox.sdk.v1_capture import V1CaptureOutcome, V1Event, v1_capture_answer
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "cors_headers",
     "flags_answer",
     "flags_endpoint_answer",
+    "folder_reader",
     "load_flags",
     "local_evaluation_answer",
     "local_evaluation_definitions",
@@ -58,5 +61,6 @@ __all__ = [
     "remote_config_answer",
     "remote_config_payload_answer",
     "sdk_route",
+    "static_asset_answer",
     "v1_capture_answer",
 ]

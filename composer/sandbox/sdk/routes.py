@@ -24,6 +24,11 @@ from composer.sandbox.sdk.remote_config import (
     RemoteConfigOptions,
     remote_config_answer,
 )
+from composer.sandbox.sdk.static_assets import (
+    AssetReader,
+    static_asset_answer,
+    static_asset_name,
+)
 from composer.sandbox.sdk.v1_capture import V1CaptureOutcome, v1_capture_answer
 
 _ARRAY = re.compile(r"^/array/(?P<token>[^/]*)/(?P<file>config|config\.js)$")
@@ -46,11 +51,13 @@ _EMPTY_LISTS: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class SdkSettings:
-    """What the sandbox serves: its flags, its project's switches, its personal key if any."""
+    """What the sandbox serves: its flags, its project's switches, its personal key if any,
+    and where posthog-js's own scripts come from (see static_assets.py)."""
 
     flagset: FlagSet = EMPTY
     options: RemoteConfigOptions = DEFAULT_OPTIONS
     personal_api_key: str | None = None
+    read_asset: AssetReader | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,8 @@ def sdk_route(path: str) -> str | None:
         return "remote_config_payload"
     if trimmed in _EMPTY_LISTS:
         return trimmed.removeprefix("/api/")
+    if static_asset_name(path) is not None:
+        return "static"
     return None
 
 
@@ -127,6 +136,8 @@ def _answer(
             token["token"] if token else "", route == "config.js", settings.flagset,
             settings.options,
         )  # fmt: skip
+    elif route == "static":
+        answer = static_asset_answer(path, settings.read_asset)
     elif route == "remote_config_payload":
         key = _REMOTE_PAYLOAD.match(trimmed)
         answer = remote_config_payload_answer(settings.flagset, key["key"] if key else "", headers)
