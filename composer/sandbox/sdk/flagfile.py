@@ -41,7 +41,7 @@ _KEY_HINT = "use letters, digits, '-' and '_' only, as PostHog does"
 # Distinct ids PostHog treats as a client bug (rust/capture/src/v1/analytics/constants.rs
 # ILLEGAL_DISTINCT_IDS); an override for one of them could never meet a real person. "true" and
 # "false" would also be read as booleans by the SDKs' exact-match filters.
-_ILLEGAL_IDS = frozenset(
+ILLEGAL_DISTINCT_IDS = frozenset(
     {
         "0", "00000000-0000-0000-0000-000000000000", "[object object]", "anonymous",
         "anonymous-user", "backend", "distinct_id", "distinctid", "email", "false", "guest",
@@ -155,8 +155,8 @@ def load_flags(text: str, *, filename: str | None = None) -> FlagSet:
         raise FlagFileError(
             f'{name}: "flags" must be an object from flag key to value, not {_kind(flags)}'
         )
-    return FlagSet(tuple(_flag(name, key, spec, index) for index, (key, spec) in
-                         enumerate(flags.items(), start=1)))  # fmt: skip
+    items = enumerate(flags.items(), start=1)
+    return FlagSet(tuple(_flag(name, key, spec, index) for index, (key, spec) in items))
 
 
 def _parse(text: str, filename: str | None, name: str) -> Any:
@@ -284,7 +284,7 @@ def _overrides(where: str, raw: Any) -> dict[str, FlagValue]:
         distinct_id = str(raw_id) if type(raw_id) is int else raw_id
         if not isinstance(distinct_id, str) or not distinct_id.strip():
             raise FlagFileError(f'{where}: "overrides" has an empty or non-text distinct id')
-        if distinct_id.strip().lower() in _ILLEGAL_IDS:
+        if distinct_id.strip().lower() in ILLEGAL_DISTINCT_IDS:
             raise FlagFileError(
                 f"{where}: override for distinct id {distinct_id!r}, which PostHog treats as "
                 "a placeholder, not a person; use the real distinct id"

@@ -131,11 +131,11 @@ def _answer(
             settings.flagset, headers, query, personal_api_key=settings.personal_api_key
         )
     elif route in ("config", "config.js"):
-        token = _ARRAY.match(trimmed)
+        match = _ARRAY.match(trimmed)
+        token = match["token"] if match else ""
         answer = remote_config_answer(
-            token["token"] if token else "", route == "config.js", settings.flagset,
-            settings.options,
-        )  # fmt: skip
+            token, route == "config.js", settings.flagset, settings.options
+        )
     elif route == "static":
         answer = static_asset_answer(path, settings.read_asset)
     elif route == "remote_config_payload":

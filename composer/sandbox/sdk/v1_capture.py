@@ -28,6 +28,9 @@ from typing import Any
 from composer.core import jsonio
 from composer.sandbox.sdk.answer import Answer, header, json_answer
 
+# constants.rs ILLEGAL_DISTINCT_IDS, the same list: accepted, with person processing off.
+from composer.sandbox.sdk.flagfile import ILLEGAL_DISTINCT_IDS
+
 MAX_BODY = 20 * 1024 * 1024
 MAX_DECOMPRESSED = 5 * MAX_BODY
 MAX_EVENT_NAME = 200  # constants.rs CAPTURE_V1_MAX_EVENT_NAME_LENGTH
@@ -43,15 +46,6 @@ REQUIRED_HEADERS = (
     "PostHog-Request-Timestamp",
 )
 SUPPORTED_ENCODINGS = ("gzip", "deflate", "br", "zstd")  # constants.rs
-
-# constants.rs ILLEGAL_DISTINCT_IDS: accepted, but with person processing off (`warning`).
-_ILLEGAL_DISTINCT_IDS = frozenset(
-    {
-        "0", "00000000-0000-0000-0000-000000000000", "[object object]", "anonymous",
-        "anonymous-user", "backend", "distinct_id", "distinctid", "email", "false", "guest",
-        "id", "nan", "none", "not_authenticated", "null", "system", "true", "undefined", "user",
-    }
-)  # fmt: skip
 
 # The typed `options` and the legacy properties they stand for (capture_v1.py
 # `_OPTION_SENTINELS`), so a stored event reads like its /batch/ twin.
@@ -302,8 +296,9 @@ def _check_batch(data: Any) -> tuple[str, bool, list[dict[str, Any]]]:
     if not batch:
         raise _Refused(400, "empty_batch", "request batch is empty")
     if _rfc3339(created_at) is None:
-        raise _Refused(400, "invalid_batch", f"invalid batch: created_at is not valid RFC 3339: "
-                       f"{created_at}")  # fmt: skip
+        raise _Refused(
+            400, "invalid_batch", f"invalid batch: created_at is not valid RFC 3339: {created_at}"
+        )
     seen: set[uuidlib.UUID] = set()
     for event in batch:
         raw_uuid = event["uuid"].strip()
@@ -360,7 +355,7 @@ def _check_event(raw: dict[str, Any], sdk_info: str) -> V1Event:
     event = _legacy_event(raw, distinct_id, properties, options or {}, sdk_info)
     if tag is not None:
         return V1Event(uuid, "drop", tag, event)
-    if distinct_id.lower() in _ILLEGAL_DISTINCT_IDS:
+    if distinct_id.lower() in ILLEGAL_DISTINCT_IDS:
         return V1Event(uuid, "warning", "person_processing_disabled", event)
     return V1Event(uuid, "ok", None, event)
 
