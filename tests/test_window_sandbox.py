@@ -140,3 +140,31 @@ def test_sdk_events_sent_to_the_headless_sandbox_show_in_the_window(
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=10)
+
+
+def test_a_key_anywhere_in_a_request_is_in_no_text_the_window_shows(
+    qtbot, window: MainWindow
+) -> None:
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from tests.test_sandbox_limits import KEY, OTHER_KEY, key_everywhere_requests
+
+    url = wait_for_sandbox(qtbot, window)
+    key_everywhere_requests(url)
+    inbox = window.workspace.inbox
+    qtbot.waitUntil(lambda: inbox.model.rowCount() >= 5, timeout=10000)
+    seen: list[str] = [window.windowTitle(), window.statusBar().currentMessage()]
+    model = inbox.model
+    for row in range(model.rowCount()):
+        inbox.table.selectRow(row)
+        qtbot.wait(50)
+        seen.extend(str(model.index(row, c).data()) for c in range(model.columnCount()))
+        seen.extend(v.toPlainText() for v in (inbox.event_view, inbox.request_view))
+        seen.append(inbox.findings_view.toPlainText())
+    for widget in QApplication.allWidgets():
+        if isinstance(widget, QWidget):
+            seen.extend((widget.toolTip(), widget.accessibleDescription()))
+    text = "\n".join(seen)
+    assert "phc_" in text  # the requests are shown, masked
+    assert KEY not in text
+    assert OTHER_KEY not in text

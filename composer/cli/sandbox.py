@@ -23,8 +23,8 @@ def run(args: argparse.Namespace) -> ExitStatus:
         raise CliError(str(exc)) from None
     if store.moved_aside is not None:
         print(
-            f"The inbox file was damaged; it was kept as {store.moved_aside} and a new one was"
-            " started.",
+            f"The inbox file was damaged ({store.damage}); it was kept as {store.moved_aside}"
+            " and a new one was started.",
             file=sys.stderr,
         )
     if args.clear:
@@ -34,7 +34,14 @@ def run(args: argparse.Namespace) -> ExitStatus:
         print(entry.line(), flush=True)
 
     try:
-        server = SandboxServer(store, port=args.port, on_request=log, rate_limit=args.rate_limit)
+        server = SandboxServer(
+            store,
+            port=args.port,
+            on_request=log,
+            rate_limit=args.rate_limit,
+            read_timeout=args.read_timeout,
+            idle_timeout=args.idle_timeout,
+        )
     except OSError as exc:
         store.close()
         if port_in_use(exc):
@@ -92,5 +99,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         type=int,
         metavar="N",
         help="answer 429 to a key that sends more than N events a minute",
+    )
+    p.add_argument(
+        "--read-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="answer 408 to a client that stops sending a request for S seconds (default 10)",
+    )
+    p.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="close a keep-alive connection idle for S seconds (default 30)",
     )
     p.set_defaults(run=run)

@@ -99,8 +99,8 @@ def _made(server: SandboxServer, store: SandboxStore) -> LocalSandbox:
     note = ""
     if store.moved_aside is not None:
         note = (
-            f"The inbox file was damaged; it was kept as {store.moved_aside} and a new one"
-            " was started."
+            f"The inbox file was damaged ({store.damage}); it was kept as {store.moved_aside}"
+            " and a new one was started."
         )
     log.info("sandbox listening on %s", server.url)
     return LocalSandbox(server.url, store.path, server, note)

@@ -1,4 +1,4 @@
-"""The sandbox's HTTP server: loopback only, threaded, HTTP/1.1 keep-alive.
+"""The sandbox's server: loopback only, HTTP/1.1 keep-alive, bounded (see `http.py`).
 
 Each request goes through `composer.core.capture.service.process` (the same rules as PostHog's
 capture service) and then into the inbox store. A store failure answers 503, as PostHog does
@@ -17,14 +17,12 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import orjson
 
 from composer import __version__
 from composer.core.capture.hosts import is_loopback
-from composer.core.capture.preflight import replies
 from composer.core.capture.service import (
     MAX_BODY_BYTES,
     SANDBOX_HEADER,
@@ -32,16 +30,20 @@ from composer.core.capture.service import (
     CaptureRequest,
     process,
 )
+from composer.sandbox.http import HttpRequest, HttpResponse, HttpServer, Limits
 from composer.sandbox.store import SandboxStore, StoreError, source_of
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8787
+# Inflating a compressed body can take up to 100 MiB (PostHog's cap); one at a time keeps ten
+# gzip bombs at once from taking a gigabyte. Small compressed bodies wait a moment, no more.
+_INFLATING = threading.BoundedSemaphore(1)
 
 
 @dataclass(frozen=True)
 class RequestLog:
-    """One answered request, for the console log and the window."""
+    """One answered request, for the console log and the window (keys already masked)."""
 
     when: float
     method: str
@@ -94,49 +96,71 @@ class SandboxServer:
         port: int = DEFAULT_PORT,
         on_request: Callable[[RequestLog], None] | None = None,
         read_timeout: float = 10.0,
+        idle_timeout: float = 30.0,
         rate_limit: int | None = None,
+        workers: int = 4,
     ) -> None:
         if not is_loopback(host):
             raise ValueError(f"the sandbox listens on this machine only, not on {host}")
         self.store = store
         self.on_request = on_request
-        self.read_timeout = read_timeout
         self.rate_limit = RateLimit(rate_limit) if rate_limit else None
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        server_class = type("_Server", (ThreadingHTTPServer,), {"address_family": family})
-        self._server: ThreadingHTTPServer = server_class((host, port), _make_handler(self))
-        self._server.daemon_threads = True
+        self.limits = Limits(
+            max_body=MAX_BODY_BYTES,
+            read_timeout=read_timeout,
+            idle_timeout=idle_timeout,
+            workers=workers,
+        )
+        self._sock = _listen(host, port)
+        self._http = HttpServer(
+            self._sock,
+            self._serve,
+            limits=self.limits,
+            framing_reply=self._framing_reply,
+            server_header=f"event-composer-sandbox/{__version__}",
+        )
         self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return int(self._sock.getsockname()[1])
 
     @property
     def url(self) -> str:
-        host = str(self._server.server_address[0])
+        host = str(self._sock.getsockname()[0])
         return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     def start(self) -> SandboxServer:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="sandbox-server",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = self._http.start()
         return self
 
     def serve_forever(self) -> None:
-        self._server.serve_forever(poll_interval=0.2)
+        self._http.serve_forever()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
     # -- one request ---------------------------------------------------------------------------
+
+    def _framing_reply(self, status: int, text: str) -> HttpResponse:
+        return _to_http(CaptureOutcome(status, text.encode()))
+
+    def _serve(self, http: HttpRequest) -> HttpResponse:  # a worker thread
+        try:
+            split = urlsplit(http.target)
+        except ValueError as exc:  # "http://[::1": not even a URL
+            return self._framing_reply(400, f"malformed request target: {exc}")
+        request = CaptureRequest(
+            method=http.method,
+            path=split.path or "/",
+            query=split.query,
+            headers=http.headers,
+            body=http.body,
+            client=http.client,
+        )
+        return _to_http(self.handle(request))
 
     def info(self) -> CaptureOutcome:
         """`GET /_sandbox`: who is listening, and where its inbox is (for a window to read)."""
@@ -155,7 +179,11 @@ class SandboxServer:
             return self.info()
         received = time.time()
         try:
-            outcome = process(request)
+            if _inflates(request):
+                with _INFLATING:
+                    outcome = process(request)
+            else:
+                outcome = process(request)
             limited = (
                 self.rate_limit is not None
                 and outcome.events
@@ -173,7 +201,7 @@ class SandboxServer:
             outcome = CaptureOutcome(500, b"internal server error")
         request_id: int | None = None
         if request.path.rstrip("/") not in ("", "/_readiness", "/_liveness") and (
-            request.method.upper() != "OPTIONS"
+            request.method.upper() not in ("OPTIONS", "HEAD")
         ):
             try:
                 request_id = self.store.record(request, outcome, received)
@@ -183,119 +211,65 @@ class SandboxServer:
                     503, b"transient error, please retry", headers=outcome.headers
                 )
         if self.on_request is not None and request_id is not None:
-            user_agent = request.header("user-agent") or ""
-            warnings = tuple(
-                f"{f.code} at {f.path}: {f.message}"
-                for e in outcome.events
-                for f in e.findings
-                if f.severity.value == "warning"
-            )
-            self.on_request(
-                RequestLog(
-                    received,
-                    request.method,
-                    request.path,
-                    outcome.status,
-                    outcome.reply_text,
-                    len(outcome.events),
-                    source_of(user_agent),
-                    user_agent,
-                    request_id,
-                    warnings,
-                )
-            )
+            self.on_request(self._log_entry(request, outcome, received, request_id))
         return outcome
 
+    def _log_entry(
+        self, request: CaptureRequest, outcome: CaptureOutcome, received: float, request_id: int
+    ) -> RequestLog:
+        user_agent = request.header("user-agent") or ""
+        warnings = tuple(
+            f"{f.code} at {f.path}: {f.message}"
+            for e in outcome.events
+            for f in e.findings
+            if f.severity.value == "warning"
+        )
+        redact = self.store.redact
+        return RequestLog(
+            received,
+            request.method,
+            redact(request.path),
+            outcome.status,
+            redact(outcome.reply_text),
+            len(outcome.events),
+            source_of(user_agent),
+            redact(user_agent),
+            request_id,
+            tuple(redact(w) for w in warnings),
+        )
 
-class _ClientStalled(Exception):
-    pass
+
+def _inflates(request: CaptureRequest) -> bool:
+    """Whether answering may inflate a compressed payload (gzip by header, hint or magic)."""
+    return (
+        request.body[:2] == b"\x1f\x8b"
+        or "compression=" in request.query
+        or bool(request.header("content-encoding"))
+        or (request.header("content-type") or "").startswith("application/x-www-form")
+    )
 
 
-def _make_handler(sandbox: SandboxServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = f"event-composer-sandbox/{__version__}"
+def _to_http(outcome: CaptureOutcome) -> HttpResponse:
+    headers = [(name, value) for name, value in outcome.headers.items()]
+    if outcome.body or outcome.status != 204:
+        headers.append(("Content-Type", outcome.content_type))
+    headers.append((SANDBOX_HEADER, __version__))
+    return HttpResponse(outcome.status, outcome.body, headers)
 
-        def log_message(self, format: str, *args: object) -> None:
-            log.debug("%s " + format, self.address_string(), *args)
 
-        def _read_body(self) -> bytes:
-            self.connection.settimeout(sandbox.read_timeout)
-            try:
-                if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-                    return self._read_chunked()
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_BODY_BYTES:
-                    raise ValueError("too large")
-                data = self.rfile.read(length) if length else b""
-                if len(data) < length:
-                    raise _ClientStalled
-                return data
-            except TimeoutError:
-                raise _ClientStalled from None
-            finally:
-                self.connection.settimeout(None)
-
-        def _read_chunked(self) -> bytes:
-            parts: list[bytes] = []
-            total = 0
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    return b"".join(parts)
-                total += size
-                if total > MAX_BODY_BYTES:
-                    raise ValueError("too large")
-                parts.append(self.rfile.read(size))
-                self.rfile.readline()
-
-        def _handle(self) -> None:
-            split = urlsplit(self.path)
-            try:
-                body = self._read_body()
-            except _ClientStalled:
-                self._reply(CaptureOutcome(408, b"client stopped sending data"))
-                self.close_connection = True
-                return
-            except ValueError:
-                self._reply(
-                    CaptureOutcome(
-                        413, replies.BODY_TOO_LARGE.format(limit=MAX_BODY_BYTES).encode()
-                    )
-                )
-                self.close_connection = True
-                return
-            request = CaptureRequest(
-                method=self.command,
-                path=split.path,
-                query=split.query,
-                headers={k.lower(): v for k, v in self.headers.items()},
-                body=body,
-                client=f"{self.client_address[0]}:{self.client_address[1]}",
-            )
-            self._reply(sandbox.handle(request))
-
-        def _reply(self, outcome: CaptureOutcome) -> None:
-            self.send_response(outcome.status)
-            if outcome.body or outcome.status not in (204,):
-                self.send_header("Content-Type", outcome.content_type)
-            for name, value in outcome.headers.items():
-                self.send_header(name, value)
-            self.send_header(SANDBOX_HEADER, __version__)
-            self.send_header("Content-Length", str(len(outcome.body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(outcome.body)
-
-        do_GET = _handle
-        do_POST = _handle
-        do_OPTIONS = _handle
-        do_PUT = _handle
-        do_DELETE = _handle
-        do_PATCH = _handle
-
-    return Handler
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # As http.server does: a restarted sandbox may take its port back from TIME_WAIT.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
 
 
 def port_in_use(error: OSError) -> bool:

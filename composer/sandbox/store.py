@@ -2,15 +2,18 @@
 
 Writes come from the server's threads through one connection and a lock; readers (the window's
 inbox, another process) open their own connections, which WAL mode lets run beside a writer.
-Project keys never reach the file: every key-shaped value is masked before it is written.
+Project keys never reach the file: every key the store has seen (the token of every request,
+and a key in a path, a query or a cookie name) is masked wherever it appears, and so is every
+key-shaped value, before anything is written.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
-import time
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +24,30 @@ import orjson
 from composer.core.capture.bodies import redact
 from composer.core.capture.service import CaptureOutcome, CaptureRequest
 from composer.core.findings import Finding
+from composer.sqlfiles import (
+    is_database,
+    keep_aside_with_journal,
+    missing_columns,
+    page_damage,
+    read_only,
+)
 
 SCHEMA_VERSION = 1
 MAX_STORED_BODY = 2 * 1024 * 1024  # the detail view needs to show it, not archive it
+MAX_KNOWN_KEYS = 256  # the most recent project keys seen, masked wherever they appear
+_REQUEST_COLUMNS = (
+    "id", "received_at", "method", "path", "query", "headers", "body", "body_size", "status",
+    "reply", "source", "user_agent", "client", "events", "filtered", "findings",
+)  # fmt: skip
+_EVENT_COLUMNS = (
+    "id", "request_id", "received_at", "event", "distinct_id", "uuid", "timestamp", "source",
+    "normalized", "findings",
+)  # fmt: skip
+# Where a request carries a project key besides its body: posthog-js's remote config path,
+# its cookie name, a query parameter, an Authorization header.
+_PATH_KEY = re.compile(r"/array/([^/]+)/")
+_COOKIE_KEY = re.compile(r"\bph_(.+?)_posthog=")
+_QUERY_KEY = re.compile(r"(?:^|&)(?:api_key|token)=([^&]+)")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -119,7 +143,25 @@ class SandboxStore:
         self.path = str(path)
         self._lock = threading.Lock()
         self.moved_aside: Path | None = None
+        self.damage = ""  # why the file found here was kept aside
+        self._known: OrderedDict[str, None] = OrderedDict()
         self._conn = self._open_for_writing()
+
+    # -- keys ----------------------------------------------------------------------------------
+
+    def learn_keys(self, keys: Iterable[str | None]) -> None:
+        """Remember project keys to mask wherever they appear from now on."""
+        with self._lock:
+            for key in keys:
+                if key:
+                    self._known[key] = None
+                    self._known.move_to_end(key)
+            while len(self._known) > MAX_KNOWN_KEYS:
+                self._known.popitem(last=False)
+
+    def redact(self, text: str) -> str:
+        """`text` with every key this store knows, and every key-shaped string, masked."""
+        return redact(text, tuple(self._known))
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -130,20 +172,40 @@ class SandboxStore:
 
     def _open_for_writing(self) -> sqlite3.Connection:
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(self.path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            damage = self._damage(path) if path.exists() and path.stat().st_size else ""
+            if damage:
+                # A damaged file is kept for inspection under another name, never overwritten.
+                self.moved_aside = keep_aside_with_journal(path)
+                self.damage = damage
         try:
             conn = self._connect()
             self._prepare(conn)
         except sqlite3.DatabaseError as exc:
-            if self.path == ":memory:" or "not a database" not in str(exc):
-                raise StoreError(f"cannot open the sandbox inbox {self.path}: {exc}") from exc
-            # A damaged file is kept for inspection under another name, never overwritten.
-            aside = Path(f"{self.path}.corrupt-{int(time.time())}")
-            Path(self.path).rename(aside)
-            self.moved_aside = aside
-            conn = self._connect()
-            self._prepare(conn)
+            raise StoreError(f"cannot open the sandbox inbox {self.path}: {exc}") from exc
         return conn
+
+    def _damage(self, path: Path) -> str:
+        """Why the inbox file cannot be used as is ("" when it can)."""
+        if not is_database(path):
+            return "not an SQLite database"
+        try:
+            with closing(read_only(path)) as conn:
+                damage = page_damage(conn)
+                if damage:
+                    return damage
+                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+                if not tables & {"meta", "requests", "events"}:
+                    return "" if not tables else "it holds other tables, not an inbox"
+                return missing_columns(conn, "requests", _REQUEST_COLUMNS) or missing_columns(
+                    conn, "events", _EVENT_COLUMNS
+                )
+        except sqlite3.OperationalError as exc:
+            raise StoreError(
+                f"cannot read the sandbox inbox {self.path}: {exc}. If another program holds it"
+                " locked, close it, or point the sandbox at another file with --db."
+            ) from exc
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
         if self.path != ":memory:":
@@ -168,6 +230,8 @@ class SandboxStore:
 
     def record(self, request: CaptureRequest, outcome: CaptureOutcome, received_at: float) -> int:
         """Store one answered request and its accepted events; returns the request's id."""
+        self.learn_keys([outcome.token, *(e.token for e in outcome.events), *keys_in(request)])
+        redact = self.redact
         user_agent = request.header("user-agent") or ""
         source = source_of(user_agent)
         body_text = outcome.decoded
@@ -182,7 +246,7 @@ class SandboxStore:
                 (
                     received_at,
                     request.method,
-                    request.path,
+                    redact(request.path),
                     redact(request.query),
                     redact(orjson.dumps(headers).decode()),
                     redact(body_text[:MAX_STORED_BODY]),
@@ -190,7 +254,7 @@ class SandboxStore:
                     outcome.status,
                     outcome.reply_text[:2000],
                     source,
-                    user_agent[:300],
+                    redact(user_agent[:300]),
                     request.client,
                     len(outcome.events),
                     outcome.filtered,
@@ -205,8 +269,8 @@ class SandboxStore:
                     (
                         request_id,
                         received_at,
-                        e.event,
-                        e.distinct_id,
+                        redact(e.event),
+                        redact(e.distinct_id),
                         e.uuid,
                         e.timestamp,
                         source,
@@ -222,6 +286,18 @@ class SandboxStore:
         with self._lock, self._conn:
             self._conn.execute("DELETE FROM events")
             self._conn.execute("DELETE FROM requests")
+
+
+def keys_in(request: CaptureRequest) -> list[str]:
+    """Project keys a request carries outside its JSON: in its path, query or cookies."""
+    found = _PATH_KEY.findall(request.path) + _QUERY_KEY.findall(request.query)
+    cookie = request.header("cookie")
+    if cookie:
+        found += _COOKIE_KEY.findall(cookie)
+    auth = request.header("authorization") or ""
+    if auth.lower().startswith("bearer "):
+        found.append(auth[7:].strip())
+    return found
 
 
 def read_requests_after(path: str, after_id: int, limit: int = 1000) -> list[InboxRequest]:

@@ -7,7 +7,7 @@ for byte, apart from the key itself (masked on screen, real on the wire).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from composer.core.capture import endpoints
@@ -124,24 +124,31 @@ def mask_in_render(rendered: bytes, keys: Sequence[str]) -> bytes:
     return rendered
 
 
-# Values of token fields, and anything shaped like a PostHog key, wherever they appear.
+# Values of token fields, and anything shaped like a PostHog key, wherever they appear: also
+# inside a longer word, as in posthog-js's cookie name `ph_<key>_posthog`.
 _TOKEN_FIELD = re.compile(r'("(?:api_key|token|\$token)"\s*:\s*")((?:[^"\\]|\\.)*)(")')
-_KEY_SHAPED = re.compile(r"\bph[cx]_[A-Za-z0-9_\-]{4,}")
-_FORM_TOKEN = re.compile(r"((?:^|&)(?:api_key|token)=)([^&]*)")
+_KEY_SHAPED = re.compile(r"ph[cx]_[A-Za-z0-9_\-]{4,}")
+_FORM_TOKEN = re.compile(r"((?:^|[&?])(?:api_key|token)=)([^&]*)")
+MIN_KNOWN_KEY = 6  # shorter "keys" (a test's "x") would mask ordinary words everywhere
 
 
-def redact(text: str) -> str:
-    """Mask project and personal keys in request text, headers or JSON: token fields, form
-    tokens and anything shaped like a key. For everything written to disk (the sandbox
-    inbox, drafts, history), where a key pasted anywhere must not survive."""
+def redact(text: str, known: Iterable[str] = ()) -> str:
+    """Mask project and personal keys in request text, headers or JSON: every key in `known`
+    wherever it appears (a path, a cookie name, a header), token fields, form tokens, and
+    anything shaped like a key. For everything written to disk (the sandbox inbox, drafts,
+    history) and every log line, where a key pasted anywhere must not survive."""
+    for key in known:
+        if len(key) >= MIN_KNOWN_KEY and key in text:
+            text = text.replace(key, mask_key(key))
     text = _TOKEN_FIELD.sub(lambda m: m.group(1) + mask_key(m.group(2)) + m.group(3), text)
     text = _FORM_TOKEN.sub(lambda m: m.group(1) + mask_key(m.group(2)), text)
     return _KEY_SHAPED.sub(lambda m: mask_key(m.group(0)), text)
 
 
-def redact_bytes(data: bytes) -> bytes:
+def redact_bytes(data: bytes, known: Iterable[str] = ()) -> bytes:
     """`redact` for bytes that are mostly UTF-8 text; other bytes pass through unchanged."""
-    return redact(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+    text = data.decode("utf-8", "surrogateescape")
+    return redact(text, known).encode("utf-8", "surrogateescape")
 
 
 def keys_in(body: Any) -> list[str]:

@@ -131,7 +131,7 @@ def process(
 def _process(request: CaptureRequest, now: datetime, new_uuid: Callable[[], str]) -> CaptureOutcome:
     method = request.method.upper()
     path = request.path or "/"
-    if path.rstrip("/") in ("", "/_readiness", "/_liveness") and method == "GET":
+    if path.rstrip("/") in ("", "/_readiness", "/_liveness") and method in ("GET", "HEAD"):
         return _text(200, "capture" if path.rstrip("/") == "" else "ok")
     capture_route = route(path)
     if capture_route is None:
