@@ -19,8 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import orjson
-
 from composer import __version__
 from composer.core.capture.hosts import is_loopback
 from composer.core.capture.service import (
@@ -30,6 +28,7 @@ from composer.core.capture.service import (
     CaptureRequest,
     process,
 )
+from composer.sandbox import api
 from composer.sandbox.http import HttpRequest, HttpResponse, HttpServer, Limits
 from composer.sandbox.store import SandboxStore, StoreError, source_of
 
@@ -162,21 +161,26 @@ class SandboxServer:
         )
         return _to_http(self.handle(request))
 
-    def info(self) -> CaptureOutcome:
-        """`GET /_sandbox`: who is listening, and where its inbox is (for a window to read)."""
-        body = orjson.dumps(
-            {
-                "sandbox": "posthog-event-composer",
-                "version": __version__,
-                "db": self.store.path,
-                "pid": os.getpid(),
-            }
-        )
-        return CaptureOutcome(200, body, "application/json")
+    def info(self) -> dict[str, object]:
+        """Who is listening, and where its inbox is (a window reads it, CI asserts on it)."""
+        return {
+            "sandbox": "posthog-event-composer",
+            "version": __version__,
+            "url": self.url,
+            "db": self.store.path,
+            "pid": os.getpid(),
+        }
 
     def handle(self, request: CaptureRequest) -> CaptureOutcome:
-        if request.path.rstrip("/") == "/_sandbox" and request.method.upper() == "GET":
-            return self.info()
+        path = request.path.rstrip("/") or "/"
+        if api.is_api_path(path):
+            try:
+                return api.answer(
+                    request.method, path, request.query, self.store.path, self.info(), self.reset
+                )
+            except (sqlite3.Error, OSError) as exc:
+                log.warning("the sandbox could not read its inbox: %s", exc)
+                return CaptureOutcome(503, b"the inbox could not be read, please retry")
         received = time.time()
         try:
             if _inflates(request):
@@ -213,6 +217,10 @@ class SandboxServer:
         if self.on_request is not None and request_id is not None:
             self.on_request(self._log_entry(request, outcome, received, request_id))
         return outcome
+
+    def reset(self) -> None:
+        """Empty the inbox and its persons (the window's Clear and POST /_sandbox/reset)."""
+        self.store.clear()
 
     def _log_entry(
         self, request: CaptureRequest, outcome: CaptureOutcome, received: float, request_id: int

@@ -24,6 +24,7 @@ import orjson
 from composer.core.capture.bodies import redact
 from composer.core.capture.service import CaptureOutcome, CaptureRequest
 from composer.core.findings import Finding
+from composer.sandbox.persons import Ledger
 from composer.sqlfiles import (
     is_database,
     keep_aside_with_journal,
@@ -67,7 +68,8 @@ CREATE TABLE IF NOT EXISTS requests (
     client TEXT NOT NULL,
     events INTEGER NOT NULL,
     filtered INTEGER NOT NULL,
-    findings TEXT NOT NULL
+    findings TEXT NOT NULL,
+    offered INTEGER NOT NULL DEFAULT 0  -- event objects in the request, refused ones included
 );
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -79,7 +81,8 @@ CREATE TABLE IF NOT EXISTS events (
     timestamp TEXT NOT NULL,
     source TEXT NOT NULL,
     normalized TEXT NOT NULL,
-    findings TEXT NOT NULL
+    findings TEXT NOT NULL,
+    verdict TEXT NOT NULL DEFAULT 'accepted'  -- accepted, changed or dropped (see verdict_of)
 );
 CREATE INDEX IF NOT EXISTS events_by_request ON events(request_id);
 """
@@ -128,6 +131,12 @@ class InboxEvent:
     source: str
     normalized: dict[str, Any]
     findings: list[dict[str, str]]
+    # What person processing did (Outcome.to_dict()), None before it ran or for an old file.
+    person: dict[str, Any] | None = None
+
+    @property
+    def person_summary(self) -> str:
+        return str(self.person.get("summary", "")) if self.person else ""
 
 
 class StoreError(Exception):
@@ -182,6 +191,8 @@ class SandboxStore:
         try:
             conn = self._connect()
             self._prepare(conn)
+            self.persons = Ledger(conn, self.redact)
+            conn.commit()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the sandbox inbox {self.path}: {exc}") from exc
         return conn
@@ -212,6 +223,11 @@ class SandboxStore:
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.executescript(_SCHEMA)
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(requests)")}
+        if "offered" not in columns:  # an inbox from before the local API counted refusals
+            conn.execute("ALTER TABLE requests ADD COLUMN offered INTEGER NOT NULL DEFAULT 0")
+        if "verdict" not in {r[1] for r in conn.execute("PRAGMA table_info(events)")}:
+            conn.execute("ALTER TABLE events ADD COLUMN verdict TEXT NOT NULL DEFAULT 'accepted'")
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if row is None:
             conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -242,7 +258,7 @@ class SandboxStore:
             cursor = self._conn.execute(
                 "INSERT INTO requests (received_at, method, path, query, headers, body,"
                 " body_size, status, reply, source, user_agent, client, events, filtered,"
-                " findings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " findings, offered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     received_at,
                     request.method,
@@ -259,12 +275,15 @@ class SandboxStore:
                     len(outcome.events),
                     outcome.filtered,
                     redact(_findings_json(outcome.findings[:200])),
+                    outcome.offered,
                 ),
             )
             request_id = int(cursor.lastrowid or 0)
+            people = self.persons.apply([e.normalized for e in outcome.events])
             self._conn.executemany(
                 "INSERT INTO events (request_id, received_at, event, distinct_id, uuid,"
-                " timestamp, source, normalized, findings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " timestamp, source, normalized, findings, verdict)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         request_id,
@@ -276,16 +295,42 @@ class SandboxStore:
                         source,
                         redact(orjson.dumps(e.normalized).decode()),
                         redact(_findings_json(e.findings)),
+                        verdict_of(e.findings, person.dropped),
                     )
-                    for e in outcome.events
+                    for e, person in zip(outcome.events, people, strict=True)
                 ],
             )
+            if outcome.events:
+                ids = [
+                    row[0]
+                    for row in self._conn.execute(
+                        "SELECT id FROM events WHERE request_id = ? ORDER BY id", (request_id,)
+                    )
+                ]
+                self.persons.write(self._conn, ids, people)
         return request_id
 
     def clear(self) -> None:
+        """Empty the inbox, and the persons and groups its events made."""
         with self._lock, self._conn:
+            self.persons.clear(self._conn)
             self._conn.execute("DELETE FROM events")
             self._conn.execute("DELETE FROM requests")
+
+
+# Findings after which PostHog does not keep the event at all (a duplicate uuid is merged
+# away by ClickHouse; a $groupidentify with a key over 400 characters is dropped).
+DROPPING_CODES = frozenset({"uuid.duplicate", "group.too_long"})
+
+
+def verdict_of(findings: Sequence[Finding], person_dropped: bool) -> str:
+    """What PostHog does with an accepted event: keeps it (accepted), keeps it changed
+    (truncated, clamped, fields ignored: changed) or drops it after answering 200 (dropped)."""
+    if person_dropped or any(f.code in DROPPING_CODES for f in findings):
+        return "dropped"
+    if any(f.severity.value == "warning" for f in findings):
+        return "changed"
+    return "accepted"
 
 
 def keys_in(request: CaptureRequest) -> list[str]:
@@ -344,14 +389,28 @@ def _events(conn: sqlite3.Connection, request_ids: Sequence[int]) -> list[InboxE
     if not request_ids:
         return []
     marks = ",".join("?" * len(request_ids))
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    person = "p.outcome" if "event_persons" in tables else "NULL"
+    join = " LEFT JOIN event_persons p ON p.event_id = e.id" if person != "NULL" else ""
     rows = conn.execute(
-        "SELECT id, request_id, received_at, event, distinct_id, uuid, timestamp, source,"
-        f" normalized, findings FROM events WHERE request_id IN ({marks}) ORDER BY id",
+        "SELECT e.id, e.request_id, e.received_at, e.event, e.distinct_id, e.uuid, e.timestamp,"
+        f" e.source, e.normalized, e.findings, {person} FROM events e{join}"
+        f" WHERE e.request_id IN ({marks}) ORDER BY e.id",
         list(request_ids),
     ).fetchall()
     return [
         InboxEvent(
-            r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], orjson.loads(r[8]), orjson.loads(r[9])
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            orjson.loads(r[8]),
+            orjson.loads(r[9]),
+            orjson.loads(r[10]) if r[10] is not None else None,
         )
         for r in rows
     ]

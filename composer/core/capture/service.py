@@ -75,6 +75,7 @@ class CaptureOutcome:
     headers: dict[str, str] = field(default_factory=dict)
     events: list[StoredEvent] = field(default_factory=list)
     filtered: int = 0  # $performance_event items dropped at parse time
+    offered: int = 0  # the event objects the request held (0 when it could not be parsed)
     decoded: str | None = None  # the payload text after decoding, for the inbox's detail view
     token: str | None = None
     findings: list[Finding] = field(default_factory=list)  # why it was refused, or warnings
@@ -256,6 +257,7 @@ def _accept(
         outcome = _text(predicted.status, predicted.body)
         outcome.decoded = text
         outcome.findings = result.findings
+        outcome.offered = result.events
         return outcome
     assert result.parsed is not None
     sent_at = _sent_at(result, query)
@@ -284,6 +286,7 @@ def _accept(
     )
     outcome.events = stored
     outcome.filtered = filtered
+    outcome.offered = result.events
     outcome.decoded = text
     outcome.token = envelope_token or (stored[0].token if stored else None)
     outcome.findings = [f for f in result.findings if f.severity is not Severity.INFO]

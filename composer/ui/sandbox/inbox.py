@@ -57,6 +57,7 @@ class Column(IntEnum):
     DISTINCT_ID = 2
     SOURCE = 3
     FINDINGS = 4
+    PERSON = 5  # what person processing did: merged, refused, updated properties
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class InboxModel(QAbstractTableModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return ("Time", "Event", "Distinct ID", "Source", "Findings")[section]
+            return ("Time", "Event", "Distinct ID", "Source", "Findings", "Person")[section]
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -138,6 +139,8 @@ class InboxModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if column is Column.FINDINGS and row.findings:
                 return "\n".join(f"{f['code']}: {f['message']}" for f in row.findings)
+            if column is Column.PERSON and row.event is not None and row.event.person:
+                return _person_tooltip(row.event.person)
             if row.refused:
                 return (
                     f"PostHog would refuse this request: {row.request.status} {row.request.reply}"
@@ -172,6 +175,8 @@ class InboxModel(QAbstractTableModel):
             return event.event
         if column is Column.DISTINCT_ID:
             return event.distinct_id
+        if column is Column.PERSON:
+            return event.person_summary
         warnings = sum(1 for f in event.findings if f["severity"] == "warning")
         text = f"{warnings} warning{'s' * (warnings != 1)}" if warnings else "none"
         broken = sum(1 for f in row.plan if f["severity"] == "error")
@@ -194,6 +199,13 @@ class InboxModel(QAbstractTableModel):
         self.endResetModel()
 
 
+def _person_tooltip(outcome: dict[str, Any]) -> str:
+    lines = [str(outcome.get("summary", ""))]
+    lines += [f"PostHog warns: {w['type']}: {w['message']}" for w in outcome.get("warnings", [])]
+    lines += [str(n["message"]) for n in outcome.get("notes", [])]
+    return "\n".join(line for line in lines if line)
+
+
 def _read_new(db: str, after: int, plan: Plan | None) -> tuple[list[InboxRow], int, Any]:
     requests = read_requests_after(db, after)
     events = read_events_for(db, [r.id for r in requests])
@@ -205,14 +217,14 @@ def _check_all(rows: list[InboxRow], plan: Plan | None) -> tuple[Plan | None, li
     return plan, [row.checked(plan) for row in rows]
 
 
-def _clear_file(db: str) -> None:
-    from composer.sandbox.store import SandboxStore
+def _reset(url: str) -> None:
+    """Ask the sandbox to empty its inbox and persons: it holds its persons in memory too, so
+    the file alone must not be emptied behind its back."""
+    import urllib.request
 
-    store = SandboxStore(db)
-    try:
-        store.clear()
-    finally:
-        store.close()
+    request = urllib.request.Request(f"{url}/_sandbox/reset", data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        answer.read()
 
 
 class InboxPane(QWidget):
@@ -223,6 +235,7 @@ class InboxPane(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.db: str | None = None
+        self.url = ""
         self._last_id = 0
         self._polling = False
         self._pool = QThreadPool(self)
@@ -264,6 +277,9 @@ class InboxPane(QWidget):
         self.detail.addTab(self.event_view, "Stored event")
         self.detail.addTab(self.request_view, "Raw request")
         self.detail.addTab(self.findings_view, "Findings")
+        self.person_view = JsonView(self)
+        self.person_view.setAccessibleName("What happened to the person")
+        self.detail.addTab(self.person_view, "Person")
 
         top = QHBoxLayout()
         top.addWidget(self.where, 1)
@@ -287,6 +303,7 @@ class InboxPane(QWidget):
     def watch(self, db: str, url: str, note: str = "") -> None:
         """Follow an inbox file; rows already in it are shown too."""
         self.db = db
+        self.url = url
         self._last_id = 0
         self.model.clear()
         text = f"Sandbox at <b>{url}</b>: use it as the PostHog host, with any project key."
@@ -343,9 +360,7 @@ class InboxPane(QWidget):
             "Clear inbox",
         ):
             return
-        submit(
-            self._pool, self, partial(_clear_file, self.db), self._on_cleared, self._on_poll_failed
-        )
+        submit(self._pool, self, partial(_reset, self.url), self._on_cleared, self._on_poll_failed)
 
     @Slot(int, object)
     def _on_cleared(self, _tag: int, _result: Any) -> None:
@@ -358,7 +373,7 @@ class InboxPane(QWidget):
 
     def _show(self, row: InboxRow | None) -> None:
         if row is None:
-            for view in (self.event_view, self.request_view, self.findings_view):
+            for view in (self.event_view, self.request_view, self.findings_view, self.person_view):
                 view.set_text("")
             return
         request = row.request
@@ -379,6 +394,12 @@ class InboxPane(QWidget):
             dumps_pretty(findings).decode()
             if findings
             else "Nothing: PostHog would store this event as it is."
+        )
+        outcome = row.event.person if row.event is not None else None
+        self.person_view.set_text(
+            f"{_person_tooltip(outcome)}\n\n{dumps_pretty(outcome).decode()}"
+            if outcome
+            else "No person processing: the request stored no event."
         )
 
     def events(self) -> list[Any]:
