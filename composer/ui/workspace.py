@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QComboBox, QLineEdit, QSplitter, QTabWidget, QVBox
 from composer.core.batch.rows import BatchRow
 from composer.core.capture import endpoints
 from composer.core.capture.hosts import HostError, resolve_host
+from composer.core.persons import PersonGraph
 from composer.core.plans.model import Plan
 from composer.core.templates.document import Template, TemplateType
 from composer.services.history import HistoryEntry
@@ -189,6 +190,12 @@ class Workspace(QWidget):
         self.banner.session.clicked.connect(self.profiles.enter_for_session)
         self.banner.retry.clicked.connect(self.profiles.retry)
         self.sandbox.started.connect(self.profiles.set_sandbox_url)
+        # Merges are predicted against the sandbox's persons when it is the target, and
+        # against an empty project otherwise (another target's persons are not known here).
+        self._to_sandbox = True
+        self.profiles.target_changed.connect(self._on_target_changed)
+        self.sandbox.persons_changed.connect(self._on_persons_changed)
+        self.batch.persons.provider = lambda: self.sandbox.persons if self._to_sandbox else None
         self.inbox.count_changed.connect(self._on_inbox_count)
 
         self.sending.sending.connect(self.shell.set_sending)
@@ -232,6 +239,14 @@ class Workspace(QWidget):
     def _on_inbox_count(self, count: int) -> None:
         index = self.right_tabs.indexOf(self.inbox)
         self.right_tabs.setTabText(index, f"Sandbox inbox ({count})" if count else "Sandbox inbox")
+
+    def _on_target_changed(self, to_sandbox: bool) -> None:
+        self._to_sandbox = to_sandbox
+        self._on_persons_changed(self.sandbox.persons)
+
+    def _on_persons_changed(self, graph: PersonGraph) -> None:
+        self.compose.set_persons(graph if self._to_sandbox else None)
+        self.batch.persons.schedule()
 
     def _on_plan_changed(self, plan: Plan | None) -> None:
         self.compose.set_plan(plan)

@@ -16,12 +16,14 @@ from typing import Any
 
 from composer.core.capture.identifiers import canonical_uuid
 from composer.core.capture.parse import BodyShape
+from composer.core.capture.persons import outcome_findings, predict
 from composer.core.capture.preflight.collector import Collector
 from composer.core.capture.preflight.events import check_event
 from composer.core.capture.preflight.fast import future_limit, is_plain
 from composer.core.compose.payloads import kind_for_event_name
 from composer.core.findings import Finding, Severity
 from composer.core.jsonio import JsonObject, dumps_compact
+from composer.core.persons import PersonGraph
 from composer.core.plans.check import check_against_plan, is_plan_finding
 from composer.core.plans.model import Plan
 from composer.core.templates.variables import Resolver, has_placeholders, unresolved_findings
@@ -79,6 +81,9 @@ class BatchRow:
     resolved: JsonObject | None = None
     resolved_size: int = 0
     unresolved: tuple[Finding, ...] = ()
+    # What the event will do to persons, predicted over the whole batch in order (see
+    # predict_persons); shown with the findings, never a reason to hold a row back.
+    persons: tuple[Finding, ...] = ()
 
     @property
     def wire_event(self) -> JsonObject:
@@ -120,11 +125,16 @@ class BatchRow:
         return len(props) if isinstance(props, dict) else 0
 
     @property
+    def all_findings(self) -> tuple[Finding, ...]:
+        return (*(self.findings or ()), *self.persons)
+
+    @property
     def verdict(self) -> Severity | None:
         """The worst finding's severity; None when clean or not checked."""
-        if not self.findings:
+        if self.findings is None:
             return None
-        return min((f.severity for f in self.findings), key=lambda s: s.rank)
+        found = self.all_findings
+        return min((f.severity for f in found), key=lambda s: s.rank) if found else None
 
     @property
     def blocked(self) -> bool:
@@ -199,6 +209,11 @@ class RowChecker:
         return row
 
 
+_PERSON_EVENTS = frozenset(
+    {"$identify", "$create_alias", "$merge_dangerously", "$set", "$set_once", "$groupidentify"}
+)
+
+
 def check_rows(
     rows: Sequence[BatchRow],
     now: datetime | None = None,
@@ -259,3 +274,17 @@ def held_back_note(rows: Sequence[BatchRow]) -> str:
         return ""
     named = ", ".join(f"row {p + 1} ({held_back_reason(r).split(':')[0]})" for p, r in held[:5])
     return f". Held back: {named}{' …' if len(held) > 5 else ''}."
+
+
+def predict_persons(rows: Sequence[BatchRow], graph: PersonGraph | None) -> None:
+    """What every row will do to persons, in the batch's order on a copy of `graph` (None: an
+    empty project), so row 40's $identify sees what row 12's $create_alias did. Plain events
+    that only create or update a person say nothing; merges, person updates and every
+    ingestion warning do."""
+    events = [row.wire_event for row in rows]
+    outcomes = predict(graph, events)
+    for position, (row, event, outcome) in enumerate(zip(rows, events, outcomes, strict=True)):
+        found = outcome_findings(event, outcome, "", position)
+        if not outcome.warnings and event.get("event") not in _PERSON_EVENTS:
+            found = []
+        row.persons = tuple(found)

@@ -104,9 +104,9 @@ class BatchModel(QAbstractTableModel):
                 self._icons[verdict] = QApplication.style().standardIcon(_ICONS[verdict])
             return self._icons[verdict]
         if role == Qt.ItemDataRole.ToolTipRole:
-            if column is Column.VERDICT and row.findings:
+            if column is Column.VERDICT and row.all_findings:
                 return "\n".join(
-                    f"{f.severity.value}: {f.code}: {f.message}" for f in row.findings[:8]
+                    f"{f.severity.value}: {f.code}: {f.message}" for f in row.all_findings[:8]
                 )
             if column is Column.STATUS and row.status_text:
                 return row.status_text

@@ -28,7 +28,13 @@ from PySide6.QtWidgets import (
 )
 
 from composer.core.batch.formats import ColumnMap, Format, Imported, format_for
-from composer.core.batch.rows import BatchRow, RowStatus, check_rows, held_back_note, new_uuid
+from composer.core.batch.rows import (
+    BatchRow,
+    RowStatus,
+    check_rows,
+    held_back_note,
+    new_uuid,
+)
 from composer.core.jsonio import JsonObject
 from composer.core.plans.model import Plan
 from composer.core.templates.variables import Resolver
@@ -42,6 +48,7 @@ from composer.ui.batch.model import (
     MoveRows,
     RemoveRows,
 )
+from composer.ui.batch.persons import BatchPersons
 from composer.ui.batch.table import batch_table
 from composer.ui.tasks import TaskRunner
 from composer.ui.widgets.buttons import tool_button
@@ -182,6 +189,9 @@ class BatchPanel(QWidget):
             change.connect(self._update_summary)
             change.connect(self._sync_buttons)
         self.model.dataChanged.connect(self._sync_buttons)
+        # What the rows will do to persons, predicted in order whenever they change.
+        self.persons = BatchPersons(self.model, self)
+        self.persons.message.connect(self.message)
         QShortcut(
             QKeySequence.StandardKey.Delete,
             self.table,
@@ -596,4 +606,5 @@ class BatchPanel(QWidget):
 
     def shutdown(self) -> None:
         self._cancel.set()
+        self.persons.shutdown()
         self._pool.waitForDone(5000)

@@ -27,10 +27,12 @@ from PySide6.QtWidgets import (
 from composer.core import jsonlocate
 from composer.core.capture import bodies, endpoints
 from composer.core.capture.parse import BodyEncodingError, classify, parse_text
+from composer.core.capture.persons import prediction_findings
 from composer.core.capture.preflight import CheckOptions, CheckResult, check_body, check_text
 from composer.core.compose.payloads import PayloadKind, build_event, composition_from_event
 from composer.core.findings import Finding
 from composer.core.jsonio import JsonObject, JsonSyntaxError, dumps_compact
+from composer.core.persons import PersonGraph
 from composer.core.plans.check import check_body_against_plan
 from composer.core.plans.model import Plan
 from composer.core.templates.document import (
@@ -104,6 +106,9 @@ class ComposeRoom(QObject):
         self.current_template: TemplateEntry | None = None  # the template the form came from
         self._template_description = ""
         self.plan: Plan | None = None
+        # The persons a send meets: the sandbox's, or None for an empty project (another
+        # target's persons are not known here).
+        self.persons: PersonGraph | None = None
         self.editing: str | None = None  # the uuid of the batch row the form edits
 
         self._build(parent)
@@ -194,6 +199,11 @@ class ComposeRoom(QObject):
         self.form.set_plan(plan)
         self.schedule_update()
 
+    def set_persons(self, graph: PersonGraph | None) -> None:
+        """The persons to predict merges against (None: an empty project)."""
+        self.persons = graph
+        self.schedule_update()
+
     def set_variables(self, variables: dict[str, object]) -> None:
         self.variables = dict(variables)
         self.schedule_update()
@@ -230,8 +240,11 @@ class ComposeRoom(QObject):
         result = check_body(shown.value, self._options(self.form.endpoint_path()))
         unresolved = unresolved_findings(shown.unresolved)
         planned = check_body_against_plan(shown.value, self.plan)
+        # What it does to persons, only for a request PostHog would accept.
+        accepted = result.predicted.status < 300
+        persons = prediction_findings(self.persons, shown.value) if accepted else []
         self._show_findings(
-            [*self.form.problems(), *unresolved, *result.findings, *planned], result
+            [*self.form.problems(), *unresolved, *result.findings, *persons, *planned], result
         )
 
     def _update_from_raw(self) -> None:
@@ -277,6 +290,11 @@ class ComposeRoom(QObject):
             [
                 *unresolved_findings(resolution.unresolved),
                 *result.findings,
+                *(
+                    prediction_findings(self.persons, resolution.value)
+                    if result.predicted.status < 300
+                    else []
+                ),
                 *check_body_against_plan(resolution.value, self.plan),
             ],
             result,

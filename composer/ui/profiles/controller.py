@@ -85,10 +85,12 @@ def _swatch(color: str) -> QIcon:
 
 
 class ProfilesController(QObject):
-    """Signals: message(str, int) for the status bar; banner(str): a keyring problem, or ""."""
+    """Signals: message(str, int) for the status bar; banner(str): a keyring problem, or "";
+    target_changed(bool): the target changed (True: the local sandbox)."""
 
     message = Signal(str, int)
     banner = Signal(str)
+    target_changed = Signal(bool)  # True when Send now goes to the local sandbox
 
     def __init__(self, shell: TargetBar, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -220,6 +222,7 @@ class ProfilesController(QObject):
         self.message.emit(text, 15000)
 
     def _show_target(self) -> None:
+        self.target_changed.emit(self.mode != OTHER and self.active.builtin)
         shell = self.shell
         if self.mode == OTHER:
             shell.show_target(
