@@ -214,6 +214,84 @@ def test_a_damaged_settings_file_is_kept_and_never_written_over(isolated_dirs: P
     assert aside.read_bytes() == b"{not json"
 
 
+def test_read_modify_write_writes_nothing_when_the_change_fails_and_names_a_held_lock(
+    tmp_path: Path,
+) -> None:
+    from composer.files import LockTimeout, locked, read_modify_write
+
+    path = tmp_path / "state.json"
+    path.write_bytes(b"before")
+
+    def refuse(current: bytes | None) -> tuple[bytes | None, None]:
+        assert current == b"before"
+        raise ValueError("damaged")
+
+    with pytest.raises(ValueError, match="damaged"):
+        read_modify_write(path, refuse)
+    assert path.read_bytes() == b"before"
+    assert read_modify_write(path, lambda current: (b"after", len(current or b""))) == 6
+    assert path.read_bytes() == b"after"
+
+    holder = subprocess.Popen(  # another process holds the lock
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from composer.files import locked\n"
+            "with locked(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(30)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=environment(tmp_path),
+        cwd=ROOT,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(LockTimeout, match=r"state\.json.lock\) for 0\.2 s; try again"):
+            read_modify_write(path, lambda _c: (b"never", None), timeout=0.2)
+        assert path.read_bytes() == b"after"
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    with locked(path, timeout=5):  # the OS let go of the killed holder's lock
+        pass
+
+
+def test_draft_slots_skip_a_live_window_and_adopt_the_newest_orphan(tmp_path: Path) -> None:
+    from composer.services.drafts import DraftRow, DraftSlots
+
+    slots = DraftSlots(tmp_path / "drafts")
+    one = slots.claim()
+    two = slots.claim()
+    assert (one.number, two.number) == (1, 2)  # slot 1 is held by a live window
+    assert one.store.folder == tmp_path / "drafts"  # where drafts were before slots
+    one.store.save_batch([DraftRow({"event": "a", "distinct_id": "u"})])
+    two.store.save_composition({"form": {}})
+    assert slots.waiting(but=0) == []  # both windows are alive
+    two.release()
+    (waiting,) = slots.waiting(but=1)
+    assert (waiting.number, waiting.composition, waiting.rows) == (2, True, 0)
+    one.release()
+    os.utime(one.store.batch_path, (time.time() + 60, time.time() + 60))
+    newest = slots.claim()
+    assert newest.number == 1  # both are orphans; the newer drafts first
+    (other,) = slots.waiting(but=newest.number)
+    assert other.number == 2
+    second = slots.claim()  # (kept: a slot let go of by the garbage collector is free again)
+    assert second.number == 2
+    empty = slots.claim()
+    assert empty.number == 3
+    empty.store.save_batch([DraftRow({"event": "b", "distinct_id": "u"})])
+    empty.store.save_batch([])  # emptied again
+    empty.release()
+    assert not empty.store.folder.exists()  # an empty slot leaves no folder behind
+    newest.release()
+    second.release()
+
+
 # -- profile list says where the keys really are ---------------------------------------------
 
 
