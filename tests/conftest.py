@@ -119,6 +119,14 @@ def cli_path() -> Path:
     return script
 
 
+def cli_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` with this checkout first on PYTHONPATH: the console script may belong to another
+    checkout's editable install (a git worktree sharing its virtualenv), and the code under
+    test is this one."""
+    rest = env.get("PYTHONPATH")
+    return {**env, "PYTHONPATH": os.pathsep.join([str(ROOT), *([rest] if rest else [])])}
+
+
 @pytest.fixture
 def run_cli(tmp_path: Path):
     """Run the installed `event-composer` console script in a subprocess."""
@@ -129,7 +137,7 @@ def run_cli(tmp_path: Path):
         env: dict[str, str] | None = None,
         timeout: float = 60,
     ) -> CliResult:
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("POSTHOG_")}
+        full_env = cli_env({k: v for k, v in os.environ.items() if not k.startswith("POSTHOG_")})
         full_env["HOME"] = str(tmp_path / "home")
         full_env.update(env or {})
         proc = subprocess.run(

@@ -2,31 +2,41 @@
 
 Keys are read from a hidden prompt, or from stdin when it is not a terminal; never from an
 argument, where they would land in shell history and process listings.
+
+Every command changes profiles.json with `change_book` (read, change, write under the file's
+lock), so ten `profile add` runs started at once leave ten profiles.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import orjson
 
 from composer.cli.errors import CliError, ExitStatus
 from composer.core.capture.hosts import HostError, resolve_host
 from composer.core.capture.keys import KeyVerdict, check_project_key
+from composer.files import LockTimeout
 from composer.paths import config_dir
 from composer.profiles.book import (
     Profile,
     ProfileBook,
     ProfileError,
+    change_book,
     load_book,
+    new_id,
     profiles_path,
-    save_book,
 )
 from composer.profiles.secrets import (
+    KeyLocation,
+    KeyState,
     ProfileSecret,
     SecretError,
     SecretStore,
@@ -35,6 +45,8 @@ from composer.profiles.secrets import (
     move_secrets,
     plaintext_default_path,
 )
+
+T = TypeVar("T")
 
 KEYRING_HINT = (
     "For this shell only, set POSTHOG_PROJECT_API_KEY instead; or store keys in a plain-text"
@@ -61,11 +73,16 @@ class Profiles:
         store = SecretStore(plaintext_file=keys, read_timeout=read, write_timeout=write)
         return cls(path, book, store)
 
-    def save(self) -> None:
+    def change(self, change: Callable[[ProfileBook], T]) -> T:
+        """Apply one change to profiles.json as it is now (not to the copy read at open)."""
         try:
-            save_book(self.book, self.path)
-        except ProfileError as exc:
+            book, result = change_book(self.path, change)
+        except (ProfileError, LockTimeout) as exc:
             raise CliError(str(exc)) from None
+        if book.problem:
+            print(f"event-composer: {book.problem}", file=sys.stderr)
+        self.book = book
+        return result
 
     def find(self, name: str) -> Profile:
         profile = self.book.by_name(name)
@@ -111,45 +128,90 @@ def checked_host(text: str) -> str:
     return host.url
 
 
-def _store_secret(profiles: Profiles, profile: Profile, secret: ProfileSecret) -> Storage:
+def _store_secret(profiles: Profiles, profile_id: str, secret: ProfileSecret) -> Storage:
     try:
-        return profiles.store.set(profile.id, secret)
+        return profiles.store.set(profile_id, secret)
     except SecretError as exc:
         raise CliError(f"the key was not saved: {exc.message} {KEYRING_HINT}.") from None
 
 
+def _other_store(profiles: Profiles) -> SecretStore | None:
+    """The store keys are not read from now, where a key may have stayed behind (a move that
+    failed half-way, or a plain-text file left from before)."""
+    read, write = configured_timeouts()
+    if profiles.store.plaintext_file is not None:
+        return SecretStore(read_timeout=read, write_timeout=write)
+    leftover = plaintext_default_path(config_dir())
+    if leftover.exists():
+        return SecretStore(plaintext_file=leftover, read_timeout=read, write_timeout=write)
+    return None
+
+
+def _key_location(profiles: Profiles, profile: Profile, other: list[SecretStore]) -> KeyLocation:
+    """Where the profile's host and key really are, asking the store (not assuming)."""
+    found = profiles.store.locate(profile.id)
+    if found.state is not KeyState.MISSING:
+        return found
+    elsewhere = other[0].locate(profile.id) if other else found
+    if elsewhere.state is KeyState.UNREADABLE:
+        other.clear()  # a keyring that does not answer is not asked again for every profile
+    elif elsewhere.state is not KeyState.MISSING:
+        return KeyLocation(
+            KeyState.MISSING,
+            f"it is in {other[0].describe()}, but keys are read from"
+            f" {profiles.store.describe()}; `event-composer profile storage"
+            f" {other[0].storage.value}` reads them from there again (and moves the others"
+            " there), or enter it again with `event-composer profile edit"
+            f" {profile.name!r} --host URL --new-key`",
+        )
+    fix = f"event-composer profile edit {profile.name!r} --host URL --new-key"
+    return KeyLocation(KeyState.MISSING, f"{found.reason}; set it with: {fix}")
+
+
 def cmd_list(args: argparse.Namespace) -> ExitStatus:
     profiles = Profiles.open()
-    rows = []
+    other = [store] if (store := _other_store(profiles)) is not None else []
+    rows: list[dict[str, Any]] = []
     for profile in profiles.book.all():
         if profile.builtin:
             host = "the local sandbox (started by the window or `event-composer sandbox`)"
+            keys, why = "built-in", ""
         else:
-            try:
-                secret = profiles.store.get(profile.id)
-                host = secret.host if secret else "(no host stored)"
-            except SecretError as exc:
-                host = f"(unavailable: {exc.kind.value})"
+            location = _key_location(profiles, profile, other)
+            keys, why = location.state.value, location.reason
+            if location.secret is not None:
+                host = location.secret.host
+            elif location.state is KeyState.UNREADABLE:
+                host = "(unavailable)"
+            else:
+                host = "(no host stored)"
         rows.append(
             {
                 "name": profile.name,
                 "host": host,
+                "keys": keys,
+                "keys_problem": why,
                 "production": profile.production,
                 "color": profile.color,
                 "active": profile.id == profiles.book.active,
             }
         )
     if args.format == "json":
-        sys.stdout.write(orjson.dumps({"profiles": rows}, option=orjson.OPT_INDENT_2).decode())
+        read_from = {"storage": profiles.store.storage.value, "file": profiles.book.plaintext_keys}
+        document = {"profiles": rows, "keys_read_from": read_from}
+        sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
         sys.stdout.write("\n")
         return ExitStatus.OK
     for row in rows:
         mark = "*" if row["active"] else " "
         production = "  [production]" if row["production"] else ""
-        print(f"{mark} {row['name']:<24} {row['host']}{production}")
+        keys = f"keys: {row['keys']}"
+        if row["keys_problem"]:
+            keys += f" ({row['keys_problem']})"
+        print(f"{mark} {row['name']:<24} {row['host']}{production}  {keys}")
     storage = profiles.store.storage.value
     where = profiles.book.plaintext_keys if profiles.book.plaintext_keys else "the system keyring"
-    print(f"\nKeys are stored in {where} ({storage}). * marks the active profile.")
+    print(f"\nKeys are read from {where} ({storage}). * marks the active profile.")
     return ExitStatus.OK
 
 
@@ -157,15 +219,31 @@ def cmd_add(args: argparse.Namespace) -> ExitStatus:
     profiles = Profiles.open()
     host = checked_host(args.host)
     key = read_key()
+    # Check the name and colour on a copy first, so a bad one stores no key; the real check
+    # is made again on the file as it is when the profile is written.
     try:
-        profile = profiles.book.add(args.name, args.color, args.production)
+        ProfileBook(list(profiles.book.profiles)).add(args.name, args.color, args.production)
     except ProfileError as exc:
         raise CliError(str(exc)) from None
-    storage = _store_secret(profiles, profile, ProfileSecret(host, key))
-    if args.use:
-        profiles.book.active = profile.id
-    profiles.save()
-    where = "the system keyring" if storage is Storage.KEYRING else profiles.book.plaintext_keys
+    # The key is stored under the new profile's id before the profile is written, so that no
+    # profile without a key appears in the list while the keyring is being slow.
+    profile_id = new_id()
+    storage = _store_secret(profiles, profile_id, ProfileSecret(host, key))
+
+    def add(book: ProfileBook) -> Profile:
+        profile = book.add(args.name, args.color, args.production, profile_id)
+        if args.use:
+            book.active = profile.id
+        return profile
+
+    try:
+        profile = profiles.change(add)
+    except CliError:
+        # Another command took the name meanwhile: take the key back out, it belongs to nobody.
+        with contextlib.suppress(SecretError):
+            profiles.store.delete(profile_id)
+        raise
+    where = "the system keyring" if storage is Storage.KEYRING else profiles.store.plaintext_file
     print(f"Saved profile {profile.name!r} ({host}); its host and key are in {where}.")
     return ExitStatus.OK
 
@@ -194,12 +272,10 @@ def cmd_edit(args: argparse.Namespace) -> ExitStatus:
             )
         host = checked_host(args.host) if args.host else current.host  # type: ignore[union-attr]
         key = read_key() if args.new_key else current.key  # type: ignore[union-attr]
-        _store_secret(profiles, profile, ProfileSecret(host, key))
-    try:
-        updated = profiles.book.update(profile.id, **changes) if changes else profile
-    except ProfileError as exc:
-        raise CliError(str(exc)) from None
-    profiles.save()
+        _store_secret(profiles, profile.id, ProfileSecret(host, key))
+    updated = profile
+    if changes:
+        updated = profiles.change(lambda book: book.update(profile.id, **changes))
     print(f"Updated profile {updated.name!r}.")
     return ExitStatus.OK
 
@@ -216,8 +292,12 @@ def cmd_remove(args: argparse.Namespace) -> ExitStatus:
             f"the key could not be deleted from the keyring ({exc.message}); the"
             " profile is kept so you can try again."
         ) from None
-    profiles.book.remove(profile.id)
-    profiles.save()
+
+    def remove(book: ProfileBook) -> None:
+        if book.get(profile.id) is not None:  # gone already: another command removed it
+            book.remove(profile.id)
+
+    profiles.change(remove)
     print(f"Removed profile {profile.name!r} and its key.")
     return ExitStatus.OK
 
@@ -225,8 +305,15 @@ def cmd_remove(args: argparse.Namespace) -> ExitStatus:
 def cmd_use(args: argparse.Namespace) -> ExitStatus:
     profiles = Profiles.open()
     profile = profiles.find(args.name)
-    profiles.book.active = profile.id
-    profiles.save()
+
+    def use(book: ProfileBook) -> None:
+        if book.get(profile.id) is None:
+            raise ProfileError(
+                f"the profile {profile.name!r} was just deleted by another command or window."
+            )
+        book.active = profile.id
+
+    profiles.change(use)
     print(f"Active profile: {profile.name}.")
     return ExitStatus.OK
 
@@ -244,8 +331,11 @@ def cmd_storage(args: argparse.Namespace) -> ExitStatus:
     )
     names = {p.id: p.name for p in profiles.book.profiles}
     failed = [f"{names[pid]} ({why})" for pid, why in problems]
-    profiles.book.plaintext_keys = str(target_file) if target_file else None
-    profiles.save()
+
+    def point_at(book: ProfileBook) -> None:
+        book.plaintext_keys = str(target_file) if target_file else None
+
+    profiles.change(point_at)
     if target_file:
         print(
             f"Keys are now stored in {target_file}, in plain text (not encrypted; readable"

@@ -4,7 +4,9 @@ Every keyring call runs on its own daemon thread with a timeout, because a locke
 sit on an unlock prompt for as long as nobody answers it. Failures become a `SecretError` that
 says what happened in plain words. The store never falls back to a file on its own: keys are
 kept in memory for the session when the user asks for that, and written to a plain-text file
-only when the user has switched that on (the setting names the file).
+only when the user has switched that on (the setting names the file). That file is changed
+like every other file the app rewrites: read, change one entry, write, under its lock
+(`keys-plaintext.json.lock`), so concurrent `profile add` runs keep every key.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from composer.files import write_atomic
+from composer.files import read_modify_write
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,23 @@ class ProfileSecret:
     def from_json(cls, text: str) -> ProfileSecret:
         data = orjson.loads(text)
         return cls(str(data["host"]), str(data["key"]))
+
+
+class KeyState(StrEnum):
+    """Where a profile's host and key really are, as `profile list` reports it."""
+
+    KEYRING = "keyring"
+    PLAINTEXT = "plaintext"
+    SESSION = "session"  # in this window's memory only
+    MISSING = "missing"
+    UNREADABLE = "unreadable"  # the store could not be asked (locked, no keyring, damaged file)
+
+
+@dataclass(frozen=True)
+class KeyLocation:
+    state: KeyState
+    reason: str = ""  # for MISSING and UNREADABLE: what is wrong, in plain words
+    secret: ProfileSecret | None = None
 
 
 class SecretErrorKind(StrEnum):
@@ -143,6 +162,26 @@ class SecretStore:
     def where(self, profile_id: str) -> Storage:
         return Storage.SESSION if profile_id in self._session else self.storage
 
+    def describe(self) -> str:
+        """Where this store keeps keys, for messages."""
+        if self.plaintext_file is not None:
+            return f"{self.plaintext_file} (plain text)"
+        return "the system keyring"
+
+    def locate(self, profile_id: str) -> KeyLocation:
+        """Whether this store really holds the profile's host and key (asking it, not
+        assuming): session, keyring or plain text; missing; or unreadable, with the reason."""
+        if profile_id in self._session:
+            return KeyLocation(KeyState.SESSION, secret=self._session[profile_id])
+        try:
+            secret = self.get(profile_id)
+        except SecretError as exc:
+            return KeyLocation(KeyState.UNREADABLE, exc.message)
+        if secret is None:
+            return KeyLocation(KeyState.MISSING, f"not in {self.describe()}")
+        state = KeyState.PLAINTEXT if self.plaintext_file is not None else KeyState.KEYRING
+        return KeyLocation(state, secret=secret)
+
     # -- reading and writing ---------------------------------------------------------------
 
     def get(self, profile_id: str) -> ProfileSecret | None:
@@ -166,9 +205,12 @@ class SecretStore:
 
     def set(self, profile_id: str, secret: ProfileSecret) -> Storage:
         if self.plaintext_file is not None:
-            entries = self._plaintext()
-            entries[profile_id] = secret
-            self._write_plaintext(entries)
+
+            def put(entries: dict[str, ProfileSecret]) -> bool:
+                entries[profile_id] = secret
+                return True
+
+            self._change_plaintext(put)
             self._session.pop(profile_id, None)
             return Storage.PLAINTEXT
         _with_timeout(
@@ -187,9 +229,7 @@ class SecretStore:
     def delete(self, profile_id: str) -> None:
         self._session.pop(profile_id, None)
         if self.plaintext_file is not None:
-            entries = self._plaintext()
-            if entries.pop(profile_id, None) is not None:
-                self._write_plaintext(entries)
+            self._change_plaintext(lambda entries: entries.pop(profile_id, None) is not None)
             return
 
         def remove() -> None:
@@ -205,19 +245,50 @@ class SecretStore:
     def _plaintext(self) -> dict[str, ProfileSecret]:
         assert self.plaintext_file is not None
         try:
-            data = orjson.loads(self.plaintext_file.read_bytes())
+            raw = self.plaintext_file.read_bytes()
         except FileNotFoundError:
             return {}
-        except orjson.JSONDecodeError:
+        except OSError as exc:
             raise SecretError(
-                SecretErrorKind.FAILED, f"{self.plaintext_file} is damaged; fix or remove it."
+                SecretErrorKind.FAILED, f"{self.plaintext_file} cannot be read ({exc.strerror})."
             ) from None
-        return {k: ProfileSecret(str(v["host"]), str(v["key"])) for k, v in data.items()}
+        return self._parse_plaintext(raw)
 
-    def _write_plaintext(self, entries: dict[str, ProfileSecret]) -> None:
+    def _parse_plaintext(self, raw: bytes | None) -> dict[str, ProfileSecret]:
+        if raw is None:
+            return {}
+        try:
+            data = orjson.loads(raw)
+            if not isinstance(data, dict):
+                raise TypeError("not an object")
+            return {str(k): ProfileSecret(str(v["host"]), str(v["key"])) for k, v in data.items()}
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            raise SecretError(
+                SecretErrorKind.FAILED,
+                f"{self.plaintext_file} is damaged (it is not the JSON the composer writes); it"
+                " is left as it is. Fix it in an editor, or move it away and enter the keys"
+                " again.",
+            ) from None
+
+    def _change_plaintext(self, change: Callable[[dict[str, ProfileSecret]], bool]) -> None:
+        """Change the entries of the file as it is now, under its lock; `change` says whether
+        it changed anything. A damaged file raises SecretError and is never written over."""
         assert self.plaintext_file is not None
-        data = {k: {"host": v.host, "key": v.key} for k, v in entries.items()}
-        write_atomic(self.plaintext_file, orjson.dumps(data, option=orjson.OPT_INDENT_2), 0o600)
+
+        def rewrite(raw: bytes | None) -> tuple[bytes | None, None]:
+            entries = self._parse_plaintext(raw)
+            if not change(entries):
+                return None, None
+            data = {k: {"host": v.host, "key": v.key} for k, v in entries.items()}
+            return orjson.dumps(data, option=orjson.OPT_INDENT_2), None
+
+        try:
+            read_modify_write(self.plaintext_file, rewrite, 0o600)
+        except OSError as exc:  # a lock held too long, a folder that cannot be written
+            reason = exc.strerror if exc.strerror else str(exc)
+            raise SecretError(
+                SecretErrorKind.FAILED, f"{self.plaintext_file} could not be written: {reason}"
+            ) from None
 
 
 def _keyring() -> Any:
@@ -286,6 +357,8 @@ def plaintext_default_path(config_dir: Path) -> Path:
 
 __all__ = [
     "SERVICE",
+    "KeyLocation",
+    "KeyState",
     "ProfileSecret",
     "SecretError",
     "SecretErrorKind",

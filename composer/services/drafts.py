@@ -3,20 +3,41 @@
 A kill or a crash loses at most the last second of typing. Files are written atomically, so a
 kill in the middle of a write leaves the previous draft; a damaged draft is kept aside and
 reported, never silently dropped. Project keys are masked before anything is written.
+
+Each window keeps its own drafts, in a numbered slot it claims at start and owns until it
+closes (`DraftSlots`):
+
+    drafts/                  slot 1: composition.json, batch.jsonl (where drafts always were)
+    drafts/window-2/ ...     slot 2 and up, for a second (third ...) window open at once
+    drafts/window-N.lock     held by the slot's window for as long as it runs
+
+The lock is an OS file lock, so it is let go when its process ends in any way, a SIGKILL
+included: a slot whose lock nobody holds is an orphan. A starting window adopts the orphan with
+the newest drafts, never touches a slot another live window holds, and tells about orphans
+left over (each new window adopts one). Only the owner writes a slot's files, so a window's
+whole snapshot never lands on another window's work.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from composer.core.capture.bodies import mask_in_render, redact_bytes
 from composer.core.jsonio import JsonObject, JsonSyntaxError, dumps_compact, dumps_pretty, loads
 from composer.files import keep_aside, write_atomic
 
 SCHEMA_VERSION = 1
+COMPOSITION = "composition.json"
+BATCH = "batch.jsonl"
+_SLOT_NAME = re.compile(r"^window-([0-9]+)(\.lock)?$")
 
 
 @dataclass(frozen=True)
@@ -30,14 +51,14 @@ class DraftRow:
 class Restored:
     composition: JsonObject | None
     rows: list[DraftRow]
-    notes: list[str]
+    notes: list[str] = field(default_factory=list)
 
 
 class DraftStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.composition_path = folder / "composition.json"
-        self.batch_path = folder / "batch.jsonl"
+        self.composition_path = folder / COMPOSITION
+        self.batch_path = folder / BATCH
 
     def save_composition(self, doc: JsonObject, secrets: Sequence[str] = ()) -> None:
         data = dumps_pretty({"schema_version": SCHEMA_VERSION, **doc}) + b"\n"
@@ -115,3 +136,122 @@ def _row(value: Any) -> DraftRow:
     if not isinstance(value, dict) or not isinstance(value.get("event"), dict):
         raise TypeError("not a batch row")
     return DraftRow(value["event"], str(value.get("status", "new")), str(value.get("text", "")))
+
+
+# -- one slot per window ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An orphaned slot with drafts, left for the next window to adopt."""
+
+    number: int
+    folder: Path
+    rows: int  # batch rows, from the batch file's header
+    composition: bool
+
+    def describe(self) -> str:
+        parts = []
+        if self.composition:
+            parts.append("a composition")
+        if self.rows:
+            parts.append(f"{self.rows} batch row{'s' * (self.rows != 1)}")
+        return " and ".join(parts) or "a draft"
+
+
+class DraftSlot:
+    """A slot this window owns: its drafts, and the lock that says so while the window runs."""
+
+    def __init__(self, number: int, store: DraftStore, lock: FileLock) -> None:
+        self.number = number
+        self.store = store
+        self._lock = lock
+
+    @property
+    def held(self) -> bool:
+        return self._lock.is_locked
+
+    def release(self) -> None:
+        """The window closes: its drafts stay for the next start, its lock is let go."""
+        if self.number != 1:
+            with contextlib.suppress(OSError):  # not empty (drafts, files kept aside): keep it
+                self.store.folder.rmdir()
+        self._lock.release()
+
+
+class DraftSlots:
+    """The drafts folder's slots: which a window may claim, which are orphans with drafts."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def folder(self, number: int) -> Path:
+        return self.root if number == 1 else self.root / f"window-{number}"
+
+    def lock_file(self, number: int) -> Path:
+        # Never removed: a lock file deleted and made again would let two windows hold "the"
+        # lock of one slot on two different files.
+        return self.root / f"window-{number}.lock"
+
+    def numbers(self) -> list[int]:
+        found = {1}
+        with contextlib.suppress(FileNotFoundError):
+            for child in self.root.iterdir():
+                match = _SLOT_NAME.match(child.name)
+                if match:
+                    found.add(int(match.group(1)))
+        return sorted(found)
+
+    def drafts_time(self, number: int) -> float | None:
+        """When the slot's drafts were last written; None when it has none."""
+        times = []
+        for name in (COMPOSITION, BATCH):
+            with contextlib.suppress(OSError):
+                times.append((self.folder(number) / name).stat().st_mtime)
+        return max(times) if times else None
+
+    def claim(self) -> DraftSlot:
+        """Own a slot for this window's lifetime: the orphan with the newest drafts, else a
+        free slot without drafts, else a new one. A slot held by a live window is skipped."""
+        numbers = self.numbers()
+        times = {n: t for n in numbers if (t := self.drafts_time(n)) is not None}
+        with_drafts = sorted(times, key=lambda n: times[n], reverse=True)
+        empty = [n for n in numbers if n not in times]
+        for number in itertools.chain(with_drafts, empty, itertools.count(numbers[-1] + 1)):
+            lock = self._try_lock(number)
+            if lock is not None:
+                return DraftSlot(number, DraftStore(self.folder(number)), lock)
+        raise AssertionError("unreachable: itertools.count never ends")
+
+    def waiting(self, but: int) -> list[Waiting]:
+        """Orphans with drafts, other than slot `but`: what the next windows would adopt."""
+        found = []
+        for number in self.numbers():
+            if number == but or self.drafts_time(number) is None:
+                continue
+            lock = self._try_lock(number)
+            if lock is None:
+                continue  # a live window's drafts: none of ours
+            lock.release()
+            found.append(self._waiting(number))
+        return found
+
+    def _waiting(self, number: int) -> Waiting:
+        folder = self.folder(number)
+        rows = 0
+        with contextlib.suppress(OSError, JsonSyntaxError, ValueError, TypeError):
+            with (folder / BATCH).open("rb") as handle:
+                header = loads(handle.readline())
+            if isinstance(header, dict) and type(header.get("rows")) is int:
+                rows = header["rows"]
+        return Waiting(number, folder, rows, (folder / COMPOSITION).exists())
+
+    def _try_lock(self, number: int) -> FileLock | None:
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # thread_local=False: taken on a worker thread, let go on the GUI thread at close.
+        lock = FileLock(str(self.lock_file(number)), timeout=0, thread_local=False)
+        try:
+            lock.acquire()
+        except Timeout:
+            return None
+        return lock

@@ -3,6 +3,10 @@ on the next start, so a crash or a kill loses at most the last moment of work.
 
 Snapshots are taken on the GUI thread (cheap: references to immutable-by-convention event
 dicts) and written by one worker thread, so typing never waits for the disk.
+
+Each window writes its own drafts: at start it claims a slot of the drafts folder (adopting the
+drafts of a window that is gone, never those of one still open) and holds it until it closes,
+so two windows on one HOME keep two batches and two compositions (see services/drafts.py).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
 from composer import paths
 from composer.core.batch.rows import BatchRow, RowStatus
-from composer.services.drafts import DraftRow, DraftStore, Restored
+from composer.services.drafts import DraftRow, DraftSlot, DraftSlots, DraftStore, Restored, Waiting
 from composer.ui.batch.panel import BatchPanel
 from composer.ui.compose.room import ComposeRoom
 from composer.ui.tasks import TaskRunner
@@ -35,6 +39,7 @@ class DraftKeeper(QObject):
         self.compose = compose
         self.batch = batch
         self.store: DraftStore | None = None
+        self.slot: DraftSlot | None = None  # the drafts this window owns, from start to close
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # writes land in the order they were made
         self._tasks = TaskRunner(self._pool, self)
@@ -68,8 +73,14 @@ class DraftKeeper(QObject):
         self._tasks.run(self._open, self._on_loaded, self._on_failed)
 
     def _open(self) -> Restored:  # a worker thread
-        self.store = DraftStore(paths.data_dir() / "drafts")
-        return self.store.load()
+        slots = DraftSlots(paths.data_dir() / "drafts")
+        self.slot = slots.claim()
+        self.store = self.slot.store
+        restored = self.store.load()
+        waiting = slots.waiting(but=self.slot.number)
+        if waiting:
+            restored.notes.append(_waiting_note(waiting))
+        return restored
 
     @property
     def restored(self) -> bool:
@@ -160,7 +171,8 @@ class DraftKeeper(QObject):
         self.message.emit(f"The draft could not be saved: {exc}", 10000)
 
     def flush(self) -> None:
-        """On close: write what is pending and wait for it."""
+        """On close: write what is pending, wait for it, and let the slot go (its drafts stay
+        for the next window)."""
         if self._restored and self.store is not None:
             if self._composition_timer.isActive():
                 self._composition_timer.stop()
@@ -169,6 +181,26 @@ class DraftKeeper(QObject):
                 self._batch_timer.stop()
                 self.save_batch()
         self._pool.waitForDone(10000)
+        if self.slot is not None and self._pool.activeThreadCount() == 0:
+            # Not while a write is still running (a disk stuck past the wait): the lock then
+            # goes with the process, and no other window writes this slot in the meantime.
+            self.store = None  # nothing more is written without the slot
+            self.slot.release()
+            self.slot = None
+
+
+def _waiting_note(waiting: Sequence[Waiting]) -> str:
+    if len(waiting) == 1:
+        (only,) = waiting
+        return (
+            f"Another window's draft is waiting ({only.describe()}, in {only.folder});"
+            " File → New window opens it."
+        )
+    kinds = "; ".join(w.describe() for w in waiting)
+    return (
+        f"{len(waiting)} drafts of windows closed earlier are waiting ({kinds}); each new"
+        " window (File → New window) opens one of them."
+    )
 
 
 def _comparable(state: dict[str, Any]) -> Any:

@@ -45,6 +45,9 @@ QToolButton#send_button:disabled { background: palette(mid); color: palette(wind
 """
 
 
+_OPENED: set[MainWindow] = set()  # windows opened with File → New window, until they close
+
+
 class MainWindow(QMainWindow):
     """Signals: workspace_ready(MainWindow): the forms and panes exist (after a deferred build)."""
 
@@ -165,6 +168,11 @@ class MainWindow(QMainWindow):
             partial(self._compose_call, "new_payload"),
             [QKeySequence("Ctrl+N")],
             "Start a new payload of the same kind (Ctrl+N)",
+        )
+        self.new_window_action = self._action(
+            "New &window",
+            self.open_new_window,
+            tip="Open another window; it brings back the drafts a closed window left, if any",
         )
         self.focus_event_action = self._action(
             "Go to &event name",
@@ -360,6 +368,7 @@ class MainWindow(QMainWindow):
         menus = self.menuBar()
         file_menu = menus.addMenu("&File")
         file_menu.addAction(self.new_action)
+        file_menu.addAction(self.new_window_action)
         file_menu.addSeparator()
         for action in (
             self.save_template_action,
@@ -481,7 +490,16 @@ class MainWindow(QMainWindow):
             self.state.set("compose/kind", self._workspace.form.current_kind().value)
         self.state.sync()
 
+    def open_new_window(self) -> MainWindow:
+        """Another window in this process, with drafts of its own (see ui/drafts.py)."""
+        other = MainWindow(defer_workspace=True)
+        _OPENED.add(other)  # top-level windows need a Python owner to stay alive
+        other.show()
+        return other
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        # Let go of it after this event, not inside its own handler.
+        QTimer.singleShot(0, partial(_OPENED.discard, self))
         self.save_state()
         if self._workspace is not None:
             self._workspace.shutdown()

@@ -1,12 +1,19 @@
 """Profiles in the window: the Profile switcher, the dialogs, and every keyring call off-thread.
 
-The controller owns the profile book and the secret store. Keyring calls and file writes run
-one at a time on a private pool; their results come back as queued signals, so a keyring that
-hangs on an unlock prompt leaves the window working and ends in a plain-words message.
+The controller owns the secret store and a view of the profile book. Keyring calls and file
+writes run one at a time on a private pool; their results come back as queued signals, so a
+keyring that hangs on an unlock prompt leaves the window working and ends in a plain-words
+message.
+
+Every change to profiles.json (add, update, remove, the active profile, the plain-text flag) is
+one `change_book` on the pool: the file is read as it is now under its lock, that one change is
+applied, and the book as written comes back to become the window's view. So a profile another
+window or `event-composer profile add` wrote meanwhile is kept, and shows up here.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -17,7 +24,7 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QComboBox, QLineEdit, QWidget
 
-from composer.files import write_atomic
+from composer.files import LockTimeout
 from composer.paths import config_dir
 from composer.profiles.book import (
     SANDBOX,
@@ -25,7 +32,9 @@ from composer.profiles.book import (
     Profile,
     ProfileBook,
     ProfileError,
+    change_book,
     load_book,
+    new_id,
     profiles_path,
 )
 from composer.profiles.secrets import (
@@ -76,6 +85,15 @@ class Loaded:
     book: ProfileBook
     secret: ProfileSecret | None
     error: SecretError | None
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A profile written with its secret: the book as written, the profile, where the key is."""
+
+    book: ProfileBook
+    profile: Profile
+    storage: Storage
 
 
 def _swatch(color: str) -> QIcon:
@@ -183,7 +201,7 @@ class ProfilesController(QObject):
         self.secret = None
         self.book.active = profile.id
         self._show_target()
-        self._write_book()
+        self._change(partial(_set_active, profile.id), quiet=True)
         if not profile.builtin:
             self._run(
                 partial(self.store.get, profile.id),
@@ -274,16 +292,17 @@ class ProfilesController(QObject):
             self.create(draft)
 
     def create(self, draft: ProfileDraft) -> None:
-        try:
-            profile = self.book.add(draft.name, draft.color, draft.production)
+        try:  # a quick check on a copy; the file as it is when written decides
+            ProfileBook(list(self.book.profiles)).add(draft.name, draft.color, draft.production)
         except ProfileError as exc:
             self.message.emit(str(exc), 10000)
             return
         secret = ProfileSecret(draft.host, draft.key)
+        change = ProfileWrite(new_id(), draft, new=True)
         self._run(
-            partial(self.store.set, profile.id, secret),
-            partial(self._on_saved, profile, secret),
-            partial(self._on_save_failed, profile, secret, True),
+            partial(_store_then_change, self.path, self.store, change, secret),
+            partial(self._on_saved, secret),
+            partial(self._on_save_failed, change, secret),
         )
 
     def edit_profile(self) -> None:
@@ -310,18 +329,17 @@ class ProfilesController(QObject):
             self.update(profile, draft)
 
     def update(self, profile: Profile, draft: ProfileDraft) -> None:
-        try:
-            updated = self.book.update(
-                profile.id, name=draft.name, color=draft.color, production=draft.production
-            )
+        change = ProfileWrite(profile.id, draft, new=False)
+        try:  # a quick check on a copy; the file as it is when written decides
+            change(ProfileBook(list(self.book.profiles)))
         except ProfileError as exc:
             self.message.emit(str(exc), 10000)
             return
         secret = ProfileSecret(draft.host, draft.key)
         self._run(
-            partial(self.store.set, updated.id, secret),
-            partial(self._on_saved, updated, secret),
-            partial(self._on_save_failed, updated, secret, False),
+            partial(_store_then_change, self.path, self.store, change, secret),
+            partial(self._on_saved, secret),
+            partial(self._on_save_failed, change, secret),
         )
 
     def enter_for_session(self) -> None:
@@ -353,50 +371,54 @@ class ProfilesController(QObject):
     def _on_retried(self, _result: object) -> None:
         self.switch(self.active.id)
 
-    def _on_saved(self, profile: Profile, secret: ProfileSecret, storage: Storage) -> None:
+    def _on_saved(self, secret: ProfileSecret, saved: Saved) -> None:
         where = {
             Storage.KEYRING: "the system keyring",
-            Storage.PLAINTEXT: f"{self.book.plaintext_keys} (plain text)",
+            Storage.PLAINTEXT: f"{saved.book.plaintext_keys} (plain text)",
             Storage.SESSION: "memory, for this session only",
-        }[storage]
-        self._adopt(profile, secret)
-        self.message.emit(f"Saved “{profile.name}”; its host and key are in {where}.", 8000)
+        }[saved.storage]
+        self._adopt(saved.book, saved.profile, secret)
+        self.message.emit(f"Saved “{saved.profile.name}”; its host and key are in {where}.", 8000)
 
     def _on_save_failed(
-        self, profile: Profile, secret: ProfileSecret, created: bool, exc: Exception
+        self,
+        change: ProfileWrite,
+        secret: ProfileSecret,
+        exc: Exception,
     ) -> None:
         if not isinstance(exc, SecretError):
-            self._report(exc)
+            self._report(exc)  # the profile could not be written (a name taken meanwhile ...)
             return
         keep = dialogs.confirm(
             self.shell.window(),
             "The key could not be stored",
-            f"{exc.message}\n\nKeep the host and key of “{profile.name}” for this session only?"
-            " They will be held in memory and forgotten when the app closes; nothing is"
+            f"{exc.message}\n\nKeep the host and key of “{change.draft.name}” for this session"
+            " only? They will be held in memory and forgotten when the app closes; nothing is"
             " written to disk.",
             "Keep for this session",
         )
         if not keep:
-            if created:
-                self.book.remove(profile.id)
-            self.message.emit("Not saved.", 6000)
+            self.message.emit("Not saved.", 6000)  # the book was not changed: nothing to undo
             return
-        self.store.keep_for_session(profile.id, secret)
-        self._adopt(profile, secret)
+        self._run(
+            partial(_keep_then_change, self.path, self.store, change, secret),
+            partial(self._on_kept_for_session, secret, exc.message),
+        )
+
+    def _on_kept_for_session(self, secret: ProfileSecret, why: str, saved: Saved) -> None:
+        self._adopt(saved.book, saved.profile, secret)
         self.message.emit(
-            f"“{profile.name}” is saved; its key is kept for this session only ({exc.message})",
+            f"“{saved.profile.name}” is saved; its key is kept for this session only ({why})",
             15000,
         )
 
-    def _adopt(self, profile: Profile, secret: ProfileSecret) -> None:
-        self.book.active = profile.id
-        self._write_book()
+    def _adopt(self, book: ProfileBook, profile: Profile, secret: ProfileSecret) -> None:
+        """Make a profile just written (and active in `book`) the window's target."""
         self.mode = profile.id
-        self.active = self.book.get(profile.id) or profile
+        self.active = profile
         self.secret = secret
         self.banner.emit("")
-        self._populate()
-        self._show_target()
+        self._refresh(book)
 
     def delete_profile(self) -> None:
         profile = self.active
@@ -410,17 +432,16 @@ class ProfilesController(QObject):
             "Delete profile",
         ):
             return
-        self._run(partial(self.store.delete, profile.id), partial(self._on_deleted, profile))
+        self._run(
+            partial(_delete, self.path, self.store, profile.id), partial(self._on_deleted, profile)
+        )
 
-    def _on_deleted(self, profile: Profile, _result: object) -> None:
-        self.book.remove(profile.id)
-        self._write_book()
+    def _on_deleted(self, profile: Profile, book: ProfileBook) -> None:
         self.mode = SANDBOX_ID
         self.active = SANDBOX
         self.secret = None
         self.banner.emit("")
-        self._populate()
-        self._show_target()
+        self._refresh(book)
         self.message.emit(f"Deleted “{profile.name}”.", 6000)
 
     # -- where keys are kept -------------------------------------------------------------------
@@ -445,17 +466,19 @@ class ProfilesController(QObject):
         )
         ids = [p.id for p in self.book.profiles]
         self._run(
-            partial(move_secrets, ids, self.store, target),
+            partial(_move, self.path, ids, self.store, target, str(path) if on else None),
             partial(self._on_moved, target, str(path) if on else None),
         )
 
     def _on_moved(
-        self, target: SecretStore, path: str | None, result: tuple[int, list[tuple[str, str]]]
+        self,
+        target: SecretStore,
+        path: str | None,
+        result: tuple[ProfileBook, tuple[int, list[tuple[str, str]]]],
     ) -> None:
-        moved, failed = result
+        book, (moved, failed) = result
         self.store = target
-        self.book.plaintext_keys = path
-        self._write_book()
+        self._refresh(book)
         where = f"in {path} (plain text)" if path else "in the system keyring"
         text = f"Keys are now stored {where}; {moved} moved."
         if failed:
@@ -479,19 +502,121 @@ class ProfilesController(QObject):
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    def _write_book(self) -> None:
-        # The JSON is made now, on the GUI thread, so a later change cannot race the write.
-        data = self.book.to_json()
+    def _change(self, change: Callable[[ProfileBook], object], *, quiet: bool = False) -> None:
+        """Apply one change to profiles.json as it is now, on the pool; the book as written
+        becomes the window's view. A book from a newer version is never written (quietly, for
+        a mere switch of the active profile)."""
         if self.book.read_only:
+            if not quiet:
+                self.message.emit(self.book.problem, 15000)
             return
-        self._run(partial(write_atomic, self.path, data), _ignore)
+        self._run(partial(change_book, self.path, change), self._on_changed)
+
+    def _on_changed(self, result: tuple[ProfileBook, object]) -> None:
+        self._refresh(result[0])
+
+    def _refresh(self, book: ProfileBook) -> None:
+        """Show the book as it is in the file now (with other windows' and commands' changes)."""
+        if book.problem:
+            self.message.emit(book.problem, 20000)
+        self.book = book
+        if self.mode not in (OTHER, SANDBOX_ID):
+            current = book.get(self.mode)
+            if current is None:
+                # Deleted by another window or command: this window's target goes with it.
+                gone = self.active.name
+                self.mode, self.active, self.secret = SANDBOX_ID, SANDBOX, None
+                self.banner.emit("")
+                self.message.emit(
+                    f"“{gone}” was deleted by another window or command; the target is the"
+                    " local sandbox.",
+                    10000,
+                )
+            else:
+                self.active = current
+        self._populate()
+        self._show_target()
 
     def shutdown(self) -> None:
         self._pool.waitForDone(3000)
 
 
-def _ignore(_result: object) -> None:
-    pass
+# -- work for the pool: each reads and writes profiles.json under its lock ----------------------
+
+
+def _set_active(profile_id: str, book: ProfileBook) -> None:
+    book.set_active(profile_id)
+
+
+@dataclass(frozen=True)
+class ProfileWrite:
+    """One profile written from the dialog: added (`new`) or updated, and made the active one."""
+
+    profile_id: str
+    draft: ProfileDraft
+    new: bool
+
+    def __call__(self, book: ProfileBook) -> Profile:
+        draft = self.draft
+        if self.new:
+            profile = book.add(draft.name, draft.color, draft.production, self.profile_id)
+        else:
+            profile = book.update(
+                self.profile_id, name=draft.name, color=draft.color, production=draft.production
+            )
+        book.active = profile.id
+        return profile
+
+
+def _store_then_change(
+    path: Path, store: SecretStore, change: ProfileWrite, secret: ProfileSecret
+) -> Saved:
+    """Store the secret, then write the profile. The secret goes first so that a keyring
+    failure leaves the book as it was; a new profile that cannot be written (its name was
+    taken meanwhile) takes its secret back out."""
+    storage = store.set(change.profile_id, secret)
+    try:
+        book, profile = change_book(path, change)
+    except (ProfileError, LockTimeout):
+        if change.new:
+            with contextlib.suppress(SecretError):
+                store.delete(change.profile_id)
+        raise
+    return Saved(book, profile, storage)
+
+
+def _keep_then_change(
+    path: Path, store: SecretStore, change: ProfileWrite, secret: ProfileSecret
+) -> Saved:
+    storage = store.keep_for_session(change.profile_id, secret)
+    book, profile = change_book(path, change)
+    return Saved(book, profile, storage)
+
+
+def _delete(path: Path, store: SecretStore, profile_id: str) -> ProfileBook:
+    """The secret first: when the keyring refuses, the profile stays so it can be tried again."""
+    store.delete(profile_id)
+
+    def remove(book: ProfileBook) -> None:
+        if book.get(profile_id) is not None:  # another window may have deleted it already
+            book.remove(profile_id)
+
+    return change_book(path, remove)[0]
+
+
+def _move(
+    path: Path,
+    ids: list[str],
+    source: SecretStore,
+    target: SecretStore,
+    plaintext: str | None,
+) -> tuple[ProfileBook, tuple[int, list[tuple[str, str]]]]:
+    result = move_secrets(ids, source, target)
+
+    def point_at(book: ProfileBook) -> None:
+        book.plaintext_keys = plaintext
+
+    return change_book(path, point_at)[0], result
 
 
 def _store_for(book: ProfileBook, timeouts: tuple[float, float]) -> SecretStore:
