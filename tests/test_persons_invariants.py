@@ -133,3 +133,18 @@ def test_input_events_are_not_mutated(evs: list[dict[str, Any]]) -> None:
     snapshot = json.dumps(evs, sort_keys=True)
     simulate(PersonGraph(), evs)
     assert json.dumps(evs, sort_keys=True) == snapshot
+
+
+@settings(max_examples=150, deadline=None)
+@given(sequences, events())
+def test_a_subgraph_predicts_what_the_whole_graph_does(
+    evs: list[dict[str, Any]], last: dict[str, Any]
+) -> None:
+    from composer.core.capture.persons import names_in
+
+    graph = PersonGraph()
+    simulate(graph, evs)
+    ids, groups = names_in([last])
+    whole = predict(graph, last).to_dict()
+    part = apply(graph.subgraph(ids, groups), last).to_dict()
+    assert part == whole

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from composer import __version__
-from composer.cli import plans, profile, sandbox, send, templates, validate
+from composer.cli import persons, plans, profile, sandbox, send, templates, validate
 from composer.cli.errors import CliError, ExitStatus
 
 log = logging.getLogger("composer")
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  event-composer send events.json --host eu      send it to PostHog EU\n"
         "  event-composer send 'Plan upgraded' --var user=u-1   send a template\n"
         "  event-composer sandbox                         a local capture endpoint\n"
+        "  event-composer persons simulate events.jsonl   the persons and merges they make\n"
         "\nRun 'event-composer COMMAND --help' for a command's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_parser(sub)
     templates.add_parser(sub)
     plans.add_parser(sub)
+    persons.add_parser(sub)
     return parser
 
 

@@ -26,7 +26,7 @@ def load_plan_argument(path: str) -> Plan:
     return plan
 
 
-def _events_of(path: str) -> list[Any]:
+def events_of(path: str) -> list[Any]:
     if path != "-" and format_for(path) in (Format.JSONL, Format.CSV):
         from composer.services.batch_files import read_batch_file
 
@@ -50,7 +50,7 @@ def _events_of(path: str) -> list[Any]:
 def run_infer(args: argparse.Namespace) -> ExitStatus:
     events: list[Any] = []
     for path in args.files:
-        events.extend(_events_of(path))
+        events.extend(events_of(path))
     if not events:
         raise CliError("no events found in the files given.")
     doc = infer_plan(events, args.name)
