@@ -411,6 +411,29 @@ def test_severity_of_each_rule_is_what_posthog_does() -> None:
             assert severity is not Severity.ERROR, code
 
 
+def test_merge_dangerously_is_a_warning() -> None:
+    codes = _codes(ev(event="$merge_dangerously", properties={"alias": "user-2"}))
+    assert codes["merge.dangerous"] is Severity.WARNING
+
+
+@pytest.mark.parametrize(
+    ("alias", "illegal"),
+    [
+        ("null", True),
+        ("'null'", True),  # PostHog lists the quoted forms too (isDistinctIdIllegal)
+        ('"NaN"', True),
+        ("GUEST", True),  # case-insensitive list
+        ("Null", False),  # case-sensitive list: only "null"
+        (" guest ", False),  # lower-cased, not trimmed: not in the list
+        ("   ", True),  # trims to nothing
+        ("user-null", False),
+    ],
+)
+def test_illegal_merge_ids_follow_posthogs_rule(alias: str, illegal: bool) -> None:
+    codes = _codes(ev(event="$create_alias", properties={"alias": alias}))
+    assert ("distinct_id.illegal" in codes) is illegal
+
+
 def test_a_bad_token_beats_a_missing_distinct_id() -> None:
     result = check_text(orjson.dumps(ev(api_key="phx_personal", distinct_id=_DROP)))
     assert result.predicted.status == 401

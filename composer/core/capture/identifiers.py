@@ -7,39 +7,24 @@ from typing import Any
 
 import orjson
 
+from composer.core.persons.illegal_ids import (
+    CASE_INSENSITIVE_ILLEGAL_IDS,
+    CASE_SENSITIVE_ILLEGAL_IDS,
+    is_distinct_id_illegal,
+)
+
 MAX_DISTINCT_ID_CHARS = 200
 
-# person-merge-service.ts: ids that are stored but can never take part in a merge.
-_ILLEGAL_ANY_CASE = frozenset(
-    {
-        "anonymous",
-        "guest",
-        "distinctid",
-        "distinct_id",
-        "id",
-        "not_authenticated",
-        "email",
-        "undefined",
-        "true",
-        "false",
-    }
+# Every illegal id (and its quoted forms) in lower case: a quick "might this be illegal?" test
+# for the pre-flight's fast path. The rule itself is the persons model's, PostHog's own.
+ILLEGAL_LOWER = frozenset(
+    name.lower() for name in (*CASE_INSENSITIVE_ILLEGAL_IDS, *CASE_SENSITIVE_ILLEGAL_IDS)
 )
-_ILLEGAL_EXACT = frozenset({"[object Object]", "NaN", "None", "none", "null", "0", "undefined"})
-# Every illegal id in lower case: a quick "might this be illegal?" test for the fast path.
-ILLEGAL_LOWER = frozenset(name.lower() for name in _ILLEGAL_ANY_CASE | _ILLEGAL_EXACT)
 
 
 def is_illegal_merge_id(value: str) -> bool:
-    """True when PostHog refuses to merge persons through this id."""
-    stripped = value.strip()
-    if not stripped:
-        return True
-    if value in _ILLEGAL_EXACT:
-        return True
-    unquoted = stripped
-    if len(unquoted) >= 2 and unquoted[0] == unquoted[-1] and unquoted[0] in "'\"":
-        unquoted = unquoted[1:-1]
-    return unquoted.lower() in _ILLEGAL_ANY_CASE
+    """True when PostHog refuses to merge persons through this id (isDistinctIdIllegal)."""
+    return is_distinct_id_illegal(value)
 
 
 def stringify_distinct_id(value: Any) -> str:

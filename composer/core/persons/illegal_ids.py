@@ -1,10 +1,9 @@
 """The distinct ids PostHog never merges through.
 
-The lists are the ones in composer/core/identifiers.py, copied here because this package may not
-import the modules that are being moved around. The matching follows PostHog's
-`isDistinctIdIllegal` exactly, which differs from identifiers.is_illegal_merge_id in two places:
-PostHog lower-cases the id *without* trimming it (so " guest " is legal), and it also refuses the
-quoted forms of the case-sensitive ids (so "'null'" and '"NaN"' are illegal).
+The pre-flight check (composer/core/capture/identifiers.py) uses this rule too, so the check,
+the prediction and the sandbox agree. The matching follows PostHog's `isDistinctIdIllegal`
+exactly: the id is lower-cased *without* trimming it (so " guest " is legal), and the quoted
+forms of the case-sensitive ids are refused too (so "'null'" and '"NaN"' are illegal).
 
 Source: nodejs/src/ingestion/common/persons/person-merge-service.ts @03330ef
 (`isDistinctIdIllegal`, BARE_CASE_INSENSITIVE_ILLEGAL_IDS, BARE_CASE_SENSITIVE_ILLEGAL_IDS); the

@@ -99,7 +99,9 @@ def check_merge(
             )
             return
         if name == "$merge_dangerously":
-            out.info(
+            # A warning, not a note: it merges two identified users for good, and nothing
+            # in PostHog's answer or its warnings will say it happened.
+            out.warning(
                 "merge.dangerous",
                 path_key(path, "event"),
                 "$merge_dangerously merges the two persons even when the alias person is"
