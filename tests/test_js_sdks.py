@@ -4,13 +4,16 @@ Each SDK runs once per module against its own sandbox (tests/support/js_clients.
 scripts in tests/js), and the tests read what it did from two sides: the harness's report (every
 request the SDK made, with its status, and everything the SDK logged) and the sandbox's inbox.
 
-What works today is asserted: every event the SDKs capture lands in the inbox exactly once.
-The sandbox answers only the capture routes so far; the tests of what needs the flags, remote
-config and definitions routes are marked xfail (not strict) until those routes land.
+Every event the SDKs capture lands in the inbox exactly once; every other call they make
+(flags, local-evaluation definitions, remote config, lazily loaded scripts) is answered, so no
+request gets a 404 and no SDK logs an error; the flags of the sandbox's flags file reach each
+SDK's flag calls; and posthog-js, told by remote config what production tells it, autocaptures
+and compresses with gzip-js.
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections import Counter
@@ -23,6 +26,7 @@ import pytest
 
 from composer.core.capture.bodies import mask_key
 from composer.sandbox.local import LocalSandbox, start_local_sandbox
+from composer.sandbox.sdk_calls import SdkConfig
 from composer.sandbox.store import (
     InboxEvent,
     InboxRequest,
@@ -42,7 +46,6 @@ from tests.support.js_clients import (
 KEY = "phc_sandbox_js_sdk_test_key_0000000000000"
 PERSONAL_KEY = "phx_sandbox_js_sdk_personal_key_000000000"
 FLAG = "sandbox-beta"
-NEEDS_ROUTES = pytest.mark.xfail(strict=False, reason="needs flags/config routes")
 
 pytestmark = pytest.mark.slow
 
@@ -86,9 +89,23 @@ def _settled_inbox(
         time.sleep(0.1)
 
 
+# The flags file the sandbox serves: a multivariate flag with a payload for the variant, and an
+# off flag, as a user writes them (docs: the README's sandbox section).
+FLAGS_FILE = {
+    "flags": {
+        FLAG: {"variant": "treatment", "payloads": {"treatment": {"discount": 20}}},
+        "sandbox-off": False,
+    }
+}
+POSTHOG_JS_DIST = Path(__file__).parent / "js" / "node_modules" / "posthog-js" / "dist"
+
+
 def _sandbox(tmp_path_factory: pytest.TempPathFactory, name: str) -> LocalSandbox:
-    db = tmp_path_factory.mktemp(name) / "inbox.sqlite3"
-    sandbox = start_local_sandbox(port=0, db=Path(db))
+    folder = tmp_path_factory.mktemp(name)
+    flags = folder / "flags.json"
+    flags.write_text(json.dumps(FLAGS_FILE))
+    sdk = SdkConfig(flags_file=flags, posthog_js_dist=POSTHOG_JS_DIST)
+    sandbox = start_local_sandbox(port=0, db=folder / "inbox.sqlite3", sdk=sdk)
     assert sandbox.owned
     return sandbox
 
@@ -250,14 +267,12 @@ def test_the_node_harness_refuses_a_host_off_this_machine() -> None:
 
 
 @needs_node
-@NEEDS_ROUTES
 def test_node_sdk_gets_no_404s(node_run: Run) -> None:
     failed = [(r["method"], r["url"], r["status"]) for r in node_run.sdk_requests()]
     assert [f for f in failed if f[2] is None or f[2] >= 400] == []
 
 
 @needs_node
-@NEEDS_ROUTES
 def test_node_sdk_logs_no_errors(node_run: Run, node_local_run: Run) -> None:
     for run in (node_run, node_local_run):
         assert run.result["sdkErrors"] == []
@@ -265,7 +280,6 @@ def test_node_sdk_logs_no_errors(node_run: Run, node_local_run: Run) -> None:
 
 
 @needs_node
-@NEEDS_ROUTES
 def test_node_flags_reach_the_sdk(node_run: Run) -> None:
     flags = node_run.sdk_requests("/flags/")
     assert flags
@@ -273,16 +287,22 @@ def test_node_flags_reach_the_sdk(node_run: Run) -> None:
     (called,) = node_run.named("$feature_flag_called")
     assert "$feature_flag_error" not in called.normalized["properties"]
     results = {r["type"]: r for r in node_run.result["results"]}
-    assert isinstance(results["getAllFlags"]["value"], dict)
+    assert results["getFeatureFlag"]["value"] == "treatment"
+    assert results["isFeatureEnabled"]["value"] is True
+    assert results["getFeatureFlagPayload"]["value"] == {"discount": 20}
+    assert results["getAllFlags"]["value"] == {FLAG: "treatment", "sandbox-off": False}
 
 
 @needs_node
-@NEEDS_ROUTES
 def test_node_local_evaluation_loads_definitions(node_local_run: Run) -> None:
     definitions = node_local_run.sdk_requests("/flags/definitions")
     assert definitions
     assert [r["status"] for r in definitions] == [200] * len(definitions)
     assert node_local_run.result["sdkErrors"] == []
+    # Evaluated locally from the definitions, with no /flags/ call: the same values.
+    results = {r["type"]: r for r in node_local_run.result["results"]}
+    assert results["getFeatureFlag"]["value"] == "treatment"
+    assert not node_local_run.sdk_requests("/flags/")
 
 
 # -- posthog-js in Chromium ------------------------------------------------------------------
@@ -403,7 +423,6 @@ def test_browser_flag_calls_return_and_callbacks_report_the_outcome(browser_run:
 
 
 @needs_browser
-@NEEDS_ROUTES
 def test_browser_gets_no_404s(browser_run: Run) -> None:
     failed = [
         (r["method"], r["url"], r["status"], r["failure"])
@@ -414,14 +433,12 @@ def test_browser_gets_no_404s(browser_run: Run) -> None:
 
 
 @needs_browser
-@NEEDS_ROUTES
 def test_browser_sdk_logs_no_errors(browser_run: Run) -> None:
     assert browser_run.result["errors"] == []
     assert browser_run.result["pageErrors"] == []
 
 
 @needs_browser
-@NEEDS_ROUTES
 def test_browser_flags_reach_the_sdk(browser_run: Run) -> None:
     flags = browser_run.sdk_requests("/flags/")
     assert flags
@@ -429,10 +446,13 @@ def test_browser_flags_reach_the_sdk(browser_run: Run) -> None:
     callbacks = browser_run.result["flagCallbacks"]
     assert callbacks
     assert not any((c.get("context") or {}).get("errorsLoading") for c in callbacks)
+    results = {r["type"]: r for r in browser_run.result["results"]}
+    assert results["getFeatureFlag"]["value"] == "treatment"
+    assert results["isFeatureEnabled"]["value"] is True
+    assert results["getFeatureFlagPayload"]["value"] == {"discount": 20}
 
 
 @needs_browser
-@NEEDS_ROUTES
 def test_browser_autocapture_fires_on_a_real_click(browser_run: Run) -> None:
     clicks = [
         e
@@ -445,7 +465,6 @@ def test_browser_autocapture_fires_on_a_real_click(browser_run: Run) -> None:
 
 
 @needs_browser
-@NEEDS_ROUTES
 def test_browser_sends_gzip_js_bodies(browser_run: Run) -> None:
     # posthog-js 1.449 sends gzip-js bodies without a `compression=gzip-js` query parameter
     # (it strips it); capture knows them by the gzip magic bytes. The SDK keeps gzip-js only

@@ -155,6 +155,8 @@ def test_the_local_api_lists_filters_and_counts(sandbox: SandboxServer) -> None:
         "changed": 1,
         "dropped": 1,
         "rejected": 3,
+        "recordings": 0,
+        "sdk_calls": 0,
     }
     u1 = api(sandbox, "events", distinct_id="u1")
     assert [e["event"][:1] for e in u1["events"]] == ["a", "x"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
+from pathlib import Path
 from types import FrameType
 
 from composer import __version__
@@ -13,6 +15,7 @@ from composer.cli.errors import CliError, ExitStatus
 
 def run(args: argparse.Namespace) -> ExitStatus:
     from composer.sandbox.keys import generate_sandbox_key
+    from composer.sandbox.sdk_calls import SdkConfig
     from composer.sandbox.server import RequestLog, SandboxServer, port_in_use
     from composer.sandbox.store import SandboxStore, StoreError, default_db_path
 
@@ -30,6 +33,13 @@ def run(args: argparse.Namespace) -> ExitStatus:
     if args.clear:
         store.clear()
 
+    sdk = SdkConfig.from_environment(args.flags)
+    if args.posthog_js_dist:
+        sdk.posthog_js_dist = Path(args.posthog_js_dist)
+    sdk.flags()
+    if sdk.problem:
+        print(f"Flags: {sdk.problem}", file=sys.stderr)
+
     def log(entry: RequestLog) -> None:
         print(entry.line(), flush=True)
 
@@ -41,6 +51,7 @@ def run(args: argparse.Namespace) -> ExitStatus:
             rate_limit=args.rate_limit,
             read_timeout=args.read_timeout,
             idle_timeout=args.idle_timeout,
+            sdk=sdk,
         )
     except OSError as exc:
         store.close()
@@ -51,20 +62,28 @@ def run(args: argparse.Namespace) -> ExitStatus:
             ) from None
         raise CliError(f"cannot listen on port {args.port}: {exc.strerror or exc}.") from None
 
+    # The server runs on its own thread and the main thread waits: a signal then only sets
+    # an event, instead of interrupting the event loop in the middle of a callback.
+    stopping = threading.Event()
+
     def stop(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
+        stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     key = generate_sandbox_key()
     print(f"PostHog Event Composer sandbox {__version__}", flush=True)
     print(f"Listening on {server.url}", flush=True)
     print(f"Use {server.url} as the PostHog host, with any well-formed project key, e.g.:")
     print(f'  posthog-python  Posthog("{key}", host="{server.url}")')
     print(f'  posthog-js      posthog.init("{key}", {{ api_host: "{server.url}" }})')
+    if sdk.flags_file is not None:
+        print(f"Flags: {sdk.flags_file} ({len(sdk.flags().keys())} flags; edits apply at once)")
     print(f"Inbox: {db}  (Ctrl+C stops the sandbox)", flush=True)
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
+        server.start()
+        while not stopping.wait(0.5):
+            pass
         print("Stopped.", flush=True)
     finally:
         server.stop()
@@ -113,5 +132,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default=30.0,
         metavar="S",
         help="close a keep-alive connection idle for S seconds (default 30)",
+    )
+    p.add_argument(
+        "--flags",
+        metavar="FILE",
+        help="feature flags to serve to SDKs, JSON or YAML, re-read when it changes"
+        ' (also $COMPOSER_SANDBOX_FLAGS), e.g. {"flags": {"new-checkout": true}}',
+    )
+    p.add_argument(
+        "--posthog-js-dist",
+        metavar="DIR",
+        help="posthog-js's dist folder, to serve the scripts it loads lazily (surveys.js, ...)"
+        " (also $COMPOSER_POSTHOG_JS_DIST)",
     )
     p.set_defaults(run=run)

@@ -5,7 +5,8 @@ JSON, for tests and CI to assert on.
     GET  /_sandbox/events                   stored events, newest last; filters below
     GET  /_sandbox/events/<uuid or id>      one event: stored form, raw request, findings, person
     GET  /_sandbox/requests?refused=1       requests (only the refused ones with refused=1)
-    GET  /_sandbox/counts                   {requests, total, accepted, changed, dropped, rejected}
+    GET  /_sandbox/counts                   {requests, total, accepted, changed, dropped, rejected,
+                                             recordings, sdk_calls}
     GET  /_sandbox/persons                  persons, oldest first (search=, distinct_id=)
     GET  /_sandbox/persons/<uuid or id>     one person, by uuid or any of its distinct ids
     GET  /_sandbox/groups                   groups with their properties
@@ -240,9 +241,13 @@ def _request_json(row: sqlite3.Row) -> dict[str, Any]:
 
 def _counts(conn: sqlite3.Connection) -> dict[str, int]:
     verdicts = dict(conn.execute("SELECT verdict, COUNT(*) FROM events GROUP BY verdict"))
-    requests, rejected, filtered = conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status >= 300 THEN offered END), 0),"
-        " COALESCE(SUM(filtered), 0) FROM requests"
+    requests, rejected, filtered, recordings, served = conn.execute(
+        "SELECT COUNT(*),"
+        " COALESCE(SUM(CASE WHEN status >= 300 AND served = '' THEN offered END), 0),"
+        " COALESCE(SUM(filtered), 0),"
+        " COALESCE(SUM(CASE WHEN served = 'recording' AND status < 300 THEN offered END), 0),"
+        " COALESCE(SUM(CASE WHEN served NOT IN ('', 'recording') THEN 1 END), 0)"
+        " FROM requests"
     ).fetchone()
     stored = sum(verdicts.values())
     return {
@@ -252,6 +257,8 @@ def _counts(conn: sqlite3.Connection) -> dict[str, int]:
         "changed": verdicts.get("changed", 0),
         "dropped": verdicts.get("dropped", 0) + filtered,  # $performance_event: 200, then gone
         "rejected": rejected,
+        "recordings": recordings,  # session replay snapshots sent to /s/
+        "sdk_calls": served,  # flags, remote config, local evaluation ... answered
     }
 
 

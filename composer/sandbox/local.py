@@ -16,6 +16,7 @@ from pathlib import Path
 import orjson
 
 from composer.core.capture.service import SANDBOX_HEADER
+from composer.sandbox.sdk_calls import SdkConfig
 from composer.sandbox.server import DEFAULT_PORT, SandboxServer, port_in_use
 from composer.sandbox.store import SandboxStore, default_db_path
 
@@ -64,15 +65,18 @@ def probe(port: int, timeout: float = 1.0) -> dict[str, object] | None:
         conn.close()
 
 
-def start_local_sandbox(port: int | None = None, db: Path | None = None) -> LocalSandbox:
+def start_local_sandbox(
+    port: int | None = None, db: Path | None = None, sdk: SdkConfig | None = None
+) -> LocalSandbox:
     """Start (or find) the sandbox this window sends to. Runs off the GUI thread."""
     port = preferred_port() if port is None else port
+    sdk = sdk or SdkConfig.from_environment()
     db_path = str(db or default_db_path())
     note = ""
     if port:
         store = SandboxStore(db_path)
         try:
-            server = SandboxServer(store, port=port).start()
+            server = SandboxServer(store, port=port, sdk=sdk).start()
         except OSError as exc:
             store.close()
             if not port_in_use(exc):
@@ -89,7 +93,7 @@ def start_local_sandbox(port: int | None = None, db: Path | None = None) -> Loca
             )
         note = f"Port {port} is taken by another program; the sandbox uses a free port."
     store = SandboxStore(db_path)
-    server = SandboxServer(store, port=0).start()
+    server = SandboxServer(store, port=0, sdk=sdk).start()
     sandbox = _made(server, store)
     sandbox.note = note
     return sandbox

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from composer import __version__
@@ -30,6 +30,8 @@ from composer.core.capture.service import (
 )
 from composer.sandbox import api
 from composer.sandbox.http import HttpRequest, HttpResponse, HttpServer, Limits
+from composer.sandbox.sdk import answer_sdk_request
+from composer.sandbox.sdk_calls import SdkConfig, served_outcome
 from composer.sandbox.store import SandboxStore, StoreError, source_of
 
 log = logging.getLogger(__name__)
@@ -98,10 +100,12 @@ class SandboxServer:
         idle_timeout: float = 30.0,
         rate_limit: int | None = None,
         workers: int = 4,
+        sdk: SdkConfig | None = None,
     ) -> None:
         if not is_loopback(host):
             raise ValueError(f"the sandbox listens on this machine only, not on {host}")
         self.store = store
+        self.sdk = sdk or SdkConfig()
         self.on_request = on_request
         self.rate_limit = RateLimit(rate_limit) if rate_limit else None
         self.limits = Limits(
@@ -185,9 +189,9 @@ class SandboxServer:
         try:
             if _inflates(request):
                 with _INFLATING:
-                    outcome = process(request)
+                    outcome = self._answer(request)
             else:
-                outcome = process(request)
+                outcome = self._answer(request)
             limited = (
                 self.rate_limit is not None
                 and outcome.events
@@ -217,6 +221,26 @@ class SandboxServer:
         if self.on_request is not None and request_id is not None:
             self.on_request(self._log_entry(request, outcome, received, request_id))
         return outcome
+
+    def _answer(self, request: CaptureRequest) -> CaptureOutcome:
+        """Capture (the rules of PostHog's capture service), or one of the SDKs' other calls."""
+        path = request.path.rstrip("/") or "/"
+        if path == "/s":  # session recordings: checked like capture, kept as a count
+            outcome = process(replace(request, path="/e/"))
+            outcome.served = "recording"
+            outcome.events = []  # counted (offered), not listed among the events
+            return outcome
+        sdk = answer_sdk_request(
+            request.method,
+            request.path,
+            request.query,
+            request.headers,
+            request.body,
+            self.sdk.settings(),
+        )
+        if sdk is None:
+            return process(request)
+        return served_outcome(request, sdk)
 
     def reset(self) -> None:
         """Empty the inbox and its persons (the window's Clear and POST /_sandbox/reset)."""

@@ -69,7 +69,8 @@ CREATE TABLE IF NOT EXISTS requests (
     events INTEGER NOT NULL,
     filtered INTEGER NOT NULL,
     findings TEXT NOT NULL,
-    offered INTEGER NOT NULL DEFAULT 0  -- event objects in the request, refused ones included
+    offered INTEGER NOT NULL DEFAULT 0, -- event objects in the request, refused ones included
+    served TEXT NOT NULL DEFAULT ''     -- an SDK call besides capture: flags, config, recording...
 );
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -117,6 +118,8 @@ class InboxRequest:
     events: int
     filtered: int
     findings: list[dict[str, str]]
+    served: str = ""  # an SDK call besides capture: flags, config, recording...
+    offered: int = 0  # event objects in the request (snapshots, for a recording)
 
 
 @dataclass(frozen=True)
@@ -226,6 +229,8 @@ class SandboxStore:
         columns = {r[1] for r in conn.execute("PRAGMA table_info(requests)")}
         if "offered" not in columns:  # an inbox from before the local API counted refusals
             conn.execute("ALTER TABLE requests ADD COLUMN offered INTEGER NOT NULL DEFAULT 0")
+        if "served" not in columns:  # ... or answered the SDKs' other calls
+            conn.execute("ALTER TABLE requests ADD COLUMN served TEXT NOT NULL DEFAULT ''")
         if "verdict" not in {r[1] for r in conn.execute("PRAGMA table_info(events)")}:
             conn.execute("ALTER TABLE events ADD COLUMN verdict TEXT NOT NULL DEFAULT 'accepted'")
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -258,7 +263,8 @@ class SandboxStore:
             cursor = self._conn.execute(
                 "INSERT INTO requests (received_at, method, path, query, headers, body,"
                 " body_size, status, reply, source, user_agent, client, events, filtered,"
-                " findings, offered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " findings, offered, served)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     received_at,
                     request.method,
@@ -268,7 +274,7 @@ class SandboxStore:
                     redact(body_text[:MAX_STORED_BODY]),
                     len(request.body),
                     outcome.status,
-                    outcome.reply_text[:2000],
+                    redact(outcome.reply_text[:2000]),
                     source,
                     redact(user_agent[:300]),
                     request.client,
@@ -276,6 +282,7 @@ class SandboxStore:
                     outcome.filtered,
                     redact(_findings_json(outcome.findings[:200])),
                     outcome.offered,
+                    outcome.served,
                 ),
             )
             request_id = int(cursor.lastrowid or 0)
@@ -356,10 +363,13 @@ def read_events_for(path: str, request_ids: Sequence[int]) -> list[InboxEvent]:
 
 
 def _requests(conn: sqlite3.Connection, after_id: int, limit: int) -> list[InboxRequest]:
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(requests)")}
+    served = "served" if "served" in columns else "''"
+    offered = "offered" if "offered" in columns else "0"
     rows = conn.execute(
         "SELECT id, received_at, method, path, query, headers, body, body_size, status, reply,"
-        " source, user_agent, client, events, filtered, findings FROM requests WHERE id > ?"
-        " ORDER BY id LIMIT ?",
+        f" source, user_agent, client, events, filtered, findings, {served}, {offered}"
+        " FROM requests WHERE id > ? ORDER BY id LIMIT ?",
         (after_id, limit),
     ).fetchall()
     return [
@@ -380,6 +390,8 @@ def _requests(conn: sqlite3.Connection, after_id: int, limit: int) -> list[Inbox
             r[13],
             r[14],
             orjson.loads(r[15]),
+            r[16],
+            r[17],
         )
         for r in rows
     ]

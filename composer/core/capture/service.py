@@ -76,6 +76,7 @@ class CaptureOutcome:
     events: list[StoredEvent] = field(default_factory=list)
     filtered: int = 0  # $performance_event items dropped at parse time
     offered: int = 0  # the event objects the request held (0 when it could not be parsed)
+    served: str = ""  # an SDK call besides capture that was answered: "flags", "config", ...
     decoded: str | None = None  # the payload text after decoding, for the inbox's detail view
     token: str | None = None
     findings: list[Finding] = field(default_factory=list)  # why it was refused, or warnings

@@ -68,7 +68,8 @@ class InboxRow:
 
     @property
     def refused(self) -> bool:
-        return self.request.status >= 300
+        # An SDK call answered 304 (definitions not changed) was served, not refused.
+        return self.request.status >= (400 if self.request.served else 300)
 
     @property
     def findings(self) -> list[dict[str, str]]:
@@ -167,6 +168,10 @@ class InboxModel(QAbstractTableModel):
             if column is Column.EVENT:
                 if row.refused:
                     return f"refused: {request.status} {request.reply}"[:120]
+                if request.served == "recording":
+                    return f"served: session recording ({request.offered} snapshots)"
+                if request.served:
+                    return f"served: {request.served}"
                 return f"{request.filtered} filtered event(s)"
             if column is Column.DISTINCT_ID:
                 return f"{request.method} {request.path}"
