@@ -8,7 +8,8 @@ which runs
 
 It composes an event with a few findings, sends it to the window's own local sandbox (in a
 throw-away data folder), and saves the response in the light palette and the sandbox inbox in
-the dark one.
+the dark one. Last, it sends a short identity story (two visitors become one user, a second
+user, a refused alias, a company) and saves the Persons view.
 """
 
 from __future__ import annotations
@@ -21,6 +22,49 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
+
+# What the Persons view shows: a merge, a refused merge (both users are identified) and a group.
+STORY = [
+    {
+        "event": "$pageview",
+        "distinct_id": "anon-1",
+        "properties": {"$set_once": {"first_url": "/"}},
+    },
+    {
+        "event": "$pageview",
+        "distinct_id": "anon-phone",
+        "properties": {"$set": {"device": "phone"}},
+    },
+    {
+        "event": "$identify",
+        "distinct_id": "ada@example.com",
+        "properties": {"$anon_distinct_id": "anon-1", "$set": {"email": "ada@example.com"}},
+    },
+    {
+        "event": "$create_alias",
+        "distinct_id": "ada@example.com",
+        "properties": {"alias": "anon-phone"},
+    },
+    {
+        "event": "$identify",
+        "distinct_id": "bob@example.com",
+        "properties": {"$anon_distinct_id": "anon-2", "$set": {"email": "bob@example.com"}},
+    },
+    {
+        "event": "$create_alias",
+        "distinct_id": "ada@example.com",
+        "properties": {"alias": "bob@example.com"},
+    },
+    {
+        "event": "$groupidentify",
+        "distinct_id": "ada@example.com",
+        "properties": {
+            "$group_type": "company",
+            "$group_key": "acme",
+            "$group_set": {"name": "Acme", "seats": 12},
+        },
+    },
+]
 
 
 def main() -> int:
@@ -81,6 +125,7 @@ def main() -> int:
         (Appearance.LIGHT, out / "window-templates.png", ws.response, ws.templates),
         (Appearance.DARK, out / "window-history.png", ws.response, ws.history),
         (Appearance.LIGHT, out / "window-plan.png", ws.response, ws.plan_panel),
+        (Appearance.LIGHT, out / "window-persons.png", ws.persons, ws.batch),  # last: it sends
     ]
 
     def send() -> None:
@@ -89,9 +134,30 @@ def main() -> int:
             return
         ws.send()
 
+    story_sent: list[bool] = []
+
+    def send_story() -> None:
+        import httpx
+
+        body = {"api_key": window.key.text(), "batch": STORY}
+        httpx.post(f"{window.host.text()}/batch/", json=body, timeout=10).raise_for_status()
+
+    def ada_row() -> int:
+        rows = ws.persons.persons_model.rows
+        return next((i for i, r in enumerate(rows) if "anon-phone" in r.distinct_ids), -1)
+
+    def persons_ready() -> bool:
+        return ada_row() >= 0 and ws.persons.idle
+
     def grab_next() -> None:
         if not shots:
             app.quit()
+            return
+        if shots[0][2] is ws.persons and not persons_ready():
+            if not story_sent:
+                send_story()
+                story_sent.append(True)
+            QTimer.singleShot(100, grab_next)
             return
         appearance, path, tab, bottom = shots.pop(0)
         apply_appearance(appearance)
@@ -100,6 +166,9 @@ def main() -> int:
         ws.response.show_entry(ws.response.history_model.entries[-1])
         ws.right_tabs.setCurrentWidget(tab)
         ws.inbox.select_last()
+        if tab is ws.persons:
+            ws.splitter.setSizes([440, 420, 620])  # room for each property's event
+            ws.persons.table.selectRow(ada_row())
 
         def grab() -> None:
             screen = QGuiApplication.primaryScreen()

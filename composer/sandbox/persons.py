@@ -266,6 +266,37 @@ def read_persons(
     return [_person_row(orjson.loads(r[0])) for r in rows]
 
 
+def count_persons(path: str, search: str = "") -> int:
+    """How many persons there are (matching `search`, as read_persons matches it)."""
+    with closing(sqlite3.connect(path, timeout=10)) as conn:
+        if not _has_tables(conn):
+            return 0
+        if not search:
+            return int(conn.execute("SELECT COUNT(*) FROM persons").fetchone()[0])
+        row = conn.execute(
+            "SELECT COUNT(*) FROM persons WHERE search LIKE ? ESCAPE '\\'",
+            (f"%{_like(search.lower())}%",),
+        ).fetchone()
+    return int(row[0])
+
+
+def read_event_names(path: str, uuids: Iterable[str]) -> dict[str, str]:
+    """The event name of each stored event uuid (what a property source or merge points at)."""
+    wanted = sorted(set(uuids))
+    found: dict[str, str] = {}
+    with closing(sqlite3.connect(path, timeout=10)) as conn:
+        if not wanted or not _has_tables(conn):
+            return found
+        for start in range(0, len(wanted), 500):  # under SQLite's bound-parameter limit
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for uuid, event in conn.execute(
+                f"SELECT uuid, event FROM events WHERE uuid IN ({marks}) ORDER BY id DESC", chunk
+            ):
+                found[uuid] = event  # a repeated uuid: the first stored wins (read last)
+    return found
+
+
 def read_person(path: str, key: str) -> PersonRow | None:
     """One person by its uuid or any of its distinct ids."""
     with closing(sqlite3.connect(path, timeout=10)) as conn:

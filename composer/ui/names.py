@@ -1,6 +1,7 @@
 """Accessible names: what screen readers announce and what tests find widgets by.
 
-The names in REQUIRED are part of the product's contract (issue "The composer window").
+The names in REQUIRED are part of the product's contract (issues "The composer window" and
+"A Persons view in the window").
 """
 
 from __future__ import annotations
@@ -45,6 +46,17 @@ RESPONSE_SIZE = "Response size"
 RESPONSE_GUIDANCE = "Response guidance"
 SEND_HISTORY = "Send history"
 EDITOR_TABS = "Property editors"
+PERSONS = "Persons"
+PERSON_SEARCH = "Person search"
+PERSON_DETAILS = "Person details"
+PERSON_SUMMARY = "Person summary"
+PERSON_PROPERTIES = "Person properties"
+MERGE_HISTORY = "Merge history"
+PERSON_JSON = "Person JSON"
+PERSONS_AND_GROUPS = "Persons and groups"
+PERSONS_COUNT = "Persons count"
+GROUPS = "Groups"
+GROUP_DETAILS = "Group details"
 
 REQUIRED = (
     PAYLOAD_KIND,
@@ -71,4 +83,8 @@ REQUIRED = (
     RESPONSE_BODY,
     RESPONSE_HEADERS,
     RESPONSE_TIME,
+    PERSONS,
+    PERSON_SEARCH,
+    PERSON_DETAILS,
+    GROUPS,
 )

@@ -1,9 +1,9 @@
 """The workspace: the rooms laid out in the window, and the wiring between them.
 
 Each room owns its widgets, its state and its slots (compose/, send/, batch/, templates/,
-history/, plan/, sandbox/, profiles/). This module only builds them, puts them on screen and
-connects one room's typed signals to another's methods; the few actions that need two rooms
-(Send, Save template, Add to batch) are a handful of lines each here.
+history/, plan/, sandbox/, persons/, profiles/). This module only builds them, puts them on
+screen and connects one room's typed signals to another's methods; the few actions that need
+two rooms (Send, Save template, Add to batch) are a handful of lines each here.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from composer.ui.batch.panel import BatchPanel, BatchTarget
 from composer.ui.compose.room import ComposeRoom, ComposeShell
 from composer.ui.drafts import DraftKeeper
 from composer.ui.history.panel import HistoryPanel
+from composer.ui.persons.panel import PersonsPanel
 from composer.ui.plan.panel import PlanPanel
 from composer.ui.profiles.banner import KeyringBanner
 from composer.ui.profiles.controller import ProfilesController, TargetBar
@@ -92,6 +93,7 @@ class Workspace(QWidget):
         self.profiles = ProfilesController(shell, self)
         self.sending = SendRoom(_Target(shell, self.profiles), self, controller)
         self.sandbox = SandboxRoom(self)
+        self.persons = PersonsPanel(self)
         self.batch = BatchPanel(self)
         self.templates = TemplatesPanel(self)
         self.history = HistoryPanel(self)
@@ -121,6 +123,7 @@ class Workspace(QWidget):
         self.right_tabs.setAccessibleName("Response and inbox")
         self.right_tabs.addTab(self.response, "Response")
         self.right_tabs.addTab(self.inbox, "Sandbox inbox")
+        self.right_tabs.addTab(self.persons, "Persons")
         response_box = QWidget(self)
         response_layout = QVBoxLayout(response_box)
         response_layout.setContentsMargins(4, 0, 4, 0)
@@ -169,6 +172,7 @@ class Workspace(QWidget):
             "middle_splitter": self.compose.middle,
             "response_splitter": self.response.splitter,
             "inbox_splitter": self.inbox.splitter,
+            "persons_splitter": self.persons.splitter,
             "batch_splitter": self.outer,
         }
 
@@ -197,6 +201,10 @@ class Workspace(QWidget):
         self.sandbox.persons_changed.connect(self._on_persons_changed)
         self.batch.persons.provider = lambda: self.sandbox.persons if self._to_sandbox else None
         self.inbox.count_changed.connect(self._on_inbox_count)
+        # The persons live in the inbox's file: follow it, and read again as events arrive.
+        self.sandbox.started.connect(self._on_sandbox_started)
+        self.inbox.count_changed.connect(self.persons.schedule_refresh)
+        self.persons.count_changed.connect(self._on_persons_count)
 
         self.sending.sending.connect(self.shell.set_sending)
         self.sending.finished.connect(self.compose.after_send)
@@ -247,6 +255,14 @@ class Workspace(QWidget):
     def _on_persons_changed(self, graph: PersonGraph) -> None:
         self.compose.set_persons(graph if self._to_sandbox else None)
         self.batch.persons.schedule()
+
+    def _on_sandbox_started(self, _url: str) -> None:
+        if self.inbox.db is not None:
+            self.persons.watch(self.inbox.db)
+
+    def _on_persons_count(self, count: int) -> None:
+        index = self.right_tabs.indexOf(self.persons)
+        self.right_tabs.setTabText(index, f"Persons ({count})" if count else "Persons")
 
     def _on_plan_changed(self, plan: Plan | None) -> None:
         self.compose.set_plan(plan)
@@ -356,4 +372,5 @@ class Workspace(QWidget):
         self.plan_panel.shutdown()
         self.profiles.shutdown()
         self.sending.shutdown()
+        self.persons.shutdown()
         self.sandbox.shutdown()

@@ -147,6 +147,12 @@ class InboxModel(QAbstractTableModel):
                     f"PostHog would refuse this request: {row.request.status} {row.request.reply}"
                 )
             return None
+        if role == Qt.ItemDataRole.DecorationRole and column is Column.PERSON:
+            # PostHog records an ingestion warning (a refused merge, say) but still answers 200.
+            person = row.event.person if row.event is not None else None
+            if person and person.get("warnings"):
+                return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+            return None
         if role == Qt.ItemDataRole.DecorationRole and column is Column.FINDINGS:
             severities = {f["severity"] for f in row.findings}
             style = QApplication.style()

@@ -1,0 +1,1 @@
+"""The persons room: the sandbox's persons, their properties and merges, and its groups."""
