@@ -10,6 +10,7 @@ from pathlib import Path
 from types import FrameType
 
 from composer import __version__
+from composer.cli import sandbox_run
 from composer.cli.errors import CliError, ExitStatus
 
 
@@ -146,3 +147,5 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         " (also $COMPOSER_POSTHOG_JS_DIST)",
     )
     p.set_defaults(run=run)
+    commands = p.add_subparsers(title="commands", metavar="COMMAND", required=False)
+    sandbox_run.add_parser(commands)

@@ -101,6 +101,7 @@ class BatchPanel(QWidget):
         self._quiet = False  # a row is made current without loading it into the form
         self._reuse = False  # resending failed rows: keep the values their first send drew
         self._last_progress = 0.0
+        self._noted = ""  # the blocked-rows note last added to the summary line
         self.context: Callable[[], BatchTarget | None] | None = None
         self.transport_factory: Callable[[], Transport] | None = None
         # Fills in {{variables}} for checks and sends; None: rows are taken as they are.
@@ -471,8 +472,10 @@ class BatchPanel(QWidget):
 
     def _on_verified(self, _result: object) -> None:
         self.model.refresh_verdicts()
-        if not self._busy:  # the import's own report stays; the verdicts add to it
-            self.status.setText(self.status.text() + self._blocked_note())
+        if not self._busy:  # the import's own report stays; the verdicts add to it, once
+            text = self.status.text().removesuffix(self._noted)
+            self._noted = self._blocked_note()
+            self.status.setText(text + self._noted)
 
     def choose_export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export events", "events.jsonl", FILE_FILTER)
