@@ -130,7 +130,7 @@ def check_text(text: str | bytes, options: CheckOptions | None = None) -> CheckR
             "body.invalid_json",
             f"line {exc.line}, column {exc.column}",
             f"The body is not valid JSON: {exc.message} at line {exc.line}, column {exc.column}.",
-            "Fix the JSON at that position; a missing comma or quote is the usual cause.",
+            exc.fix,
             stage=Stage.PARSE,
             reply=replies.parse_failed(f"{exc.message} at line {exc.line} column {exc.column}"),
         )
@@ -159,6 +159,28 @@ def endpoint_for(shape: BodyShape | None, chosen: str | None) -> str:
 
 
 def _check_parsed(parsed: ParsedBody, options: CheckOptions, wire_size: int | None) -> CheckResult:
+    try:
+        return _check_rules(parsed, options, wire_size)
+    except RecursionError:
+        # A value nested past Python's recursion limit (orjson parses up to 1,024 levels; a
+        # body built in memory can go deeper): one finding, never a crash of the window, the
+        # command line or the sandbox.
+        out = _collector(options)
+        endpoint = endpoint_for(parsed.shape, options.endpoint)
+        _check_route_and_host(options, out, endpoint)
+        out.error(
+            "body.too_deep",
+            "$",
+            "The body nests arrays and objects too deeply to check; PostHog refuses JSON"
+            " nested 128 levels deep or more (400).",
+            "Flatten the nesting: keep objects and arrays a few levels deep.",
+            stage=Stage.PARSE,
+            reply=replies.parse_failed("recursion limit exceeded"),
+        )
+        return CheckResult(out.findings, len(parsed.events), parsed.shape, endpoint, parsed)
+
+
+def _check_rules(parsed: ParsedBody, options: CheckOptions, wire_size: int | None) -> CheckResult:
     out = _collector(options)
     endpoint = endpoint_for(parsed.shape, options.endpoint)
     _check_route_and_host(options, out, endpoint)
