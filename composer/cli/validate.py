@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass, replace
 from typing import Any
@@ -11,6 +12,7 @@ from composer.cli import templates
 from composer.cli.errors import CliError, ExitStatus
 from composer.cli.inputs import read_input
 from composer.cli.output import check_report
+from composer.core.capture.bodies import mask_in_render, mask_key
 from composer.core.capture.preflight import CheckOptions, CheckResult, check_body, check_text
 from composer.core.jsonio import dumps_pretty
 from composer.core.plans.check import check_body_against_plan
@@ -26,10 +28,15 @@ class Unreadable:
 
 def run(args: argparse.Namespace) -> ExitStatus:
     host = args.host
-    if args.profile and not host:
-        from composer.cli.send import resolve_profile
+    key: str | None = None
+    if args.profile:
+        from composer.cli.send import KEY_ENV, resolve_profile
 
-        host = resolve_profile(args.profile).host
+        # The profile's host and key, read as `send --profile` reads them (keyring or the
+        # plain-text store); like send, $POSTHOG_PROJECT_API_KEY wins over the profile's key.
+        target = resolve_profile(args.profile)
+        host = host or target.host
+        key = os.environ.get(KEY_ENV) or target.key
     plan = None
     if args.plan:
         from composer.cli.plans import load_plan_argument
@@ -47,13 +54,13 @@ def run(args: argparse.Namespace) -> ExitStatus:
             reports.append(f"{path}: {exc}")
             documents.append(_unreadable(path, Unreadable(str(exc))))
             continue
-        options = CheckOptions(endpoint=args.endpoint, host=host)
+        options = CheckOptions(endpoint=args.endpoint, host=host, api_key=key)
         if template is not None:
             result = _check_template(template, args, options)
             name = template.name
         else:
             if path.lower().endswith(ROWS_SUFFIXES):
-                checked = _check_rows_file(path, args, plan)
+                checked = _check_rows_file(path, args, plan, key)
             else:
                 checked = _check_file(path, args, options)
             if isinstance(checked, Unreadable):
@@ -75,13 +82,18 @@ def run(args: argparse.Namespace) -> ExitStatus:
             }
         )
         reports.append(check_report(name, result, quiet_info=args.quiet))
+    # The profile's key is checked, never shown: masked wherever a message quotes it.
+    secrets = [key] if key else []
     if args.format == "json":
         # dumps_pretty, not orjson: it writes what orjson refuses (a lone surrogate in a quoted
         # value), so no file can make the report itself fail.
-        sys.stdout.buffer.write(dumps_pretty({"files": documents}))
+        sys.stdout.buffer.write(mask_in_render(dumps_pretty({"files": documents}), secrets))
         sys.stdout.write("\n")
     else:
-        print("\n\n".join(reports))
+        text = "\n\n".join(reports)
+        for secret in secrets:
+            text = text.replace(secret, mask_key(secret))
+        print(text)
     return worst
 
 
@@ -120,15 +132,19 @@ ROWS_SUFFIXES = (".jsonl", ".ndjson", ".csv")
 
 
 def _check_rows_file(
-    path: str, args: argparse.Namespace, plan: Any
+    path: str, args: argparse.Namespace, plan: Any, key: str | None
 ) -> tuple[str, CheckResult] | Unreadable:
     """A .jsonl or .csv file: every row checked as an event of a batch (as `send` would send
     it), and against the plan; findings are placed at [row].field, rows counted from 0.
 
     A line that cannot be read is a `file.unreadable_line` error naming the line, and the
     other rows are checked; a file that cannot be read at all is Unreadable (exit 2)."""
+    from datetime import UTC, datetime
+
     from composer.core.batch.rows import check_rows
     from composer.core.capture.parse import BodyShape
+    from composer.core.capture.preflight.collector import Collector
+    from composer.core.capture.preflight.tokens import check_token_value
     from composer.core.findings import Finding, Severity, Stage
     from composer.core.templates.variables import Resolver
     from composer.services.batch_files import read_batch_file
@@ -142,6 +158,11 @@ def _check_rows_file(
         return Unreadable(str(fatal), fatal.fix)
     check_rows(imported.rows, resolver=Resolver(templates.variables(args)), plan=plan)
     findings: list[Finding] = []
+    if key is not None:
+        # `send` puts the key on every /batch/ envelope, and PostHog checks it first.
+        out = Collector(datetime.now(UTC))
+        check_token_value(key, "api_key", out)
+        findings.extend(out.findings)
     findings.extend(
         Finding(
             Severity.ERROR,
@@ -208,7 +229,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="the endpoint the body is for (default: /i/v0/e/, or /batch/ for a batch envelope)",
     )
     p.add_argument("--host", help="also check this host (us, eu, or a URL)")
-    p.add_argument("--profile", metavar="NAME", help="check against a profile's host")
+    p.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="check the body as `send --profile NAME` sends it: with that profile's host and"
+        " key (the key is never printed)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="leave out info findings")
     p.add_argument(
         "--plan",

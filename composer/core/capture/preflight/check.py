@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from composer.core.capture import endpoints
-from composer.core.capture.bodies import TOKEN_FIELDS, render
+from composer.core.capture.bodies import TOKEN_FIELDS, render, with_api_key
 from composer.core.capture.hosts import HostError, resolve_host
 from composer.core.capture.parse import (
     BodyEncodingError,
@@ -46,6 +46,9 @@ class CheckOptions:
     # Read a pasted Python literal as the JSON it stands for. The sandbox turns this off:
     # PostHog itself takes JSON only.
     python_literals: bool = True
+    # Check the body as it is sent with this key (a profile's): it replaces the body's own
+    # token, or is added, exactly as `send` does.
+    api_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,11 @@ def endpoint_for(shape: BodyShape | None, chosen: str | None) -> str:
 
 
 def _check_parsed(parsed: ParsedBody, options: CheckOptions, wire_size: int | None) -> CheckResult:
+    if options.api_key is not None:
+        keyed = parse_value(with_api_key(parsed.value, options.api_key), parsed.syntax)
+        # What was learnt from the text still holds: the key changes no other byte.
+        keyed.duplicate_keys, keyed.had_bom = parsed.duplicate_keys, parsed.had_bom
+        parsed, wire_size = keyed, None  # the size of the body as rendered with the key
     try:
         return _check_rules(parsed, options, wire_size)
     except RecursionError:
