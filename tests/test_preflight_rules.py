@@ -398,6 +398,9 @@ def test_every_rule_has_a_case() -> None:
     codes = set(re.findall(r'"([a-z_]+\.[a-z_0-9]+)"', text))
     codes |= {f"token.{reason}" for reason in ("empty", "too_long", "not_ascii", "null_byte")}
     codes -= {"token.personal_api_key"}
+    # The guard against RecursionError: no body reaches it today (test_parsers_never_raise
+    # makes a rule recurse endlessly to see it).
+    codes -= {"body.too_deep"}
     assert codes - set(CASES) == set()
 
 

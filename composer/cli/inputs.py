@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from composer.cli.errors import CliError
+from composer.core.batch.formats import encoding_problem
 from composer.core.capture.parse import BodyEncodingError, decode
+from composer.core.jsonio import position
 
 # Far above PostHog's 20 MiB request limit: big enough to say "too large" about, small enough
 # not to exhaust memory on a mistaken argument (a disk image, a log archive).
@@ -20,11 +22,22 @@ class InputFile:
     data: bytes
 
     def text(self) -> str:
+        """The file's text; a CliError (exit 2) that says where when it is not UTF-8."""
+        other = encoding_problem(self.data)
+        if other is not None:
+            raise CliError(f"{self.name}: {other}; save it as UTF-8.")
         try:
             text, _bom = decode(self.data)
         except BodyEncodingError as exc:
-            raise CliError(f"{self.name} is not UTF-8 text ({exc}); save it as UTF-8.") from None
+            line, column = position(self.data, exc.offset + 3 * self.data.startswith(BOM))
+            raise CliError(
+                f"{self.name} is not UTF-8 text (byte 0x{exc.byte:02x} on line {line}, column"
+                f" {column}); save it as UTF-8."
+            ) from None
         return text
+
+
+BOM = b"\xef\xbb\xbf"
 
 
 def read_input(path: str) -> InputFile:

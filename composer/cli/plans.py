@@ -34,6 +34,8 @@ def events_of(path: str) -> list[Any]:
             imported = read_batch_file(path)
         except OSError as exc:
             raise CliError(f"{path}: cannot read it ({exc.strerror or exc}).") from None
+        if imported.unreadable is not None:
+            raise CliError(f"{path}: {imported.unreadable}. {imported.unreadable.fix}")
         for problem in imported.problems[:5]:
             print(f"warning: {path}: {problem}", file=sys.stderr)
         return [row.event for row in imported.rows]

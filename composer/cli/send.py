@@ -136,6 +136,8 @@ def run_batch(args: argparse.Namespace, host: Host, target: Target | None) -> Ex
         imported = read_batch_file(args.file)
     except OSError as exc:
         raise CliError(f"{args.file}: cannot read it ({exc.strerror or exc}).") from None
+    if imported.unreadable is not None:  # not UTF-8, UTF-16, a CSV header that cannot be read
+        raise CliError(f"{args.file}: {imported.unreadable}. {imported.unreadable.fix}")
     for problem in imported.problems[:20]:
         print(f"{args.file}: {problem}", file=sys.stderr)
     if len(imported.problems) > 20:

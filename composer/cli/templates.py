@@ -72,6 +72,13 @@ def _is_template_file(path: Path) -> bool:
 
 def template_source(wanted: str, args: argparse.Namespace) -> TemplateSource | None:
     """The template `wanted` names, or None when it is a plain body file (or stdin)."""
+    try:
+        return _template_source(wanted, args)
+    except OSError as exc:  # a name too long for the file system, a folder it cannot list
+        raise CliError(f"{wanted[:200]}: cannot read it ({exc.strerror or exc}).") from None
+
+
+def _template_source(wanted: str, args: argparse.Namespace) -> TemplateSource | None:
     if wanted == "-":
         return None
     path = Path(wanted)

@@ -3,26 +3,40 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
-
-import orjson
 
 from composer.cli import templates
 from composer.cli.errors import CliError, ExitStatus
 from composer.cli.inputs import read_input
 from composer.cli.output import check_report
+from composer.core.capture.bodies import mask_in_render, mask_key
 from composer.core.capture.preflight import CheckOptions, CheckResult, check_body, check_text
+from composer.core.jsonio import dumps_pretty
 from composer.core.plans.check import check_body_against_plan
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A file that could not be read at all: exit 2, with what is wrong and how to fix it."""
+
+    message: str
+    fix: str = "Give a readable UTF-8 JSON, JSON Lines or CSV file."
 
 
 def run(args: argparse.Namespace) -> ExitStatus:
     host = args.host
-    if args.profile and not host:
-        from composer.cli.send import resolve_profile
+    key: str | None = None
+    if args.profile:
+        from composer.cli.send import KEY_ENV, resolve_profile
 
-        host = resolve_profile(args.profile).host
+        # The profile's host and key, read as `send --profile` reads them (keyring or the
+        # plain-text store); like send, $POSTHOG_PROJECT_API_KEY wins over the profile's key.
+        target = resolve_profile(args.profile)
+        host = host or target.host
+        key = os.environ.get(KEY_ENV) or target.key
     plan = None
     if args.plan:
         from composer.cli.plans import load_plan_argument
@@ -38,19 +52,20 @@ def run(args: argparse.Namespace) -> ExitStatus:
             template = None
             worst = ExitStatus.USAGE
             reports.append(f"{path}: {exc}")
-            documents.append(_unreadable(path, str(exc)))
+            documents.append(_unreadable(path, Unreadable(str(exc))))
             continue
+        options = CheckOptions(endpoint=args.endpoint, host=host, api_key=key)
         if template is not None:
-            result = _check_template(template, args, host)
+            result = _check_template(template, args, options)
             name = template.name
         else:
             if path.lower().endswith(ROWS_SUFFIXES):
-                checked = _check_rows_file(path, args, plan)
+                checked = _check_rows_file(path, args, plan, key)
             else:
-                checked = _check_file(path, args, host)
-            if isinstance(checked, str):
+                checked = _check_file(path, args, options)
+            if isinstance(checked, Unreadable):
                 worst = ExitStatus.USAGE
-                reports.append(f"{path}: cannot read: {checked}")
+                reports.append(f"{path}: cannot read: {checked.message}\n  fix: {checked.fix}")
                 documents.append(_unreadable(path, checked))
                 continue
             name, result = checked
@@ -67,35 +82,47 @@ def run(args: argparse.Namespace) -> ExitStatus:
             }
         )
         reports.append(check_report(name, result, quiet_info=args.quiet))
+    # The profile's key is checked, never shown: masked wherever a message quotes it.
+    secrets = [key] if key else []
     if args.format == "json":
-        sys.stdout.buffer.write(orjson.dumps({"files": documents}, option=orjson.OPT_INDENT_2))
+        # dumps_pretty, not orjson: it writes what orjson refuses (a lone surrogate in a quoted
+        # value), so no file can make the report itself fail.
+        sys.stdout.buffer.write(mask_in_render(dumps_pretty({"files": documents}), secrets))
         sys.stdout.write("\n")
     else:
-        print("\n\n".join(reports))
+        text = "\n\n".join(reports)
+        for secret in secrets:
+            text = text.replace(secret, mask_key(secret))
+        print(text)
     return worst
 
 
 def _check_template(
-    template: templates.TemplateSource, args: argparse.Namespace, host: Any
+    template: templates.TemplateSource, args: argparse.Namespace, options: CheckOptions
 ) -> CheckResult:
     body, unresolved = templates.fill(template.body(), args)
     endpoint = args.endpoint or template.template.endpoint
-    result = check_body(body, CheckOptions(endpoint=endpoint, host=host))
+    result = check_body(body, replace(options, endpoint=endpoint))
     result.findings[:0] = unresolved
     return result
 
 
-def _check_file(path: str, args: argparse.Namespace, host: Any) -> tuple[str, CheckResult] | str:
+def _check_file(
+    path: str, args: argparse.Namespace, options: CheckOptions
+) -> tuple[str, CheckResult] | Unreadable:
     try:
         source = read_input(path)
         source.text()  # reports a non-UTF-8 file in one line, before any parsing
     except CliError as exc:
-        return str(exc)
-    result = check_text(source.data, CheckOptions(endpoint=args.endpoint, host=host))
+        return Unreadable(str(exc), "Give a readable UTF-8 JSON file.")
+    # Text that is UTF-8 but not JSON PostHog reads (a syntax error, a lone surrogate escape,
+    # a number out of range, nesting past orjson's 1,024 levels) is a body PostHog answers
+    # 400 to: a finding (exit 1), like every other reason PostHog refuses a body.
+    result = check_text(source.data, options)
     if result.parsed is not None:
         body, unresolved = templates.fill(result.parsed.value, args)
         if unresolved or body is not result.parsed.value:
-            result = check_body(body, CheckOptions(endpoint=args.endpoint, host=host))
+            result = check_body(body, options)
             result.findings[:0] = unresolved
     return source.name, result
 
@@ -105,12 +132,19 @@ ROWS_SUFFIXES = (".jsonl", ".ndjson", ".csv")
 
 
 def _check_rows_file(
-    path: str, args: argparse.Namespace, plan: Any
-) -> tuple[str, CheckResult] | str:
+    path: str, args: argparse.Namespace, plan: Any, key: str | None
+) -> tuple[str, CheckResult] | Unreadable:
     """A .jsonl or .csv file: every row checked as an event of a batch (as `send` would send
-    it), and against the plan; findings are placed at [row].field, rows counted from 0."""
+    it), and against the plan; findings are placed at [row].field, rows counted from 0.
+
+    A line that cannot be read is a `file.unreadable_line` error naming the line, and the
+    other rows are checked; a file that cannot be read at all is Unreadable (exit 2)."""
+    from datetime import UTC, datetime
+
     from composer.core.batch.rows import check_rows
     from composer.core.capture.parse import BodyShape
+    from composer.core.capture.preflight.collector import Collector
+    from composer.core.capture.preflight.tokens import check_token_value
     from composer.core.findings import Finding, Severity, Stage
     from composer.core.templates.variables import Resolver
     from composer.services.batch_files import read_batch_file
@@ -118,19 +152,30 @@ def _check_rows_file(
     try:
         imported = read_batch_file(path)
     except OSError as exc:
-        return f"{path}: cannot read it ({exc.strerror or exc})."
+        return Unreadable(f"{exc.strerror or exc}.", "Check the path and the file's permissions.")
+    fatal = imported.unreadable
+    if fatal is not None:
+        return Unreadable(str(fatal), fatal.fix)
     check_rows(imported.rows, resolver=Resolver(templates.variables(args)), plan=plan)
-    findings: list[Finding] = [
+    findings: list[Finding] = []
+    if key is not None:
+        # `send` puts the key on every /batch/ envelope, and PostHog checks it first.
+        out = Collector(datetime.now(UTC))
+        check_token_value(key, "api_key", out)
+        findings.extend(out.findings)
+    findings.extend(
         Finding(
             Severity.ERROR,
             "file.unreadable_line",
             f"line {problem.line}",
             str(problem),
-            "Fix the line; the other rows are checked.",
+            f"{problem.fix} The other rows are checked."
+            if problem.fix
+            else "Fix the line; the other rows are checked.",
             stage=Stage.LOCAL,
         )
         for problem in imported.problems
-    ]
+    )
     for index, row in enumerate(imported.rows):
         for finding in row.findings or ():
             where = f"[{index}].{finding.path}" if finding.path else f"[{index}]"
@@ -138,7 +183,7 @@ def _check_rows_file(
     return path, CheckResult(findings, len(imported.rows), BodyShape.ARRAY, "/batch/")
 
 
-def _unreadable(path: str, message: str) -> dict[str, Any]:
+def _unreadable(path: str, problem: Unreadable) -> dict[str, Any]:
     return {
         "path": path,
         "ok": False,
@@ -148,8 +193,8 @@ def _unreadable(path: str, message: str) -> dict[str, Any]:
                 "severity": "error",
                 "code": "file.unreadable",
                 "path": "$",
-                "message": message,
-                "fix": "Give a readable UTF-8 JSON file.",
+                "message": problem.message,
+                "fix": problem.fix,
             }
         ],
     }
@@ -184,7 +229,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="the endpoint the body is for (default: /i/v0/e/, or /batch/ for a batch envelope)",
     )
     p.add_argument("--host", help="also check this host (us, eu, or a URL)")
-    p.add_argument("--profile", metavar="NAME", help="check against a profile's host")
+    p.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="check the body as `send --profile NAME` sends it: with that profile's host and"
+        " key (the key is never printed)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="leave out info findings")
     p.add_argument(
         "--plan",

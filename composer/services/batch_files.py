@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from composer.core.batch.formats import (
+    SAVE_AS_UTF8,
     ColumnMap,
     Format,
     Imported,
     Problem,
+    Record,
     auto_mapping,
     csv_events,
+    csv_header,
+    csv_records,
+    decode_csv,
+    encoding_problem,
     format_for,
+    jsonl_lines,
     read_csv_header,
     read_json,
     read_jsonl,
+    unreadable,
     write_csv,
     write_json,
     write_jsonl,
@@ -42,7 +48,11 @@ def read_batch_file(
     on_progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> Imported:
-    """Read events from a .json, .jsonl or .csv file. Raises Cancelled, or OSError."""
+    """Read events from a .json, .jsonl or .csv file. Raises Cancelled, or OSError.
+
+    What the file holds never raises: bad lines are `problems` (the rest is read), and a file
+    that cannot be read at all has a `fatal` one (`Imported.unreadable`).
+    """
     path = Path(path)
     data = path.read_bytes()
     fmt = format_for(path.name, data[:4096])
@@ -52,42 +62,39 @@ def read_batch_file(
         result = read_json(data)
         report(total, total)
         return result
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
     if fmt is Format.JSONL:
+        encoding = encoding_problem(data)
+        if encoding is not None:
+            return unreadable(encoding, SAVE_AS_UTF8)
         result = Imported()
-        lines = data.split(b"\n")
+        lines = jsonl_lines(data)
         for start in range(0, len(lines), BLOCK):
             if cancel is not None and cancel.is_set():
                 raise Cancelled
             read_jsonl(lines[start : start + BLOCK], first_line=start + 1, into=result)
             report(_approx(start + BLOCK, len(lines), total), total)
         return result
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return Imported(
-            problems=[
-                Problem(0, f"the file is not UTF-8 text (byte {exc.start}); save it as UTF-8")
-            ]
-        )
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, [])
+    text = decode_csv(data)
+    if isinstance(text, Problem):
+        return Imported(problems=[text])
+    records = csv_records(text)
+    header = csv_header(records)
+    if isinstance(header, Problem):
+        return Imported(problems=[header])
     if mapping is None:
         mapping = auto_mapping(header, read_csv_header(text)[1])
     result = Imported()
-    block: list[list[str]] = []
-    first = 2
-    for row in reader:
-        block.append(row)
+    lines_in_text = max(text.count("\n"), text.count("\r"), 1)
+    block: list[Record] = []
+    for record in records:
+        block.append(record)
         if len(block) == BLOCK:
             if cancel is not None and cancel.is_set():
                 raise Cancelled
-            csv_events(block, header, mapping, first_line=first, into=result)
-            first += len(block)
+            csv_events(block, header, mapping, into=result)
             block = []
-            report(_approx(first, result.lines + BLOCK, total), total)
-    csv_events(block, header, mapping, first_line=first, into=result)
+            report(_approx(record[0], lines_in_text, total), total)
+    csv_events(block, header, mapping, into=result)
     report(total, total)
     return result
 
@@ -98,8 +105,11 @@ def _approx(done: int, of: int, total: int) -> int:
 
 def csv_preview(path: str | Path) -> tuple[list[str], list[list[str]], list[ColumnMap]]:
     """The header, the first rows and the automatic mapping, for the mapping dialog."""
-    text = Path(path).read_bytes()[: 2 * 1024 * 1024].decode("utf-8", "replace")
-    header, sample = read_csv_header(text)
+    data = Path(path).read_bytes()[: 2 * 1024 * 1024]
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # as read_batch_file does, or the first column's name would carry it
+    # A preview never refuses: an undecodable byte shows as \ufffd; the import names the line.
+    header, sample = read_csv_header(data.decode("utf-8", "replace"))
     return header, sample, auto_mapping(header, sample)
 
 

@@ -1,14 +1,18 @@
 """Reading and writing batches: JSON (array, batch envelope, one event), JSON Lines and CSV.
 
 Pure functions over bytes and lines; reading files, progress and cancel live in the caller.
-A malformed line is reported with its line number and the rest is read on.
+No reader raises on what a file holds. JSON Lines and CSV are line-based: a malformed line is
+reported with its line number, what is wrong and how to fix it, and the rest is read on. A
+problem that leaves nothing to read (a JSON file that does not parse, a CSV file that is not
+UTF-8 or whose header cannot be read, UTF-16 text) is `fatal`: the whole file is unreadable.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -18,7 +22,15 @@ import orjson
 from composer.core.batch.rows import BatchRow
 from composer.core.capture.parse import classify
 from composer.core.compose.values import PropertyRow, ValueError_, ValueType, convert, infer_row
-from composer.core.jsonio import JsonObject, JsonSyntaxError, dumps_compact, dumps_pretty, loads
+from composer.core.jsonio import (
+    MAX_JSON_INT,
+    JsonObject,
+    JsonSyntaxError,
+    dumps_compact,
+    dumps_pretty,
+    loads,
+    position,
+)
 
 
 class Format(StrEnum):
@@ -51,7 +63,9 @@ def format_for(name: str, head: bytes = b"") -> Format:
 @dataclass(frozen=True)
 class Problem:
     line: int  # 1-based; 0 when the problem is the whole file
-    message: str
+    message: str  # what is wrong
+    fix: str = ""  # how to fix it
+    fatal: bool = False  # nothing of the file could be read: the whole file is unreadable
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}" if self.line else self.message
@@ -63,25 +77,77 @@ class Imported:
     problems: list[Problem] = field(default_factory=list)
     lines: int = 0
 
+    @property
+    def unreadable(self) -> Problem | None:
+        """The problem that made the whole file unreadable, if one did."""
+        return next((p for p in self.problems if p.fatal), None)
+
+
+def unreadable(message: str, fix: str, line: int = 0) -> Imported:
+    return Imported(problems=[Problem(line, message, fix, fatal=True)])
+
+
+_BOMS = (  # UTF-32's marks first: they start with UTF-16's
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+SAVE_AS_UTF8 = "Save it as UTF-8 (in most editors: Save as, Encoding: UTF-8)."
+
+
+def encoding_problem(data: bytes) -> str | None:
+    """Why the bytes are plainly not UTF-8 text as a whole (UTF-16 or UTF-32 text, a binary
+    file), or None. Each line of such a file would otherwise be reported on its own."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return f"the file is {name} text (it starts with a {name} byte-order mark), not UTF-8"
+    head = data[:4096]
+    if len(head) >= 4 and head.count(0) * 3 >= len(head):
+        return (
+            "the file is not UTF-8 text: a third of its bytes or more are NUL, as in UTF-16"
+            " text or a binary file"
+        )
+    return None
+
 
 def read_json(data: bytes) -> Imported:
     """A JSON file: an array of events, a batch envelope, or one event."""
     result = Imported()
+    encoding = encoding_problem(data)
+    if encoding is not None:
+        return unreadable(encoding, SAVE_AS_UTF8)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # a byte-order mark: editors on Windows write one
     try:
         value = loads(data)
     except JsonSyntaxError as exc:
-        result.problems.append(Problem(exc.line, f"not valid JSON: {exc.message}"))
-        return result
+        message = f"not valid JSON: {exc.message} (column {exc.column})"
+        return unreadable(message, exc.fix, exc.line)
     _shape, events, _paths = classify(value)
     if not events and isinstance(value, dict) and "batch" not in value:
         events = [value]
-    for position, event in enumerate(events, start=1):
+    for number, event in enumerate(events, start=1):
         if isinstance(event, dict):
             result.rows.append(BatchRow.of(event))
         else:
-            result.problems.append(Problem(0, f"item {position} is not an event object"))
+            result.problems.append(
+                Problem(
+                    0,
+                    f"item {number} is not an event object",
+                    'Make every item an object such as {"event": "...", "distinct_id": "..."}.',
+                )
+            )
     result.lines = len(events)
     return result
+
+
+def jsonl_lines(data: bytes) -> list[bytes]:
+    """The lines of a JSON Lines file: LF, CRLF and CR alone all end a line (a raw CR cannot
+    be inside a JSON string, so splitting there never cuts an event), as editors number them."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return data.splitlines()
 
 
 def read_jsonl(
@@ -96,14 +162,18 @@ def read_jsonl(
         if not line:
             continue
         try:
-            event = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
+            event = loads(line)
+        except JsonSyntaxError as exc:
+            # The column counts from the line's first character, before the strip.
+            column = exc.column + (len(raw) - len(raw.lstrip()))
             result.problems.append(
-                Problem(number, f"not valid JSON ({exc.msg}, column {exc.colno})")
+                Problem(number, f"not valid JSON ({exc.message}, column {column})", exc.fix)
             )
             continue
         if not isinstance(event, dict):
-            result.problems.append(Problem(number, "not an event object"))
+            result.problems.append(
+                Problem(number, "not an event object", 'Write one {"event": ...} object per line.')
+            )
             continue
         rows.append(BatchRow.of(event, len(line)))
     result.lines = max(result.lines, number)
@@ -170,15 +240,20 @@ def _scalar(text: str) -> Any:
             return text
     if len(text) > 1 and text[0] == "0" and text[1] != ".":
         return text  # 02134 is a code (a zip, an id), not the number 2134
+    if len(text) > 400:
+        return text  # no number PostHog reads (a 64-bit float) is written with so many digits
     try:
-        return int(text)
+        number = int(text)
     except ValueError:
         pass
+    else:
+        return number if abs(number) <= MAX_JSON_INT else text
     try:
         value = float(text)
     except ValueError:
         return text
-    return value if text.lower() not in ("nan", "inf", "-inf", "infinity") else text
+    # inf, nan and numbers past 1.8e308 are text: JSON has no way to write them.
+    return value if math.isfinite(value) else text
 
 
 def auto_mapping(header: Sequence[str], sample: Sequence[Sequence[str]]) -> list[ColumnMap]:
@@ -200,36 +275,146 @@ def auto_mapping(header: Sequence[str], sample: Sequence[Sequence[str]]) -> list
     return mapping
 
 
+# Python's csv refuses fields over 131,072 characters. A field may be as long as the file
+# (2**31 - 1 is the most a C long holds everywhere); the pre-flight check's event-size rule
+# then says when one is too big for PostHog, as it does for JSON.
+CSV_FIELD_LIMIT = 2**31 - 1
+
+# A CSV record: the line it starts on and its fields, or that line and why it cannot be read.
+Record = tuple[int, list[str] | Problem]
+
+
+def csv_records(text: str) -> Iterator[Record]:
+    """The records of CSV text, each with the line it starts on; a record the csv module
+    cannot read is a Problem for its line, and reading goes on at the next line.
+
+    Lines end with LF or CRLF. In such a file a CR alone inside an unquoted field is an error
+    of that line (it is not a line break there, and silently splitting the row would import
+    half of it); a file whose lines all end with CR alone (old Mac files) is read by CR.
+    """
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)
+    cr_only = "\n" not in text and "\r" in text
+    reader = csv.reader(io.StringIO(text, newline="" if cr_only else "\n"))
+    start = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            message, fix = _csv_error(str(exc))
+            yield reader.line_num, Problem(reader.line_num, message, fix)
+        else:
+            yield start, row
+        start = reader.line_num + 1
+
+
+def _csv_error(text: str) -> tuple[str, str]:
+    if text.startswith("new-line character seen in unquoted field"):
+        return (
+            "a carriage return (CR) inside an unquoted field",
+            'Put the field in double quotes ("...") or remove the CR; lines end with LF or CRLF.',
+        )
+    if text.startswith("field larger than field limit"):
+        return (
+            f"a field is longer than {csv.field_size_limit():,} characters",
+            "Shorten it; PostHog takes at most 1 MB per event.",
+        )
+    if "NUL" in text:
+        return "the line holds a NUL byte", "Remove it; if the file is UTF-16, save it as UTF-8."
+    return f"cannot be read as CSV ({text})", "Check the quotes and commas on that line."
+
+
+def decode_csv(data: bytes) -> str | Problem:
+    """The text of a CSV file, or the fatal problem that leaves nothing to read."""
+    encoding = encoding_problem(data)
+    if encoding is not None:
+        return Problem(0, encoding, SAVE_AS_UTF8, fatal=True)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, column = position(data, exc.start)
+        return Problem(
+            0,
+            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}, column"
+            f" {column})",
+            SAVE_AS_UTF8,
+            fatal=True,
+        )
+
+
 def read_csv_header(text: str, sample_size: int = 1000) -> tuple[list[str], list[list[str]]]:
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, [])
-    sample = [row for _, row in zip(range(sample_size), reader, strict=False)]
+    """The header and the first rows (those that can be read), for the mapping."""
+    records = csv_records(text)
+    header: list[str] = []
+    for _line, first in records:
+        header = first if isinstance(first, list) else []
+        break
+    sample: list[list[str]] = []
+    for _line, row in records:
+        if len(sample) >= sample_size:
+            break
+        if isinstance(row, list):
+            sample.append(row)
     return header, sample
 
 
+def csv_header(records: Iterator[Record]) -> list[str] | Problem:
+    """The header from the first record, or the fatal problem that it cannot be read."""
+    for line, first in records:
+        if isinstance(first, Problem):
+            return Problem(
+                line, f"the header cannot be read: {first.message}", first.fix, fatal=True
+            )
+        return first
+    return []
+
+
 def csv_events(
-    rows: Iterable[Sequence[str]],
+    rows: Iterable[Sequence[str] | Record],
     header: Sequence[str],
     mapping: Sequence[ColumnMap],
     first_line: int = 2,
     into: Imported | None = None,
 ) -> Imported:
-    """Events from CSV rows (the header already read); a bad row is reported and skipped."""
+    """Events from CSV rows (the header already read); a bad row is reported and skipped.
+
+    `rows` are plain rows, numbered from `first_line`, or `csv_records` (line, row) pairs."""
     result = into or Imported()
     plan = [(i, m) for i, m in enumerate(mapping) if m.target is not Target.IGNORE]
     number = first_line - 1
-    for number, row in enumerate(rows, start=first_line):
+    for index, item in enumerate(rows, start=first_line):
+        if isinstance(item, tuple) and isinstance(item[0], int):
+            number, row = item
+        else:
+            number, row = index, item
+        if isinstance(row, Problem):
+            result.problems.append(row)
+            continue
         if not any(row):
             continue
         if len(row) != len(header):
+            spans = any("\n" in cell or "\r" in cell for cell in row)
             result.problems.append(
-                Problem(number, f"has {len(row)} columns; the header has {len(header)}")
+                Problem(
+                    number,
+                    f"has {len(row)} columns; the header has {len(header)}",
+                    'A quote (") that is never closed joins the lines after it into one field;'
+                    " close it."
+                    if spans
+                    else "Give every row the header's columns; quote a field that holds a comma.",
+                )
             )
             continue
         try:
             event = _event_from_row(row, plan)
         except ValueError_ as exc:
-            result.problems.append(Problem(number, str(exc)))
+            result.problems.append(
+                Problem(number, str(exc), "Fix the cell, or map its column to another type.")
+            )
             continue
         result.rows.append(BatchRow.of(event))
     result.lines = max(result.lines, number)

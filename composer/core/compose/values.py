@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -52,12 +53,7 @@ def convert(row: PropertyRow) -> Any:
         case ValueType.STRING:
             return text
         case ValueType.NUMBER:
-            stripped = text.strip()
-            if _INT.match(stripped):
-                return int(stripped)
-            if _FLOAT.match(stripped):
-                return float(stripped)
-            raise ValueError_(f"{text!r} is not a number; write digits like 42 or 3.5.")
+            return _number(text)
         case ValueType.BOOLEAN:
             lowered = text.strip().lower()
             if lowered in ("true", "false"):
@@ -85,6 +81,38 @@ def convert(row: PropertyRow) -> Any:
                 )
             return text.strip()
     raise AssertionError(row.type)  # pragma: no cover - every type is matched above
+
+
+# PostHog reads every number as a 64-bit float: beyond about 1.8e308 it answers 400.
+_MAX_NUMBER = sys.float_info.max
+_MAX_DIGITS = 400  # more digits than any number in that range is written with
+
+
+def _number(text: str) -> int | float:
+    stripped = text.strip()
+    is_int = _INT.match(stripped) is not None
+    if not is_int and not _FLOAT.match(stripped):
+        raise ValueError_(f"{_short(text)} is not a number; write digits like 42 or 3.5.")
+    whole = re.split("[.eE]", stripped.lstrip("-"), maxsplit=1)[0]
+    # Measured before converting: int() refuses more than 4,300 digits with a ValueError.
+    too_large = len(whole) > _MAX_DIGITS
+    value: int | float = 0
+    if not too_large:
+        value = int(stripped) if is_int else float(stripped)
+        too_large = abs(value) > _MAX_NUMBER  # 1e400 is inf as a float
+    if too_large:
+        raise ValueError_(
+            f"{_short(text)} is too large for a number: PostHog reads numbers as 64-bit floats,"
+            " up to about 1.8e308. Write it as text (type string), or use a smaller number."
+        )
+    return value
+
+
+def _short(text: str) -> str:
+    """The value for a message: a 5,000-digit cell is shown by its start and its length."""
+    if len(text) <= 40:
+        return repr(text)
+    return f"{text[:20]!r}… ({len(text):,} characters)"
 
 
 def infer_row(key: str, value: Any) -> PropertyRow:

@@ -278,13 +278,20 @@ def _check_value(out: _Out, path: str, value: Any, spec: PropertySpec) -> None:
 
 def _in_enum(value: Any, allowed: tuple[Any, ...]) -> bool:
     # Python's == makes True equal 1 and 1 equal 1.0; JSON's types do not mix like that.
-    return any(value == a and type(value) is type(a) for a in allowed) or (
+    return any(_equal(value, a) and type(value) is type(a) for a in allowed) or (
         isinstance(value, int | float)
         and not isinstance(value, bool)
         and any(
             isinstance(a, int | float) and not isinstance(a, bool) and value == a for a in allowed
         )
     )
+
+
+def _equal(value: Any, allowed: Any) -> bool:
+    try:
+        return bool(value == allowed)
+    except RecursionError:  # two lists nested past the recursion limit: not one we can match
+        return False
 
 
 def _range(out: _Out, path: str, spec: PropertySpec, value: Any, rule: str) -> None:

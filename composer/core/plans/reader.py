@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from composer.core.jsonio import JsonSyntaxError, loads
+from composer.core.jsonio import JsonSyntaxError, loads, position
 from composer.core.plans.model import (
     PLAN_VERSION,
     STYLE_PATTERNS,
@@ -24,7 +24,7 @@ from composer.core.plans.model import (
     PropertyType,
     matches_type,
 )
-from composer.core.plans.yaml12 import Lines, plan_loader
+from composer.core.plans.yaml12 import FIXES, Lines, cycle_line, plan_loader
 
 
 def parse_plan(text: str, source: str = "tracking plan") -> Plan:
@@ -33,13 +33,14 @@ def parse_plan(text: str, source: str = "tracking plan") -> Plan:
     try:
         _parse(plan, text, source)
     except RecursionError:
+        # PyYAML composes and constructs recursively: a few hundred levels of nesting are
+        # past Python's recursion limit.
         plan.problems.append(
             PlanProblem(
                 source,
                 None,
-                "the plan refers to itself (a YAML alias inside its own anchor, or a schema"
-                " that includes itself).",
-                "Write that part out instead of aliasing it.",
+                "the plan nests lists and mappings too deeply to read (hundreds of levels).",
+                "Flatten it: a plan needs a few levels (events, properties, rules).",
             )
         )
     except Exception as exc:  # a plan must never stop the composer; say what broke instead
@@ -59,6 +60,18 @@ def _parse(plan: Plan, text: str, source: str) -> None:
             loader = plan_loader()(text)
             try:
                 node = loader.get_single_node()
+                circular = cycle_line(node) if node is not None else None
+                if circular is not None:
+                    plan.problems.append(
+                        PlanProblem(
+                            source,
+                            circular,
+                            "an alias sits inside its own anchor (as in `a: &a [*a]`), so the"
+                            " value would contain itself.",
+                            "Write that part out instead of aliasing it.",
+                        )
+                    )
+                    return
                 doc = loader.construct_document(node) if node is not None else None
             finally:
                 loader.dispose()
@@ -69,18 +82,29 @@ def _parse(plan: Plan, text: str, source: str) -> None:
             PlanProblem(source, exc.line, f"not valid JSON: {exc.message}.", "Fix the JSON there.")
         )
         return
+    except yaml.reader.ReaderError as exc:
+        # A character YAML does not allow (a NUL, a control character); PyYAML gives only
+        # the offset.
+        bad_line, _column = position(text, exc.position)
+        plan.problems.append(
+            PlanProblem(
+                source,
+                bad_line,
+                f"not valid YAML: the character U+{exc.character:04X} is not allowed in YAML"
+                " (a control character).",
+                "Remove it, or write it as an escape in a double-quoted string.",
+            )
+        )
+        return
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        plan.problems.append(
-            PlanProblem(
-                source,
-                line,
-                f"not valid YAML: {problem}.",
-                "Check the indentation and the quoting on that line.",
-            )
+        fix = next(
+            (fix for known, fix in FIXES.items() if known in problem),
+            "Check the indentation and the quoting on that line.",
         )
+        plan.problems.append(PlanProblem(source, line, f"not valid YAML: {problem}.", fix))
         return
     if is_json:
         try:  # JSON is (nearly) YAML: its lines come from the same reader
@@ -91,7 +115,7 @@ def _parse(plan: Plan, text: str, source: str) -> None:
                 loader.dispose()
             if node is not None:
                 lines.walk(node)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError):
             pass  # the plan is used, without line numbers
     _Reader(plan, lines).read(doc)
 
@@ -405,7 +429,11 @@ class _Reader:
             )
             return None
         except RecursionError:
-            self.problem(path, f"the JSON Schema of {name!r} refers to itself endlessly.", "")
+            self.problem(
+                path,
+                f"the JSON Schema of {name!r} nests too deeply, or refers to itself endlessly.",
+                "Flatten it, and keep every $ref pointing somewhere that ends.",
+            )
             return None
         except Exception as exc:  # unresolvable $ref and the like
             self.problem(

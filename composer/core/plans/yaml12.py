@@ -7,6 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from composer.core.jsonio import SURROGATE
+
+# What the loader refuses beyond YAML's own rules, and how to fix each (for the reader).
+LONE_SURROGATE = "a \\ud800-\\udfff escape without its pair is not text"
+LONG_NUMBER = "digits is too long"
+FIXES = {
+    LONE_SURROGATE: "Write the character itself, or both halves of its pair (\\ud83d\\ude00).",
+    LONG_NUMBER: "Shorten the number, or quote it if it is text.",
+}
+
 
 class Lines:
     """Line numbers of the nodes of a YAML (or JSON) document, by path."""
@@ -40,6 +50,35 @@ class Lines:
                 self.walk(item, (*path, i), seen)
 
 
+def cycle_line(node: Any) -> int | None:
+    """The line of an alias that sits inside its own anchor (`a: &a [*a]`), if there is one.
+    PyYAML builds such a value as a list that contains itself, which nothing can write or
+    compare; the plan is refused there instead. Iterative, for plans of any depth."""
+    import yaml
+
+    on_path: set[int] = set()
+    done: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(node, False)]
+    while stack:
+        current, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(current))
+            done.add(id(current))
+            continue
+        if id(current) in on_path:
+            return int(current.start_mark.line) + 1
+        if id(current) in done:
+            continue  # an alias of a finished anchor: shared, not circular
+        on_path.add(id(current))
+        stack.append((current, True))
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                stack.extend(((value, False), (key, False)))
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend((item, False) for item in current.value)
+    return None
+
+
 _LOADER: Any = None
 
 
@@ -52,13 +91,35 @@ def plan_loader() -> Any:
         return _LOADER
     import yaml
 
+    def refuse(node: Any, problem: str) -> Exception:
+        return yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
+
+    def text_of(node: Any) -> str:
+        value: str = node.value
+        if SURROGATE.search(value):
+            # "\ud800" in a double-quoted scalar: half of a UTF-16 pair, which no event can
+            # carry (UTF-8 cannot hold it), so the plan could never match it.
+            raise refuse(node, LONE_SURROGATE)
+        return value
+
     class PlanLoader(yaml.SafeLoader):
+        def construct_scalar(self, node: Any) -> Any:
+            if isinstance(node, yaml.ScalarNode):
+                text_of(node)
+            return super().construct_scalar(node)
+
+        def construct_yaml_int(self, node: Any) -> Any:
+            # int() refuses more than 4,300 digits with a ValueError, which has no line.
+            if len(node.value) > 4000:
+                raise refuse(node, f"a number of {len(node.value):,} {LONG_NUMBER}")
+            return super().construct_yaml_int(node)
+
         def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
             self.flatten_mapping(node)
             mapping: dict[Any, Any] = {}
             for key_node, value_node in node.value:
                 if isinstance(key_node, yaml.ScalarNode):
-                    key: Any = key_node.value
+                    key: Any = text_of(key_node)
                 else:
                     key = self.construct_object(key_node, deep=deep)
                     if not isinstance(key, str | int | float | bool | type(None)):
@@ -90,6 +151,7 @@ def plan_loader() -> Any:
         for char in first:
             resolvers.setdefault(char, []).append((tag, regex))
     PlanLoader.yaml_implicit_resolvers = resolvers
+    PlanLoader.add_constructor("tag:yaml.org,2002:int", PlanLoader.construct_yaml_int)
     _LOADER = PlanLoader
     return PlanLoader
 

@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from composer.core.capture import endpoints
-from composer.core.capture.bodies import TOKEN_FIELDS, render
+from composer.core.capture.bodies import TOKEN_FIELDS, render, with_api_key
 from composer.core.capture.hosts import HostError, resolve_host
 from composer.core.capture.parse import (
     BodyEncodingError,
@@ -46,6 +46,9 @@ class CheckOptions:
     # Read a pasted Python literal as the JSON it stands for. The sandbox turns this off:
     # PostHog itself takes JSON only.
     python_literals: bool = True
+    # Check the body as it is sent with this key (a profile's): it replaces the body's own
+    # token, or is added, exactly as `send` does.
+    api_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,7 @@ def check_text(text: str | bytes, options: CheckOptions | None = None) -> CheckR
             "body.invalid_json",
             f"line {exc.line}, column {exc.column}",
             f"The body is not valid JSON: {exc.message} at line {exc.line}, column {exc.column}.",
-            "Fix the JSON at that position; a missing comma or quote is the usual cause.",
+            exc.fix,
             stage=Stage.PARSE,
             reply=replies.parse_failed(f"{exc.message} at line {exc.line} column {exc.column}"),
         )
@@ -159,6 +162,33 @@ def endpoint_for(shape: BodyShape | None, chosen: str | None) -> str:
 
 
 def _check_parsed(parsed: ParsedBody, options: CheckOptions, wire_size: int | None) -> CheckResult:
+    if options.api_key is not None:
+        keyed = parse_value(with_api_key(parsed.value, options.api_key), parsed.syntax)
+        # What was learnt from the text still holds: the key changes no other byte.
+        keyed.duplicate_keys, keyed.had_bom = parsed.duplicate_keys, parsed.had_bom
+        parsed, wire_size = keyed, None  # the size of the body as rendered with the key
+    try:
+        return _check_rules(parsed, options, wire_size)
+    except RecursionError:
+        # A value nested past Python's recursion limit (orjson parses up to 1,024 levels; a
+        # body built in memory can go deeper): one finding, never a crash of the window, the
+        # command line or the sandbox.
+        out = _collector(options)
+        endpoint = endpoint_for(parsed.shape, options.endpoint)
+        _check_route_and_host(options, out, endpoint)
+        out.error(
+            "body.too_deep",
+            "$",
+            "The body nests arrays and objects too deeply to check; PostHog refuses JSON"
+            " nested 128 levels deep or more (400).",
+            "Flatten the nesting: keep objects and arrays a few levels deep.",
+            stage=Stage.PARSE,
+            reply=replies.parse_failed("recursion limit exceeded"),
+        )
+        return CheckResult(out.findings, len(parsed.events), parsed.shape, endpoint, parsed)
+
+
+def _check_rules(parsed: ParsedBody, options: CheckOptions, wire_size: int | None) -> CheckResult:
     out = _collector(options)
     endpoint = endpoint_for(parsed.shape, options.endpoint)
     _check_route_and_host(options, out, endpoint)
