@@ -165,7 +165,7 @@ class Report:
         out.append(
             "  FAILED: " + "; ".join(why)
             if why
-            else "  OK: nothing PostHog would refuse, drop or the plan forbids."
+            else "  OK: nothing PostHog would refuse or drop, nothing the plan forbids."
         )
         return out
 

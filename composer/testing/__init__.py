@@ -1,0 +1,1 @@
+"""Helpers for other projects' tests: the `posthog_sandbox` pytest fixture."""
