@@ -58,6 +58,7 @@ def test_posthog_python_calls_make_the_persons_posthog_would(
     client.group_identify("company", "acme", {"name": "Acme"}, distinct_id="user@x")
     client.capture("other", distinct_id="user-2")
     client.shutdown()
+    assert store.settle()  # persons follow the events on their own thread
 
     persons = read_persons(store.path)
     assert len(persons) == 2
@@ -118,6 +119,7 @@ def test_persons_survive_a_restart_and_reset_with_the_inbox(tmp_path: Path) -> N
         assert [sorted(p["distinct_ids"]) for p in persons] == [["anon-1", "u"]]
         assert httpx.post(server.url + "/_sandbox/reset").json() == {"reset": True}
         assert api(server, "persons")["persons"] == []
+        assert second.settle()
         assert read_graph(second.path).persons == {}
         client = sdk(server)
         client.capture("after", distinct_id="anon-1")

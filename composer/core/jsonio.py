@@ -271,6 +271,39 @@ def _int_text(number: int) -> str:
     return sign + head + "".join(c.zfill(_CHUNK_DIGITS) for c in rest)
 
 
+_SPACE_BEFORE_COLON = re.compile(r'"\s+:')
+
+
+def _key_count(value: Any) -> int:
+    """How many keys the objects of a parsed document hold (type() checks: the hot path)."""
+    count = 0
+    kind = type(value)
+    if kind is dict:
+        count = len(value)
+        for item in value.values():
+            if type(item) is dict or type(item) is list:
+                count += _key_count(item)
+    elif kind is list:
+        for item in value:
+            if type(item) is dict or type(item) is list:
+                count += _key_count(item)
+    return count
+
+
+def may_have_duplicate_keys(text: str, value: Any) -> bool:
+    """False when `text` (which parsed to `value`) surely holds no object with a key twice.
+
+    Without an escaped quote in the text, every `":` ends a key, and without white space
+    between a key and its colon every key ends with one: so as many `":` as keys the parsed
+    objects kept means none was dropped. Any other text takes the full scan."""
+    if '\\"' in text or _SPACE_BEFORE_COLON.search(text):
+        return True
+    try:
+        return text.count('":') != _key_count(value)
+    except RecursionError:
+        return True
+
+
 def find_duplicate_keys(text: str | bytes) -> list[tuple[list[str | int], str]]:
     """Return (path, key) for every key that appears twice in one object.
 

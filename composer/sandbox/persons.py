@@ -12,7 +12,11 @@ no longer matches the real one: a key should never be a distinct id anyway).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -54,6 +58,11 @@ CREATE TABLE IF NOT EXISTS event_persons (
 );
 CREATE INDEX IF NOT EXISTS event_persons_by_person ON event_persons(person_id);
 """
+
+log = logging.getLogger(__name__)
+# How long the persons thread waits after the last stored request before it takes the
+# interpreter: long enough to stay out of a burst's way, short enough to be caught up at once.
+STEP_ASIDE_S = 0.05
 
 TABLES = (
     "persons",
@@ -347,3 +356,105 @@ def read_event_persons(path: str, event_ids: Iterable[int]) -> dict[int, dict[st
 
 def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class PersonsWorker:
+    """Runs person processing on its own thread, off the path of the request that stored the
+    events: a capture answer never depends on persons, so the sandbox answers at once and the
+    persons follow. While requests keep arriving it steps aside (one interpreter lock serves
+    both), and it catches up when they pause; `settle()` waits until every stored event has
+    gone through it, for a reader that must see exact persons (the API, a report, a test)."""
+
+    def __init__(self, path: str, ledger: Ledger) -> None:
+        self._path = path
+        self.ledger = ledger
+        self._queue: deque[tuple[list[int], list[dict[str, Any]]]] = deque()
+        self._cond = threading.Condition()
+        self._busy = False
+        self._urgent = 0
+        self._stop = False
+        self._last_ingest = 0.0
+        self._requests = 0  # requests being answered now: the worker waits for none
+        self.error: str = ""  # why the last batch failed, for the log and the API
+        self._thread = threading.Thread(target=self._run, name="sandbox-persons", daemon=True)
+        self._thread.start()
+
+    def request_started(self) -> None:
+        with self._cond:
+            self._requests += 1
+
+    def request_ended(self) -> None:
+        with self._cond:
+            self._requests -= 1
+            self._last_ingest = time.monotonic()
+            self._cond.notify_all()
+
+    def submit(self, event_ids: list[int], events: list[dict[str, Any]]) -> None:
+        with self._cond:
+            self._queue.append((event_ids, events))
+            self._last_ingest = time.monotonic()
+            self._cond.notify_all()
+
+    def settle(self, timeout: float = 60.0) -> bool:
+        """Wait until every submitted event is processed; False on timeout."""
+        with self._cond:
+            self._urgent += 1
+            self._cond.notify_all()
+            try:
+                return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
+            finally:
+                self._urgent -= 1
+
+    def clear(self, conn: sqlite3.Connection) -> None:
+        """Empty the persons (the caller's transaction), once nothing is in flight."""
+        self.settle()
+        with self._cond:
+            self.ledger.clear(conn)
+
+    def close(self) -> None:
+        self.settle()
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._path, timeout=30, check_same_thread=False)
+        try:
+            while True:
+                with self._cond:
+                    while not self._queue and not self._stop:
+                        self._cond.wait()
+                    if not self._queue:
+                        return
+                    quiet = time.monotonic() - self._last_ingest
+                    if not self._urgent and not self._stop:
+                        if self._requests:
+                            self._cond.wait()  # woken when the request ends
+                            continue
+                        if quiet < STEP_ASIDE_S:
+                            self._cond.wait(STEP_ASIDE_S - quiet)
+                            continue
+                    event_ids, events = self._queue.popleft()
+                    self._busy = True
+                try:
+                    self._process(conn, event_ids, events)
+                except (sqlite3.Error, OSError) as exc:
+                    self.error = f"person processing failed: {exc}"
+                    log.warning("the sandbox %s", self.error)
+                finally:
+                    with self._cond:
+                        self._busy = False
+                        self._cond.notify_all()
+        finally:
+            conn.close()
+
+    def _process(
+        self, conn: sqlite3.Connection, event_ids: list[int], events: list[dict[str, Any]]
+    ) -> None:
+        outcomes = self.ledger.apply(events)
+        with conn:
+            self.ledger.write(conn, event_ids, outcomes)
+            dropped = [(i,) for i, o in zip(event_ids, outcomes, strict=True) if o.dropped]
+            if dropped:  # PostHog drops it in person processing: 200, then gone
+                conn.executemany("UPDATE events SET verdict = 'dropped' WHERE id = ?", dropped)

@@ -151,6 +151,10 @@ class SandboxServer:
         return _to_http(CaptureOutcome(status, text.encode()))
 
     def _serve(self, http: HttpRequest) -> HttpResponse:  # a worker thread
+        with self.store.answering():
+            return self._serve_request(http)
+
+    def _serve_request(self, http: HttpRequest) -> HttpResponse:
         try:
             split = urlsplit(http.target)
         except ValueError as exc:  # "http://[::1": not even a URL
@@ -179,6 +183,8 @@ class SandboxServer:
         path = request.path.rstrip("/") or "/"
         if api.is_api_path(path):
             try:
+                # What the API says is exact: persons caught up with every stored event.
+                self.store.settle()
                 return api.answer(
                     request.method, path, request.query, self.store.path, self.info(), self.reset
                 )

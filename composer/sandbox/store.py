@@ -13,8 +13,8 @@ import re
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
-from contextlib import closing
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ import orjson
 from composer.core.capture.bodies import redact
 from composer.core.capture.service import CaptureOutcome, CaptureRequest
 from composer.core.findings import Finding
-from composer.sandbox.persons import Ledger
+from composer.sandbox.persons import Ledger, PersonsWorker
 from composer.sqlfiles import (
     is_database,
     keep_aside_with_journal,
@@ -194,7 +194,7 @@ class SandboxStore:
         try:
             conn = self._connect()
             self._prepare(conn)
-            self.persons = Ledger(conn, self.redact)
+            self.persons = PersonsWorker(self.path, Ledger(conn, self.redact))
             conn.commit()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the sandbox inbox {self.path}: {exc}") from exc
@@ -243,7 +243,21 @@ class SandboxStore:
             )
         conn.commit()
 
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """Around answering a request: person processing steps aside meanwhile."""
+        self.persons.request_started()
+        try:
+            yield
+        finally:
+            self.persons.request_ended()
+
+    def settle(self, timeout: float = 60.0) -> bool:
+        """Wait until person processing has caught up with every stored event."""
+        return self.persons.settle(timeout)
+
     def close(self) -> None:
+        self.persons.close()
         with self._lock:
             self._conn.close()
 
@@ -286,7 +300,6 @@ class SandboxStore:
                 ),
             )
             request_id = int(cursor.lastrowid or 0)
-            people = self.persons.apply([e.normalized for e in outcome.events])
             self._conn.executemany(
                 "INSERT INTO events (request_id, received_at, event, distinct_id, uuid,"
                 " timestamp, source, normalized, findings, verdict)"
@@ -302,9 +315,9 @@ class SandboxStore:
                         source,
                         redact(orjson.dumps(e.normalized).decode()),
                         redact(_findings_json(e.findings)),
-                        verdict_of(e.findings, person.dropped),
+                        verdict_of(e.findings),
                     )
-                    for e, person in zip(outcome.events, people, strict=True)
+                    for e in outcome.events
                 ],
             )
             if outcome.events:
@@ -314,13 +327,14 @@ class SandboxStore:
                         "SELECT id FROM events WHERE request_id = ? ORDER BY id", (request_id,)
                     )
                 ]
-                self.persons.write(self._conn, ids, people)
+                # Persons follow on their own thread; the answer does not wait for them.
+                self.persons.submit(ids, [e.normalized for e in outcome.events])
         return request_id
 
     def clear(self) -> None:
         """Empty the inbox, and the persons and groups its events made."""
         with self._lock, self._conn:
-            self.persons.clear(self._conn)
+            self.persons.clear(self._conn)  # waits for the persons thread to be idle
             self._conn.execute("DELETE FROM events")
             self._conn.execute("DELETE FROM requests")
 
@@ -330,10 +344,11 @@ class SandboxStore:
 DROPPING_CODES = frozenset({"uuid.duplicate", "group.too_long"})
 
 
-def verdict_of(findings: Sequence[Finding], person_dropped: bool) -> str:
+def verdict_of(findings: Sequence[Finding]) -> str:
     """What PostHog does with an accepted event: keeps it (accepted), keeps it changed
-    (truncated, clamped, fields ignored: changed) or drops it after answering 200 (dropped)."""
-    if person_dropped or any(f.code in DROPPING_CODES for f in findings):
+    (truncated, clamped, fields ignored: changed) or drops it after answering 200 (dropped;
+    person processing marks the events it drops itself, later)."""
+    if any(f.code in DROPPING_CODES for f in findings):
         return "dropped"
     if any(f.severity.value == "warning" for f in findings):
         return "changed"

@@ -131,6 +131,7 @@ class PostHogSandbox:
     def _api(self, path: str, query: str) -> Any:
         from composer.sandbox import api
 
+        self._store.settle()  # persons follow the events on their own thread
         outcome = api.answer("GET", path, query, self.db, self._server.info(), self.clear)
         if outcome.status != 200:
             raise RuntimeError(f"the sandbox's API answered {outcome.status}: {outcome.reply_text}")

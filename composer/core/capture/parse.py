@@ -100,7 +100,11 @@ def parse_text(text: str | bytes, *, allow_python: bool = True) -> ParsedBody:
         return parsed
     parsed = parse_value(value)
     parsed.had_bom = bom
-    if len(text) <= DUPLICATE_SCAN_LIMIT and text.count('"') >= 4:
+    if (
+        len(text) <= DUPLICATE_SCAN_LIMIT
+        and text.count('"') >= 4
+        and jsonio.may_have_duplicate_keys(text, value)
+    ):
         parsed.duplicate_keys = jsonio.find_duplicate_keys(text)
     return parsed
 

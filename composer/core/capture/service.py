@@ -265,6 +265,16 @@ def _accept(
     stored: list[StoredEvent] = []
     filtered = 0
     envelope_token = _envelope_token(result)
+    ctx = _Context(
+        path,
+        envelope_token,
+        sent_at,
+        format_rfc3339(sent_at) if sent_at else None,
+        now,
+        format_rfc3339(now),
+        request.client.rsplit(":", 1)[0].strip("[]") if request.client else "",
+        new_uuid,
+    )
     for index, item in enumerate(result.parsed.events):
         assert isinstance(item, dict)  # anything else was refused above
         if item.get("event") == "$performance_event":
@@ -276,9 +286,7 @@ def _accept(
             for f in result.by_event.get(key, [])
             if f.stage is Stage.AFTER_REPLY and f.severity is not Severity.ERROR
         ]
-        stored.append(
-            _normalize(item, index, path, envelope_token, sent_at, now, request, findings, new_uuid)
-        )
+        stored.append(_normalize(item, index, ctx, findings))
     beacon = _first(query, "beacon") == "1"
     outcome = (
         CaptureOutcome(204, b"")
@@ -331,17 +339,28 @@ def _event_token(item: JsonObject) -> str | None:
     return None
 
 
-def _normalize(
-    item: JsonObject,
-    index: int,
-    path: str,
-    envelope_token: str | None,
-    sent_at: datetime | None,
-    now: datetime,
-    request: CaptureRequest,
-    findings: list[Finding],
-    new_uuid: Callable[[], str],
-) -> StoredEvent:
+@dataclass(frozen=True)
+class _Context:
+    """What every event of one request shares, worked out once."""
+
+    path: str
+    envelope_token: str | None
+    sent_at: datetime | None
+    sent_at_text: str | None
+    now: datetime
+    now_text: str
+    client_ip: str
+    new_uuid: Callable[[], str]
+
+
+def _normalize(item: JsonObject, index: int, ctx: _Context, findings: list[Finding]) -> StoredEvent:
+    path, envelope_token, sent_at, now = ctx.path, ctx.envelope_token, ctx.sent_at, ctx.now
+    now_text, sent_at_text, client_ip, new_uuid = (
+        ctx.now_text,
+        ctx.sent_at_text,
+        ctx.client_ip,
+        ctx.new_uuid,
+    )
     name = item.get("event")
     if not isinstance(name, str):
         name = "$identify"  # an engage object on /engage/
@@ -359,8 +378,8 @@ def _normalize(
             merged = dict(inner) if isinstance(inner, dict) else {}
             merged.update(top)  # the top-level value wins on a clash
             props[field_name] = merged
-    if "$ip" not in props and request.client:
-        props["$ip"] = request.client.rsplit(":", 1)[0].strip("[]")
+    if "$ip" not in props and client_ip:
+        props["$ip"] = client_ip
     given = item.get("uuid")
     event_uuid = (
         identifiers.canonical_uuid(given) if isinstance(given, str) and given else None
@@ -372,9 +391,9 @@ def _normalize(
         "event": name,
         "distinct_id": distinct_id,
         "properties": props,
-        "timestamp": format_rfc3339(when),
-        "now": format_rfc3339(now),
-        "sent_at": format_rfc3339(sent_at) if sent_at else None,
+        "timestamp": now_text if when is now else format_rfc3339(when),
+        "now": now_text,
+        "sent_at": sent_at_text,
         "endpoint": path + "/",
     }
     return StoredEvent(

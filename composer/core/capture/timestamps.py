@@ -81,7 +81,10 @@ def parse_timestamp(text: str) -> ParsedTimestamp:
     text = text.strip()
     m = _RFC3339.match(text)
     if m:
-        value = _build(m.group(1, 2, 3, 4, 5, 6, 7), _offset(m.group(8)))
+        try:  # the C parser reads the common forms an order of magnitude faster
+            value: datetime | None = datetime.fromisoformat(text).astimezone(UTC)
+        except ValueError:  # lower-case t or z, a short offset, a leap second ...
+            value = _build(m.group(1, 2, 3, 4, 5, 6, 7), _offset(m.group(8)))
         if value is not None:
             return ParsedTimestamp(TimestampForm.RFC3339, value)
         return ParsedTimestamp(TimestampForm.UNPARSEABLE, None)
@@ -126,11 +129,13 @@ def parse_timestamp(text: str) -> ParsedTimestamp:
 
 
 def format_rfc3339(value: datetime) -> str:
-    """RFC 3339 in UTC with a Z, keeping milliseconds when there are any."""
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if value.microsecond:
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 in UTC with a Z, keeping milliseconds when there are any (truncated)."""
+    value = value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone(UTC)
+    naive = value.replace(tzinfo=None)
+    # isoformat is C; strftime was a tenth of the sandbox's time per event.
+    if naive.microsecond:
+        return naive.isoformat(timespec="milliseconds") + "Z"
+    return naive.isoformat(timespec="seconds") + "Z"
 
 
 def now_rfc3339() -> str:
