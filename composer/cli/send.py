@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -217,6 +218,8 @@ def run_batch(args: argparse.Namespace, host: Host, target: Target | None) -> Ex
     except JournalError as exc:
         raise CliError(f"{exc}", ExitStatus.FAILED) from None
     finally:
+        with contextlib.suppress(JournalError):
+            run.journal.flush()  # Ctrl+C too: what was acknowledged is written down
         failed_file.close()
         bar.finish()
     failed = [r for r in pending if r.status in (RowStatus.FAILED, RowStatus.HELD)]

@@ -230,8 +230,15 @@ class BatchSender:
 
     def _post_each(self, bodies: queue.Queue[_Item], summary: Summary, started: float) -> None:
         while True:
-            item = bodies.get()
+            try:
+                item = bodies.get_nowait()
+            except queue.Empty:
+                if self.journal is not None:
+                    self.journal.flush()  # nothing to send yet: the answers go to disk now
+                item = bodies.get()
             if item is None:
+                if self.journal is not None:
+                    self.journal.flush()
                 return
             if isinstance(item, _Held):
                 self.on_undelivered(item.rows)  # the failed file first, then the journal
@@ -246,6 +253,8 @@ class BatchSender:
             self.on_progress(summary.progress)
 
     def _wait_if_paused(self) -> None:
+        if self.pause.is_set() and self.journal is not None:
+            self.journal.flush()
         while self.pause.is_set() and not self.cancel.is_set():
             time.sleep(0.05)
 
@@ -264,7 +273,10 @@ class BatchSender:
             assert record.status is not None
             if self.journal is not None:
                 self.journal.acknowledged(ref, record.status)  # on disk before it is reported
-            again = len(chunk) if lost else sum(r.uuid in self.resent for r in chunk)
+            if lost:
+                again = len(chunk)
+            else:
+                again = sum(r.uuid in self.resent for r in chunk) if self.resent else 0
             summary.progress.duplicates += again
             note = f" (sent again after a lost answer; {DUPLICATE_NOTE})" if again else ""
             self._mark(chunk, RowStatus.SENT, f"{record.status}{note}")

@@ -9,9 +9,11 @@ and the writes:
 - every record is one unbuffered write, so a killed process leaves whole lines behind (a
   record bigger than one write may be cut short: replay ignores a torn last line);
 - the header (with the seed its uuids are derived from) and the plan are fsynced before the
-  first request, an "ack" or "fail" before the rows are reported delivered or failed. A
-  "send" is only flushed: the "ack" after it syncs both, and a "send" lost to a power cut
-  only means sending that chunk again with the same uuids.
+  first request; an "ack" or "fail" is written together with the next request's "send" (one
+  write per chunk), or on its own before the sender waits for anything, and every write that
+  holds answers is followed by an fsync on the journal's own thread, so the next request
+  never waits for the disk. What a power cut takes before an fsync is sent again, with its
+  uuids; a kill takes nothing that was written.
 """
 
 from __future__ import annotations
@@ -139,7 +141,11 @@ class SendJournal:
     """One send's journal, open for appending; safe to call from the sender's threads.
 
     Keeps its state up to date as it writes, so the sender's owner can ask what is settled
-    without reading the file back.
+    without reading the file back. Answers are synced by a thread of its own (group commit):
+    every "ack" or "fail" is followed by an fsync that covers it, without the next request
+    waiting for the disk. A kill loses nothing that was written (the kernel has it); a power
+    cut before that fsync loses at most the last answers, whose chunks are then sent again
+    with the same uuids.
     """
 
     def __init__(self, path: Path, fd: int, lock: JournalLock, state: JournalState) -> None:
@@ -148,6 +154,13 @@ class SendJournal:
         self.state = state
         self._fd: int | None = fd
         self._mutex = threading.Lock()
+        self._changed = threading.Condition(self._mutex)
+        self._answers: list[bytes] = []  # "ack" and "fail" lines not yet written
+        self._written = 0  # answers written ...
+        self._synced = 0  # ... and covered by an fsync
+        self._sync_error: OSError | None = None
+        self._syncer: threading.Thread | None = None
+        self._closing = False
         self.fsyncs = 0  # for tests and the benchmark
         self.fsync_seconds = 0.0
 
@@ -161,7 +174,8 @@ class SendJournal:
         lock: JournalLock,
         plan: Sequence[str] | None = None,
     ) -> SendJournal:
-        """A new journal (replacing any at `path`): header and plan are on disk on return."""
+        """A new journal (replacing any at `path`): header and plan are on disk on return,
+        before any uuid derived from its seed can leave the machine."""
         data = records.header_line(header)
         if plan is not None:
             data += records.plan_line(plan)
@@ -205,93 +219,166 @@ class SendJournal:
     # -- records ---------------------------------------------------------------------------
 
     def begin(self, uuids: Sequence[str]) -> int:
-        """A request is about to go out with these events; returns its chunk number."""
+        """A request is about to go out with these events; returns its chunk number. The
+        answers recorded since the last write go to disk with it, in one write."""
+        uuids = list(uuids)
         with self._mutex:
             chunk = self.state.next_chunk
-            self._write(records.send_line(chunk, uuids), sync=False)
-            self.state.apply({"op": "send", "chunk": chunk, "uuids": list(uuids)})
+            self._write(records.send_line(chunk, uuids))
+            self.state.sending(chunk, uuids)
             return chunk
 
     def acknowledged(self, chunk: int, status: int) -> None:
-        """Durable before returning: the caller reports the rows delivered only after this."""
+        """Written with the next record, or by flush(): the sender writes before its next
+        request goes out and before it waits for anything, so a kill never loses an answer
+        that something else already followed."""
         with self._mutex:
             at = utc_now()
-            self._write(records.ack_line(chunk, status, at), sync=True)
-            self.state.apply({"op": "ack", "chunk": chunk, "status": status, "at": at})
+            self._answers.append(records.ack_line(chunk, status, at))
+            self.state.answered(chunk, records.Outcome.ACKED, str(status))
+            self.state.last_ack_at = at
 
     def failed(self, chunk: int, why: str) -> None:
         with self._mutex:
-            self._write(records.fail_line(chunk, why), sync=True)
-            self.state.apply({"op": "fail", "chunk": chunk, "why": why})
+            self._answers.append(records.fail_line(chunk, why))
+            self.state.answered(chunk, records.Outcome.FAILED, why)
+
+    def flush(self) -> None:
+        """Write the answers recorded so far (the journal's thread syncs them)."""
+        with self._mutex:
+            if self._answers:
+                self._write(b"")
 
     def split(self, chunk: int) -> None:
         """PostHog refused the request as a whole (400, 413): nothing of it was stored, and
-        its halves go out as requests of their own. Not synced, like a "send"."""
+        its halves go out as requests of their own."""
         with self._mutex:
-            self._write(records.split_line(chunk), sync=False)
+            self._write(records.split_line(chunk))
             self.state.apply({"op": "split", "chunk": chunk})
 
     def held(self, rows: Sequence[tuple[str, str]]) -> None:
-        """Rows the check held back. Not synced: the next answer's fsync carries them, and a
-        held row that was forgotten is only checked (and held) again."""
+        """Rows the check held back (a held row that was forgotten is checked and held again,
+        so these need no fsync of their own)."""
         if not rows:
             return
         with self._mutex:
-            self._write(records.held_line(rows), sync=False)
+            self._write(records.held_line(rows))
             self.state.apply({"op": "held", "rows": [list(pair) for pair in rows]})
 
     def extend_plan(self, uuids: Sequence[str]) -> None:
         with self._mutex:
             self._write(records.plan_line(uuids), sync=True)
             self.state.apply({"op": "plan", "uuids": list(uuids)})
+        self.wait_synced()
 
     def note_failed_file(self, path: str) -> None:
-        """Before the first event goes into a failed file: a resumed send knows to rewrite it."""
+        """Before the first event goes into a failed file, on disk: a resumed send knows to
+        start that file afresh, so nothing acknowledged stays in it."""
         with self._mutex:
             if self.state.failed_file == path:
                 return
             self._write(records.failed_file_line(path), sync=True)
             self.state.apply({"op": "failed_file", "path": path})
+        self.wait_synced()
 
     def mark_done(self) -> None:
         with self._mutex:
-            if not self.state.done:
-                self._write(records.done_line(utc_now()), sync=True)
-                self.state.done = True
+            if self.state.done:
+                return
+            self._write(records.done_line(utc_now()), sync=True)
+            self.state.done = True
+        self.wait_synced()
 
-    def _write(self, data: bytes, *, sync: bool) -> None:
+    def _write(self, data: bytes, *, sync: bool = False) -> None:
+        """With the mutex held: the answers not yet written, then `data`, in one write. The
+        journal's thread is woken for an fsync when answers (or `sync`) are in it."""
         if self._fd is None:
             raise JournalError(f"the send journal {self.path} is closed")
+        if self._sync_error is not None:
+            raise self._error(self._sync_error)
+        if self._answers:
+            data = b"".join(self._answers) + data
+            self._answers.clear()
+            sync = True
         try:
             _write_all(self._fd, data)
-            if sync:
-                started = time.perf_counter()
-                os.fsync(self._fd)
-                self.fsync_seconds += time.perf_counter() - started
-                self.fsyncs += 1
         except OSError as exc:
-            raise JournalError(
-                f"cannot write the send journal {self.path}: {exc.strerror or exc}; the send"
-                " stopped so that what was delivered stays known."
-            ) from None
+            raise self._error(exc) from None
+        if sync:
+            self._written += 1
+            if self._syncer is None:
+                self._syncer = threading.Thread(
+                    target=self._sync_loop, name="journal-fsync", daemon=True
+                )
+                self._syncer.start()
+            self._changed.notify_all()
+
+    def _sync_loop(self) -> None:
+        while True:
+            with self._changed:
+                while self._synced == self._written and not self._closing:
+                    self._changed.wait()
+                if self._synced == self._written:
+                    return  # closing, and nothing left to sync
+                target, fd = self._written, self._fd
+            try:
+                started = time.perf_counter()
+                if fd is not None:
+                    os.fsync(fd)  # the mutex is free: the sender goes on writing meanwhile
+                elapsed = time.perf_counter() - started
+            except OSError as exc:
+                with self._changed:
+                    self._sync_error = exc
+                    self._synced = self._written  # nobody waits for what cannot be synced
+                    self._changed.notify_all()
+                return
+            with self._changed:
+                self._synced = target
+                self.fsyncs += 1
+                self.fsync_seconds += elapsed
+                self._changed.notify_all()
+
+    def wait_synced(self) -> None:
+        """Until every answer written so far is on disk."""
+        with self._changed:
+            while self._synced < self._written:
+                self._changed.wait()
+            if self._sync_error is not None:
+                raise self._error(self._sync_error)
+
+    def _error(self, exc: OSError) -> JournalError:
+        return JournalError(
+            f"cannot write the send journal {self.path}: {exc.strerror or exc}; the send"
+            " stopped so that what was delivered stays known."
+        )
 
     # -- closing ---------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Stop writing and let others resume it; the file stays."""
+    def _stop(self, *, sync: bool) -> None:
+        with self._changed:
+            if sync and self._answers and self._fd is not None and self._sync_error is None:
+                self._write(b"")
+            if sync and self._fd is not None and self._sync_error is None:
+                while self._synced < self._written:
+                    self._changed.wait()
+            self._closing = True
+            self._changed.notify_all()
+        if self._syncer is not None and self._syncer is not threading.current_thread():
+            self._syncer.join()
         with self._mutex:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+
+    def close(self) -> None:
+        """Stop writing (every answer on disk first) and let others resume it; the file stays."""
+        self._stop(sync=True)
         self.lock.release()
 
     def discard(self) -> None:
         """The send is over (or started over): the journal and its lock file go."""
-        with self._mutex:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
-            self.path.unlink(missing_ok=True)
+        self._stop(sync=False)
+        self.path.unlink(missing_ok=True)
         self.lock.release(remove=True)
 
     @property

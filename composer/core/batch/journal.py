@@ -210,20 +210,12 @@ class JournalState:
             raise ValueError("not a record")
         op = record.get("op")
         if op == "send":
-            chunk, uuids = int(record["chunk"]), _uuids(record["uuids"])
-            self.open_chunks[chunk] = uuids
-            self.next_chunk = max(self.next_chunk, chunk + 1)
-            for uuid in uuids:
-                self.outcomes[uuid] = (Outcome.SENDING, "")
+            self.sending(int(record["chunk"]), _uuids(record["uuids"]))
         elif op == "ack":
-            status = int(record.get("status", 200))
-            for uuid in self.open_chunks.pop(int(record["chunk"]), []):
-                self.outcomes[uuid] = (Outcome.ACKED, str(status))
+            self.answered(int(record["chunk"]), Outcome.ACKED, str(record.get("status", 200)))
             self.last_ack_at = str(record.get("at") or self.last_ack_at or "")
         elif op == "fail":
-            why = str(record.get("why", ""))
-            for uuid in self.open_chunks.pop(int(record["chunk"]), []):
-                self.outcomes[uuid] = (Outcome.FAILED, why)
+            self.answered(int(record["chunk"]), Outcome.FAILED, str(record.get("why", "")))
         elif op == "split":
             for uuid in self.open_chunks.pop(int(record["chunk"]), []):
                 self.outcomes.pop(uuid, None)
@@ -238,6 +230,18 @@ class JournalState:
             self.done = True
         else:
             raise ValueError(f"unknown record {op!r}")
+
+    # The two records every chunk writes, without a record dict: the sender calls them per
+    # request with thousands of uuids, so one shared value per call, filled in at C speed.
+
+    def sending(self, chunk: int, uuids: list[str]) -> None:
+        self.open_chunks[chunk] = uuids
+        self.next_chunk = max(self.next_chunk, chunk + 1)
+        self.outcomes.update(dict.fromkeys(uuids, (Outcome.SENDING, "")))
+
+    def answered(self, chunk: int, outcome: Outcome, text: str) -> None:
+        uuids = self.open_chunks.pop(chunk, [])
+        self.outcomes.update(dict.fromkeys(uuids, (outcome, text)))
 
     def outcome(self, uuid: str) -> Outcome | None:
         found = self.outcomes.get(uuid)
