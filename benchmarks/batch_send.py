@@ -1,13 +1,14 @@
 """Sending 100,000 events to a local server: the composer against two baselines, same run.
 
 (a) posthog-python with a queue big enough to drop nothing; (b) raw httpx posting the same
-chunks with one client; (c) the composer's BatchSender, pre-flight check included. The server
-is a separate process on 127.0.0.1 that reads each body, parses it as PostHog would and counts
-the events, so every contender is also checked for delivering all of them.
+chunks with one client; (c) the composer's BatchSender, pre-flight check included; (d) the same
+with its send journal (an fsync per answered chunk), as `event-composer send` keeps it. The
+server is a separate process on 127.0.0.1 that reads each body, parses it as PostHog would and
+counts the events, so every contender is also checked for delivering all of them.
 
 Also times importing 100,000 JSON Lines rows into the window's batch table (and its memory).
 
-Run: .venv/bin/python benchmarks/batch_send.py [--events N]
+Run: PYTHONPATH=. .venv/bin/python benchmarks/batch_send.py [--events N] [--chunk N]
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 count = 0
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else small chunks wait 40 ms each for a delayed ACK
     def log_message(self, *a): pass
     def do_POST(self):
         global count
@@ -132,6 +134,34 @@ def run_composer(url: str, n: int, chunk: int) -> float:
     return elapsed
 
 
+def run_journaled(url: str, n: int, chunk: int) -> float:
+    """The composer with the send journal the CLI keeps: one fsync per answered chunk."""
+    from composer.core.batch.journal import JournalHeader, JournalKind
+    from composer.core.batch.rows import BatchRow
+    from composer.services.batch_sender import BatchSender
+    from composer.services.journal import JournalLock, SendJournal, utc_now
+    from composer.services.transport import Transport
+
+    rows = [BatchRow.of(e, 260) for e in events(n)]
+    # In the home folder: /tmp may be a tmpfs, where fsync costs nothing and proves nothing.
+    folder = Path(tempfile.mkdtemp(dir=Path.home()))
+    path = folder / "bench.jsonl"
+    header = JournalHeader(JournalKind.CLI, utc_now(), url + "/batch/", "bench", "00" * 16)
+    with Transport() as transport:
+        t0 = time.perf_counter()
+        journal = SendJournal.create(path, header, JournalLock(path).acquire())
+        sender = BatchSender(transport, url + "/batch/", KEY, max_events=chunk, journal=journal)
+        summary = sender.send(rows)
+        elapsed = time.perf_counter() - t0
+    journal.discard()
+    assert summary.progress.sent == n, summary.line()
+    print(
+        f"  journal: {journal.fsyncs} fsyncs, {journal.fsync_seconds * 1000:.1f} ms in fsync"
+        f" ({100 * journal.fsync_seconds / elapsed:.1f} % of the send), in {folder}"
+    )
+    return elapsed
+
+
 def import_rows(n: int) -> tuple[float, float]:
     """Seconds and peak MiB to import n JSONL rows into the window's batch table model."""
     path = Path(tempfile.mkdtemp()) / "events.jsonl"
@@ -161,6 +191,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--chunk", type=int, default=10_000, help="events per request")
     parser.add_argument("--skip-sdk", action="store_true")
+    parser.add_argument("--skip-import", action="store_true")
     args = parser.parse_args()
     n = args.events
     proc = subprocess.Popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE, text=True)
@@ -172,6 +203,7 @@ def main() -> None:
             contenders = [
                 ("raw httpx", lambda: run_raw(url, n, args.chunk)),
                 ("composer", lambda: run_composer(url, n, args.chunk)),
+                ("composer+journal", lambda: run_journaled(url, n, args.chunk)),
             ]
             if not args.skip_sdk:
                 contenders.insert(0, ("posthog-python", lambda: run_sdk(url, n)))
@@ -181,7 +213,7 @@ def main() -> None:
                 delivered = server_count(client, url)
                 results[name] = n / seconds
                 print(
-                    f"{name:<15} {seconds:6.2f} s  {n / seconds:10,.0f} events/s"
+                    f"{name:<16} {seconds:6.2f} s  {n / seconds:10,.0f} events/s"
                     f"  ({delivered:,} delivered)"
                 )
     finally:
@@ -190,8 +222,12 @@ def main() -> None:
         proc.stdout.close()
     ours = results["composer"]
     print(f"composer / raw httpx      {ours / results['raw httpx']:.2f}x (target >= 0.8x)")
+    journaled = results["composer+journal"]
+    print(f"journal overhead          {100 * (1 - journaled / ours):.1f} % (target: a few %)")
     if "posthog-python" in results:
         print(f"composer / posthog-python {ours / results['posthog-python']:.1f}x (target >= 20x)")
+    if args.skip_import:
+        return
     seconds, peak = import_rows(n)
     print(
         f"import {n:,} JSONL rows into the batch table: {seconds:.2f} s, peak {peak:.0f} MiB"

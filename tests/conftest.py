@@ -140,6 +140,11 @@ def run_cli(tmp_path: Path):
         full_env = cli_env({k: v for k, v in os.environ.items() if not k.startswith("POSTHOG_")})
         full_env["HOME"] = str(tmp_path / "home")
         full_env.update(env or {})
+        # The console script is installed from the main checkout; this checkout's composer
+        # goes first on the path, so the tests run the code they sit beside.
+        full_env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(ROOT), full_env.get("PYTHONPATH", "")) if p
+        )
         proc = subprocess.run(
             [str(cli_path()), *args],
             input=stdin,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -122,22 +123,40 @@ def read_body(path: str) -> tuple[str, Any]:
 
 
 def run_batch(args: argparse.Namespace, host: Host, target: Target | None) -> ExitStatus:
-    """A .jsonl or .csv file: checked, chunked into /batch/ requests, failures written out."""
+    """A .jsonl or .csv file: checked, chunked into /batch/ requests, journaled as it goes (a
+    killed send resumes where it stopped), and failures written out as they happen."""
+    from composer.cli.resume import open_send_run
+    from composer.core.batch.journal import Outcome, assign_derived_uuids
     from composer.core.batch.rows import RowStatus
     from composer.core.templates.variables import Resolver
-    from composer.services.batch_files import read_batch_file, write_batch_file
+    from composer.services.batch_files import read_batch_file
     from composer.services.batch_sender import BatchSender, Progress
+    from composer.services.failed_file import FailedFile
+    from composer.services.journal import JournalError, input_identity
     from composer.services.transport import NO_RETRIES, RetryPolicy, Timeouts, Transport
 
     key = os.environ.get(KEY_ENV) or (target.key if target else None)
     if not key:
         raise CliError(f"no project key for a batch: set {KEY_ENV} or use --profile NAME.")
+    failed_path = args.failed_file or str(Path(args.file).with_suffix("")) + ".failed.jsonl"
+    if format_for(failed_path) is not Format.JSONL:
+        raise CliError(
+            f"--failed-file {failed_path}: the failed file is written as chunks fail, one event"
+            " a line, so it must be JSON Lines; name it .jsonl."
+        )
     try:
+        identity = input_identity(args.file)
         imported = read_batch_file(args.file)
+        after = os.stat(args.file)
     except OSError as exc:
         raise CliError(f"{args.file}: cannot read it ({exc.strerror or exc}).") from None
     if imported.unreadable is not None:  # not UTF-8, UTF-16, a CSV header that cannot be read
         raise CliError(f"{args.file}: {imported.unreadable}. {imported.unreadable.fix}")
+    if (after.st_size, after.st_mtime_ns) != (identity.size, identity.mtime_ns):
+        raise CliError(
+            f"{args.file} changed while it was being read; send it again once nothing is"
+            " writing to it."
+        )
     for problem in imported.problems[:20]:
         print(f"{args.file}: {problem}", file=sys.stderr)
     if len(imported.problems) > 20:
@@ -156,32 +175,61 @@ def run_batch(args: argparse.Namespace, host: Host, target: Target | None) -> Ex
             f"(dry run: {len(rows):,} events would be checked and sent to {url})", file=sys.stderr
         )
         return ExitStatus.OK
+    run = open_send_run(
+        args.file, identity, url, key, len(rows), restart=args.restart, err=sys.stderr
+    )
+    # Events without a uuid get one derived from the journal's seed and their position, so a
+    # resumed run sends the very uuids the interrupted one did.
+    assign_derived_uuids(rows, run.seed)
+    state = run.state
+    pending = []
+    for row in rows:
+        if state.outcome(row.uuid) is Outcome.ACKED:
+            row.status, row.status_text = RowStatus.SENT, "acknowledged by an earlier run"
+        else:
+            pending.append(row)
+    in_flight = state.in_flight
+    if run.resumed and state.failed_file:
+        # Rows it lists are tried again now; what this run cannot deliver is written afresh.
+        Path(state.failed_file).unlink(missing_ok=True)
+    failed_file = FailedFile(failed_path, run.journal)
     bar = ProgressLine(sys.stderr)
 
     def report(progress: Progress) -> None:
         bar.show(progress)
 
     retry = NO_RETRIES if args.retries == 0 else RetryPolicy(max_retries=args.retries)
-    with Transport(
-        timeouts=Timeouts(read=args.timeout, write=args.timeout), retry=retry
-    ) as transport:
-        sender = BatchSender(
-            transport,
-            url,
-            key,
-            historical_migration=args.historical_migration,
-            max_bytes=args.max_bytes,
-            max_events=args.max_events,
-            on_progress=report,
-            resolver=Resolver(templates.variables(args)),
-        )
-        summary = sender.send(rows)
-    bar.finish()
-    failed = [r for r in rows if r.status in (RowStatus.FAILED, RowStatus.HELD)]
-    failed_path = None
-    if failed:
-        failed_path = args.failed_file or str(Path(args.file).with_suffix("")) + ".failed.jsonl"
-        write_batch_file(failed_path, [r.event for r in failed])
+    try:
+        with Transport(
+            timeouts=Timeouts(read=args.timeout, write=args.timeout), retry=retry
+        ) as transport:
+            sender = BatchSender(
+                transport,
+                url,
+                key,
+                historical_migration=args.historical_migration,
+                max_bytes=args.max_bytes,
+                max_events=args.max_events,
+                on_progress=report,
+                resolver=Resolver(templates.variables(args)),
+                journal=run.journal,
+                on_undelivered=failed_file.append,
+                resent=frozenset(row.uuid for row in pending if row.uuid in in_flight),
+            )
+            summary = sender.send(pending)
+    except JournalError as exc:
+        raise CliError(f"{exc}", ExitStatus.FAILED) from None
+    finally:
+        with contextlib.suppress(JournalError):
+            run.journal.flush()  # Ctrl+C too: what was acknowledged is written down
+        failed_file.close()
+        bar.finish()
+    failed = [r for r in pending if r.status in (RowStatus.FAILED, RowStatus.HELD)]
+    retryable = any(r.status is RowStatus.FAILED for r in pending)
+    if retryable:
+        run.journal.close()  # the same command retries the failed events, with their uuids
+    else:
+        run.journal.discard()  # every event delivered, or held back for a fix: the send is over
     if args.format == "json":
         p = summary.progress
         doc = {
@@ -191,7 +239,9 @@ def run_batch(args: argparse.Namespace, host: Host, target: Target | None) -> Ex
             "requests": p.requests,
             "seconds": round(p.elapsed, 3),
             "events_per_second": round(p.rate),
-            "failed_file": failed_path,
+            "may_be_duplicates": p.duplicates,
+            "acknowledged_before": run.acknowledged_before,
+            "failed_file": failed_path if failed else None,
             "failures": [
                 {"uuid": r.uuid, "status": r.status.value, "why": r.status_text}
                 for r in failed[:1000]
@@ -199,13 +249,22 @@ def run_batch(args: argparse.Namespace, host: Host, target: Target | None) -> Ex
         }
         sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
     else:
-        print(summary.line())
+        line = summary.line()
+        if run.acknowledged_before:
+            line += f"; {run.acknowledged_before:,} acknowledged by an earlier run"
+        print(line)
         for row in failed[:10]:
             print(f"  {row.status.value}: {row.name or '(no name)'} {row.uuid}: {row.status_text}")
-        if failed_path:
+        if failed:
+            again = (
+                " (or run the same command again: it retries the failed ones with the same"
+                " uuids and skips what was delivered)"
+                if retryable
+                else ""
+            )
             print(
                 f"The {len(failed):,} events that were not delivered are in {failed_path};"
-                " fix them and send that file again."
+                f" fix them and send that file again{again}."
             )
     return ExitStatus.FAILED if failed else ExitStatus.OK
 
@@ -372,6 +431,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     batch.add_argument(
         "--failed-file",
         metavar="PATH",
-        help="where to write the events that were not delivered (default: FILE.failed.jsonl)",
+        help="a .jsonl file for the events that were not delivered, written as chunks fail"
+        " (default: FILE.failed.jsonl)",
+    )
+    batch.add_argument(
+        "--restart",
+        action="store_true",
+        help="start over: forget what an interrupted send of FILE delivered (by default the"
+        " same command resumes it, skipping every event already acknowledged)",
     )
     p.set_defaults(run=run)

@@ -1,16 +1,21 @@
 """A real HTTP server on 127.0.0.1 that records requests and misbehaves on request.
 
 Tests queue replies (`Reply`, `Stall`, `Reset`); with the queue empty it answers like PostHog's
-capture service: 200 {"status":"Ok"}.
+capture service: 200 {"status":"Ok"}. `decide` picks a reply per request instead (the n-th
+request, its body). `stored` counts the uuids of every event the server kept: those of 2xx
+answers, and of `Reset`, which keeps the events and then loses the answer. `hold_request(n)`
+keeps the n-th request's events and then holds its answer back until `release()`, so a test
+can kill the client with a request in flight at a point of its choosing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import socket
 import struct
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +43,18 @@ class Reset:
 Behaviour = Reply | Stall | Reset
 
 
+def events_in(body: bytes) -> list[dict[str, object]]:
+    """The events of a capture body (a /batch/ envelope, a list or one event) with a uuid."""
+    import orjson
+
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return []
+    events = doc.get("batch", [doc]) if isinstance(doc, dict) else doc
+    return [e for e in events if isinstance(e, dict) and isinstance(e.get("uuid"), str)]
+
+
 @dataclass
 class Recorded:
     method: str
@@ -55,6 +72,13 @@ class FaultServer:
     reject_if: Callable[[bytes], bool] | None = None
     keep_bodies: bool = True  # big batch tests keep only the event count
     events_received: int = 0
+    # (request number from 1, body) -> what to do; None: the queue, then 200.
+    decide: Callable[[int, bytes], Behaviour | None] | None = None
+    record_uuids: bool = False
+    stored: Counter[str] = field(default_factory=Counter)
+    stored_events: dict[str, dict[str, object]] = field(default_factory=dict)  # by uuid
+    requests_seen: int = 0
+    held_uuids: list[str] = field(default_factory=list)  # those of the held request
 
     def __post_init__(self) -> None:
         self._queue: deque[Behaviour] = deque()
@@ -65,6 +89,9 @@ class FaultServer:
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
+        self._hold_at: int | None = None
+        self.holding = threading.Event()  # set while the held request waits
+        self._released = threading.Event()
 
     @property
     def port(self) -> int:
@@ -78,7 +105,18 @@ class FaultServer:
         self._thread.start()
         return self
 
+    def hold_request(self, number: int) -> None:
+        """Keep the events of the `number`-th request, then answer nothing until release()."""
+        with self._lock:
+            self._hold_at = number
+            self.holding.clear()
+            self._released.clear()
+
+    def release(self) -> None:
+        self._released.set()
+
     def stop(self) -> None:
+        self._released.set()
         self._stop.set()
         self._server.shutdown()
         self._server.server_close()
@@ -87,9 +125,22 @@ class FaultServer:
         with self._lock:
             self._queue.extend(behaviours)
 
-    def _next(self) -> Behaviour:
+    def _next(self, body: bytes) -> tuple[int, Behaviour]:
         with self._lock:
-            return self._queue.popleft() if self._queue else Reply()
+            self.requests_seen += 1
+            number = self.requests_seen
+            chosen = self.decide(number, body) if self.decide is not None else None
+            if chosen is None:
+                chosen = self._queue.popleft() if self._queue else Reply()
+            return number, chosen
+
+    def _store(self, body: bytes) -> list[str]:
+        events = events_in(body)
+        uuids = [str(e["uuid"]) for e in events]
+        with self._lock:
+            self.stored.update(uuids)
+            self.stored_events.update(zip(uuids, events, strict=True))
+        return uuids
 
     def _record(self, item: Recorded) -> None:
         with self._lock:
@@ -99,6 +150,9 @@ class FaultServer:
 def _make_handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; with Nagle on, the second waits for the
+        # client's delayed ACK, 40 ms a request on Linux.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: object) -> None:  # quiet
             pass
@@ -116,7 +170,20 @@ def _make_handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
                 server._record(
                     Recorded(self.command, self.path, dict(self.headers.items()), raw, body)
                 )
-            behaviour = server._next()
+            number, behaviour = server._next(body)
+            if number == server._hold_at:
+                held = server._store(body) if server.record_uuids else []
+                with server._lock:
+                    server.held_uuids = held
+                server.holding.set()
+                server._released.wait()
+                # The client is gone (killed); whatever is written now goes nowhere.
+                with contextlib.suppress(OSError):
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+                self.close_connection = True
+                return
             if server.reject_if is not None and server.reject_if(body):
                 behaviour = Reply(
                     400, b"event submitted without a distinct_id", (("Content-Type", "text/plain"),)
@@ -124,6 +191,11 @@ def _make_handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
             elif isinstance(behaviour, Reply) and behaviour.status == 200 and body[:1] == b"{":
                 with server._lock:
                     server.events_received += body.count(b'"event":') or 1
+            if server.record_uuids and (
+                isinstance(behaviour, Reset)
+                or (isinstance(behaviour, Reply) and 200 <= behaviour.status < 300)
+            ):
+                server._store(body)
             if isinstance(behaviour, Stall):
                 server._stop.wait(behaviour.seconds)
                 self.close_connection = True

@@ -40,6 +40,9 @@ class RowStatus(StrEnum):
     QUEUED = "queued"
     SENT = "sent"
     FAILED = "failed"
+    # Part of a send that stopped (a crash, a kill, Cancel) before this row was acknowledged:
+    # its send journal knows, and "Resume batch send" sends it with the same uuid.
+    INTERRUPTED = "interrupted"
 
 
 def new_uuid() -> str:
@@ -84,6 +87,9 @@ class BatchRow:
     # What the event will do to persons, predicted over the whole batch in order (see
     # predict_persons); shown with the findings, never a reason to hold a row back.
     persons: tuple[Finding, ...] = ()
+    # The uuid (or the row key, for an unreadable uuid) was made up here, not read from the
+    # event: a resumed send derives it again (core/batch/journal.py) instead of drawing anew.
+    drawn: bool = False
 
     @property
     def wire_event(self) -> JsonObject:
@@ -95,8 +101,10 @@ class BatchRow:
 
     @classmethod
     def of(cls, event: JsonObject, size: int | None = None) -> BatchRow:
+        given = event.get("uuid")
         event, uid = with_uuid(event)
-        return cls(uid, event, size if size is not None else len(dumps_compact(event)))
+        size = size if size is not None else len(dumps_compact(event))
+        return cls(uid, event, size, drawn=given is None or uid.startswith("row-"))
 
     @property
     def name(self) -> str:

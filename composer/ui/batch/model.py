@@ -117,6 +117,8 @@ class BatchModel(QAbstractTableModel):
                 return colors.ok
             if row.status in (RowStatus.FAILED, RowStatus.HELD):
                 return colors.client_error
+            if row.status is RowStatus.INTERRUPTED:
+                return colors.server_error  # the orange of "try again", not the red of "fix it"
         if role == Qt.ItemDataRole.UserRole:
             return row.uuid
         return None

@@ -13,7 +13,16 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import (
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    Qt,
+    QThreadPool,
+    QTimer,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -29,6 +38,8 @@ from PySide6.QtWidgets import (
 
 from composer.core.batch.formats import ColumnMap, Format, Imported, format_for
 from composer.core.batch.rows import (
+    DEFAULT_CHUNK_BYTES,
+    DEFAULT_CHUNK_EVENTS,
     BatchRow,
     RowStatus,
     check_rows,
@@ -40,6 +51,14 @@ from composer.core.plans.model import Plan
 from composer.core.templates.variables import Resolver
 from composer.ui import dialogs
 from composer.ui.batch.csv_mapping import CsvMappingDialog
+from composer.ui.batch.journals import (
+    CANCELLED_TEXT,
+    BatchJournal,
+    find_journals,
+    finish_journal,
+    new_journal,
+    reopen_journal,
+)
 from composer.ui.batch.model import (
     AddRows,
     BatchFilter,
@@ -55,9 +74,12 @@ from composer.ui.widgets.buttons import tool_button
 
 # Where a batch goes: the /batch/ URL, the key, and the guard that asks before a production send.
 BatchTarget = tuple[str, str, Callable[[int], bool]]
+# A finished send's journal stays this long, so a kill before the batch draft has saved the
+# rows' new statuses (a few seconds after a send) still finds them; then it goes.
+DONE_JOURNAL_KEPT_MS = 10_000
 
 if TYPE_CHECKING:
-    from composer.services.batch_sender import Progress, Summary
+    from composer.services.batch_sender import BatchSender, Progress, Summary
     from composer.services.transport import Transport
 
 FILE_FILTER = (
@@ -102,6 +124,18 @@ class BatchPanel(QWidget):
         self._reuse = False  # resending failed rows: keep the values their first send drew
         self._last_progress = 0.0
         self._noted = ""  # the blocked-rows note last added to the summary line
+        # The journal of this batch's last send (its lock held), and journals found at start
+        # that no rows have claimed yet; matched to rows by uuid as rows come in.
+        self.journal: BatchJournal | None = None
+        self._found: list[BatchJournal] = []
+        self._journals_scanned = False
+        self.chunk_events = DEFAULT_CHUNK_EVENTS  # per request; tests send small chunks
+        self.chunk_bytes = DEFAULT_CHUNK_BYTES
+        self._retiring: BatchJournal | None = None
+        self._retire_timer = QTimer(self)
+        self._retire_timer.setSingleShot(True)
+        self._retire_timer.setInterval(DONE_JOURNAL_KEPT_MS)
+        self._retire_timer.timeout.connect(self._retire)
         self.context: Callable[[], BatchTarget | None] | None = None
         self.transport_factory: Callable[[], Transport] | None = None
         # Fills in {{variables}} for checks and sends; None: rows are taken as they are.
@@ -138,6 +172,12 @@ class BatchPanel(QWidget):
         self.pause_button = button("Pause", "Pause batch", self.toggle_pause)
         self.cancel_button = button("Cancel", "Cancel batch", self.cancel)
         self.resend_button = button("Resend failed", "Resend failed", self.resend_failed)
+        self.resume_button = button(
+            "Resume send",
+            "Resume batch send",
+            self.resume_send,
+            "Send the rows an interrupted send did not get acknowledged, with their uuids",
+        )
         self.progress = QProgressBar(self)
         self.progress.setAccessibleName("Batch progress")
         self.progress.setTextVisible(True)
@@ -173,6 +213,7 @@ class BatchPanel(QWidget):
             self.pause_button,
             self.cancel_button,
             self.resend_button,
+            self.resume_button,
         ):
             sending.addWidget(action_button)
         layout = QVBoxLayout(self)
@@ -193,6 +234,9 @@ class BatchPanel(QWidget):
         # What the rows will do to persons, predicted in order whenever they change.
         self.persons = BatchPersons(self.model, self)
         self.persons.message.connect(self.message)
+        # Rows restored after a crash (the batch draft) take their statuses from the journal.
+        self.model.rowsInserted.connect(self._claim_journals)
+        self.model.modelReset.connect(self._claim_journals)
         QShortcut(
             QKeySequence.StandardKey.Delete,
             self.table,
@@ -201,6 +245,7 @@ class BatchPanel(QWidget):
         )
         self._connect_selection()
         self._set_busy("")
+        self._tasks.run(find_journals, self._on_journals_found, self._on_journal_failed)
 
     # -- what is shown -----------------------------------------------------------------------
 
@@ -297,6 +342,7 @@ class BatchPanel(QWidget):
         # While a send runs the scan would repeat per chunk; the end of the send syncs again.
         failed = idle and any(row.status is RowStatus.FAILED for row in rows)
         self.resend_button.setEnabled(failed)
+        self.resume_button.setEnabled(idle and bool(self._resumable_rows(first_only=True)))
 
     # -- row operations (undoable) ---------------------------------------------------------
 
@@ -502,7 +548,7 @@ class BatchPanel(QWidget):
         if not self.model.rows:
             self.message.emit("The batch is empty: add the current payload (Ctrl+B) first.", 6000)
             return
-        self._send(list(self.model.rows))
+        self._send(list(self.model.rows), "new")
 
     def resend_failed(self) -> None:
         rows = [r for r in self.model.rows if r.status is RowStatus.FAILED]
@@ -511,28 +557,80 @@ class BatchPanel(QWidget):
             return
         self._reuse = True  # the same uuids and values: what did arrive is deduplicated
         try:
-            self._send(rows)
+            self._send(rows, "extend")
         finally:
             self._reuse = False
 
-    def _send(self, rows: list[BatchRow]) -> None:
+    def resume_send(self) -> None:
+        """Send what an interrupted send (a crash, a kill, Cancel) did not get acknowledged."""
+        rows = self._resumable_rows()
+        if not rows:
+            self.message.emit("No interrupted send to resume.", 6000)
+            return
+        self._reuse = True
+        try:
+            self._send(rows, "resume")
+        finally:
+            self._reuse = False
+
+    def _resumable_rows(self, *, first_only: bool = False) -> list[BatchRow]:
+        journal = self.journal
+        if journal is None or journal.done:
+            return []
+        found = []
+        for row in self.model.rows:
+            if row.status is RowStatus.INTERRUPTED and journal.pending(row.uuid):
+                found.append(row)
+                if first_only:
+                    break
+        return found
+
+    def _send(self, rows: list[BatchRow], mode: str) -> None:
+        """mode: "new" (a journal of its own), "extend" (added to this batch's journal when it
+        goes to the same target) or "resume" (this batch's journal)."""
         if self._busy or not rows:
             return
         target = self.context() if self.context else None
         if target is None:
             return
         url, key, confirm = target
+        journal = self.journal
+        if mode == "resume":
+            assert journal is not None
+            note = journal.target_note(url, key)
+            if note:
+                self.status.setText(note)
+                self.message.emit(note, 15000)
+                return
         if not confirm(len(rows)):
             self.message.emit("Not sent.", 6000)
             return
+        from composer.core.batch.journal import Outcome
         from composer.services.batch_sender import BatchSender
 
+        uuids = [r.uuid for r in rows]
+        prepare: Callable[[], BatchJournal]
+        resent: frozenset[str] = frozenset()
+        if mode == "resume" and journal is not None:
+            prepare = partial(reopen_journal, journal)
+            resent = frozenset(u for u in uuids if journal.state.outcome(u) is Outcome.SENDING)
+        elif (
+            mode == "extend"
+            and journal is not None
+            and not journal.done
+            and journal.same_target(url, key)
+        ):
+            prepare = partial(reopen_journal, journal, uuids)
+        else:
+            prepare = partial(new_journal, url, key, uuids)
         assert self.transport_factory is not None
         sender = BatchSender(
             self.transport_factory(),
             url,
             key,
             historical_migration=self.historical.isChecked(),
+            max_bytes=self.chunk_bytes,
+            max_events=self.chunk_events,
             on_rows=self._report_rows,
             on_progress=self._report_progress,
             pause=self._pause,
@@ -540,6 +638,7 @@ class BatchPanel(QWidget):
             resolver=self._resolver(),
             plan=self.plan_provider(),
             reuse_resolved=self._reuse,
+            resent=resent,
         )
         self._cancel.clear()
         self._pause.clear()
@@ -548,6 +647,19 @@ class BatchPanel(QWidget):
         self.progress.setRange(0, len(rows))
         self.progress.setValue(0)
         self.status.setText(f"Checking and sending {len(rows):,} rows to {url} …")
+        # The journal is written (and synced) on a worker before the first request goes out.
+        self._tasks.run(
+            prepare, partial(self._on_journal_ready, sender, rows), self._on_send_failed
+        )
+
+    def _on_journal_ready(
+        self, sender: BatchSender, rows: list[BatchRow], journal: BatchJournal
+    ) -> None:
+        if journal is not self.journal:
+            old, self.journal = self.journal, journal
+            if old is not None:
+                self._tasks.run(old.discard, _ignore, self._on_journal_failed)
+        sender.journal = journal.writer
         self._tasks.run(partial(sender.send, rows), self._on_sent, self._on_send_failed)
 
     def _report_rows(self, uuids: Sequence[str], status: RowStatus, text: str) -> None:
@@ -583,13 +695,94 @@ class BatchPanel(QWidget):
     def _on_sent(self, summary: Summary) -> None:
         self._set_busy("")
         text = summary.line() + held_back_note(self.model.rows)
+        journal = self.journal
+        if journal is not None and not journal.done:
+            if summary.cancelled:
+                unsent = [
+                    r.uuid
+                    for r in self.model.rows
+                    if r.status in (RowStatus.NEW, RowStatus.QUEUED, RowStatus.INTERRUPTED)
+                    and journal.pending(r.uuid)
+                ]
+                self.model.set_status(unsent, RowStatus.INTERRUPTED, CANCELLED_TEXT)
+                if unsent:
+                    text += f" {len(unsent):,} rows were not sent: Resume batch send sends them."
+            elif not self._resumable_rows(first_only=True):
+                self._tasks.run(partial(finish_journal, journal), _ignore, self._on_journal_failed)
+                self._retire_later(journal)
         self.status.setText(text)
         self.message.emit(text, 15000)
         self.model.refresh_verdicts()
+        self._sync_buttons()
 
     def _on_send_failed(self, exc: Exception) -> None:
         self._set_busy("")
-        self.status.setText(f"The batch send failed inside the composer: {exc}")
+        from composer.services.journal import JournalError
+
+        if isinstance(exc, JournalError):
+            text = f"The batch send stopped: {exc}"
+        else:
+            text = f"The batch send failed inside the composer: {exc}"
+        self.status.setText(text)
+        self.message.emit(text, 15000)
+
+    # -- journals found at start -------------------------------------------------------------
+
+    def _on_journals_found(self, result: tuple[list[BatchJournal], list[str]]) -> None:
+        found, notes = result
+        self._found.extend(found)
+        self._journals_scanned = True
+        for note in notes:
+            self.message.emit(note, 15000)
+        self._claim_journals()
+
+    def _on_journal_failed(self, exc: Exception) -> None:
+        self.message.emit(f"Batch send journal: {exc}", 15000)
+
+    def _claim_journals(self, _parent: object = None, first: int = 0, last: int = -1) -> None:
+        """Rows came in (restored from the batch draft after a crash, typically): a journal
+        that planned any of them gives them their statuses, and Resume what is left."""
+        if not self._found:
+            return
+        rows = self.model.rows
+        added = {r.uuid for r in (rows[first : last + 1] if last >= first else rows)}
+        claimed = [j for j in self._found if not added.isdisjoint(j.state.plan or ())]
+        if not claimed:
+            return
+        present = set(self.model.uuids())
+        for journal in claimed:  # oldest first: a newer journal's statuses win
+            self._found.remove(journal)
+            for (status, text), uuids in journal.statuses(present).items():
+                self.model.set_status(uuids, status, text)
+        newest = claimed[-1]
+        for older in claimed[:-1]:
+            self._tasks.run(older.discard, _ignore, self._on_journal_failed)
+        current = self.journal
+        if current is None or newest.state.header.created >= current.state.header.created:
+            self.journal = newest
+            if current is not None:
+                self._tasks.run(current.discard, _ignore, self._on_journal_failed)
+        else:
+            self._tasks.run(newest.discard, _ignore, self._on_journal_failed)
+        if newest is self.journal:
+            if newest.done:
+                self._retire_later(newest)
+            else:
+                note = newest.summary(present)
+                self.status.setText(note)
+                self.message.emit(note, 20000)
+        self._sync_buttons()
+
+    def _retire_later(self, journal: BatchJournal) -> None:
+        """A settled journal goes once the batch draft has had time to save the statuses."""
+        self._retiring = journal
+        self._retire_timer.start()
+
+    def _retire(self) -> None:
+        journal, self._retiring = self._retiring, None
+        if journal is not None and journal is self.journal and journal.done and not self._busy:
+            self.journal = None
+            self._tasks.run(journal.discard, _ignore, self._on_journal_failed)
 
     def toggle_pause(self) -> None:
         if self._pause.is_set():
@@ -611,3 +804,18 @@ class BatchPanel(QWidget):
         self._cancel.set()
         self.persons.shutdown()
         self._pool.waitForDone(5000)
+        # The drafts were flushed first (workspace.shutdown): a settled journal is not needed
+        # any more; an unsettled one stays for the next start to offer Resume.
+        journal, self.journal = self.journal, None
+        for held in [*self._found, *([journal] if journal is not None else [])]:
+            try:
+                if held.done:
+                    held.discard()
+                else:
+                    held.release()
+            except OSError:
+                continue  # a journal left behind is found again at the next start
+
+
+def _ignore(_result: object) -> None:
+    pass
