@@ -29,6 +29,10 @@ def create_main_window(*, defer_workspace: bool = False) -> MainWindow:
     """
     from composer.ui.main_window import MainWindow
 
+    # Worker threads (reading the inbox, checks, the history) share the interpreter lock with
+    # the GUI thread; handing it over every millisecond rather than every five keeps the GUI
+    # thread's waits short when it needs the lock back many times per frame.
+    sys.setswitchinterval(0.001)
     return MainWindow(defer_workspace=defer_workspace)
 
 

@@ -168,3 +168,17 @@ def test_a_key_anywhere_in_a_request_is_in_no_text_the_window_shows(
     assert "phc_" in text  # the requests are shown, masked
     assert KEY not in text
     assert OTHER_KEY not in text
+
+
+def test_the_windows_sandbox_runs_in_a_process_of_its_own(qtbot, window: MainWindow) -> None:
+    # Ingesting a big batch there never takes the window's interpreter lock.
+    wait_for_sandbox(qtbot, window)
+    local = window.workspace.sandbox.local
+    assert local is not None
+    assert local.owned
+    assert local.process is not None
+    assert local.process.pid != os.getpid()
+    assert local.process.poll() is None
+    process = local.process
+    window.close()
+    assert process.wait(timeout=10) is not None  # it ends with the window

@@ -349,6 +349,8 @@ def test_save_template_never_puts_a_batch_row_or_json_over_the_wrong_thing(
     ws.compose.stop_editing_row()
 
     # JSON editing keeps the description and does not freeze the uuid into the template.
+    # (The tree is rescanned off the GUI thread after the save: wait for the entry.)
+    qtbot.waitUntil(lambda: ws.templates.entry_named("Signup") is not None, timeout=10000)
     ws.templates.open_entry(ws.templates.entry_named("Signup"))
     qtbot.waitUntil(lambda: ws.compose.current_template is not None, timeout=5000)
     window.edit_json_action.setChecked(True)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
 from types import FrameType
 
+import orjson
+
 from composer import __version__
 from composer.cli import sandbox_run
 from composer.cli.errors import CliError, ExitStatus
+from composer.files import write_atomic
 
 
 def run(args: argparse.Namespace) -> ExitStatus:
@@ -48,7 +52,7 @@ def run(args: argparse.Namespace) -> ExitStatus:
         server = SandboxServer(
             store,
             port=args.port,
-            on_request=log,
+            on_request=None if args.quiet else log,
             rate_limit=args.rate_limit,
             read_timeout=args.read_timeout,
             idle_timeout=args.idle_timeout,
@@ -72,6 +76,8 @@ def run(args: argparse.Namespace) -> ExitStatus:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if args.parent_pid:
+        _stop_with_parent(args.parent_pid, stopping)
     key = generate_sandbox_key()
     print(f"PostHog Event Composer sandbox {__version__}", flush=True)
     print(f"Listening on {server.url}", flush=True)
@@ -83,6 +89,15 @@ def run(args: argparse.Namespace) -> ExitStatus:
     print(f"Inbox: {db}  (Ctrl+C stops the sandbox)", flush=True)
     try:
         server.start()
+        if args.ready_file:
+            note = ""
+            if store.moved_aside is not None:
+                note = (
+                    f"The inbox file was damaged ({store.damage}); it was kept as"
+                    f" {store.moved_aside} and a new one was started."
+                )
+            ready = {"url": server.url, "db": db, "pid": os.getpid(), "note": note}
+            write_atomic(Path(args.ready_file), orjson.dumps(ready))
         while not stopping.wait(0.5):
             pass
         print("Stopped.", flush=True)
@@ -90,6 +105,18 @@ def run(args: argparse.Namespace) -> ExitStatus:
         server.stop()
         store.close()
     return ExitStatus.OK
+
+
+def _stop_with_parent(parent: int, stopping: threading.Event) -> None:
+    """A sandbox a window started ends with the window, however the window ends (a kill
+    included): its parent changes when the window's process is gone."""
+
+    def watch() -> None:
+        while not stopping.wait(0.5):
+            if os.getppid() != parent:
+                stopping.set()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -146,6 +173,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="posthog-js's dist folder, to serve the scripts it loads lazily (surveys.js, ...)"
         " (also $COMPOSER_POSTHOG_JS_DIST)",
     )
+    # For a window that runs its sandbox as its own process (not shown in --help).
+    p.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--ready-file", metavar="PATH", help=argparse.SUPPRESS)
+    p.add_argument("--parent-pid", type=int, metavar="PID", help=argparse.SUPPRESS)
     p.set_defaults(run=run)
     commands = p.add_subparsers(title="commands", metavar="COMMAND", required=False)
     sandbox_run.add_parser(commands)

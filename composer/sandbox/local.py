@@ -10,6 +10,9 @@ from __future__ import annotations
 import http.client
 import logging
 import os
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from composer.sandbox.store import SandboxStore, default_db_path
 log = logging.getLogger(__name__)
 
 PORT_ENV = "COMPOSER_SANDBOX_PORT"
+SPAWN_TIMEOUT_S = 20.0
 
 
 @dataclass
@@ -31,16 +35,25 @@ class LocalSandbox:
     db: str
     server: SandboxServer | None  # None when another process serves it
     note: str = ""
+    process: subprocess.Popen[bytes] | None = None  # the sandbox process this one started
 
     @property
     def owned(self) -> bool:
-        return self.server is not None
+        return self.server is not None or self.process is not None
 
     def stop(self) -> None:
         if self.server is not None:
             self.server.stop()
             self.server.store.close()
             self.server = None
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+            self.process = None
 
 
 def preferred_port() -> int:
@@ -65,10 +78,64 @@ def probe(port: int, timeout: float = 1.0) -> dict[str, object] | None:
         conn.close()
 
 
+def start_sandbox_process(port: int | None = None, db: Path | None = None) -> LocalSandbox:
+    """The window's sandbox, as a process of its own: ingesting a big batch there never
+    takes the window's interpreter lock, so the window never stalls. A sandbox already
+    listening on the port (`event-composer sandbox`, another window) is used instead; a port
+    another program holds gives a free port. The process ends with the window, a kill of the
+    window included. Runs off the GUI thread."""
+    port = preferred_port() if port is None else port
+    db_path = str(db or default_db_path())
+    note = ""
+    for attempt in (port, 0) if port else (0,):
+        started = _spawn(attempt, db_path)
+        if started is not None:
+            started.note = " ".join(n for n in (note, started.note) if n)
+            return started
+        info = probe(attempt) if attempt else None
+        if info is not None and isinstance(info.get("db"), str):
+            return LocalSandbox(
+                f"http://127.0.0.1:{attempt}",
+                str(info["db"]),
+                None,
+                f"Using the sandbox already running on port {attempt}.",
+            )
+        note = f"Port {attempt} is taken by another program; the sandbox uses a free port."
+    raise OSError("the sandbox process could not start; see sandbox.log in the data folder")
+
+
+def _spawn(port: int, db: str) -> LocalSandbox | None:
+    """Start `event-composer sandbox` and wait for it to listen; None when the port is taken."""
+    folder = Path(db).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    ready = folder / f".sandbox-ready-{os.getpid()}-{port}.json"
+    ready.unlink(missing_ok=True)
+    command = [
+        sys.executable, "-m", "composer", "sandbox", "--port", str(port), "--db", db,
+        "--quiet", "--ready-file", str(ready), "--parent-pid", str(os.getpid()),
+    ]  # fmt: skip
+    with open(folder / "sandbox.log", "ab") as log_file:
+        process = subprocess.Popen(command, stdout=log_file, stderr=log_file)
+    deadline = time.monotonic() + SPAWN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if ready.exists():
+            info = orjson.loads(ready.read_bytes())
+            ready.unlink(missing_ok=True)
+            return LocalSandbox(str(info["url"]), str(info["db"]), None, str(info["note"]), process)
+        code = process.poll()
+        if code is not None:
+            if code == 2:  # the port is in use: the caller looks at who holds it
+                return None
+            raise OSError(f"the sandbox process ended with {code}; see {folder / 'sandbox.log'}")
+        time.sleep(0.05)
+    process.kill()
+    raise OSError(f"the sandbox process did not start in {SPAWN_TIMEOUT_S:.0f} s")
+
+
 def start_local_sandbox(
     port: int | None = None, db: Path | None = None, sdk: SdkConfig | None = None
 ) -> LocalSandbox:
-    """Start (or find) the sandbox this window sends to. Runs off the GUI thread."""
+    """Start (or find) a sandbox in this process (tests, embedding). Runs off the GUI thread."""
     port = preferred_port() if port is None else port
     sdk = sdk or SdkConfig.from_environment()
     db_path = str(db or default_db_path())

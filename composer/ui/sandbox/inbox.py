@@ -49,6 +49,9 @@ from composer.ui.widgets.json_view import JsonView, pretty_body
 
 Index = QModelIndex | QPersistentModelIndex
 POLL_MS = 500
+BACKLOG_POLL_MS = 30
+REQUESTS_PER_POLL = 200
+EVENTS_PER_POLL = 2000
 
 
 class Column(IntEnum):
@@ -217,11 +220,22 @@ def _person_tooltip(outcome: dict[str, Any]) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _read_new(db: str, after: int, plan: Plan | None) -> tuple[list[InboxRow], int, Any]:
-    requests = read_requests_after(db, after)
-    events = read_events_for(db, [r.id for r in requests])
-    rows = [row.checked(plan) for row in rows_for(requests, events)]
-    return rows, (requests[-1].id if requests else after), plan
+def _read_new(db: str, after: int, plan: Plan | None) -> tuple[list[InboxRow], int, Any, bool]:
+    """The next rows, a bounded helping at a time: this runs on a thread that shares the
+    window's interpreter lock, so reading 100,000 events at once would stall the window."""
+    requests = read_requests_after(db, after, REQUESTS_PER_POLL)
+    more = len(requests) == REQUESTS_PER_POLL
+    taken: list[InboxRequest] = []
+    events_seen = 0
+    for request in requests:
+        if taken and events_seen + request.events > EVENTS_PER_POLL:
+            more = True
+            break
+        taken.append(request)
+        events_seen += request.events
+    events = read_events_for(db, [r.id for r in taken])
+    rows = [row.checked(plan) for row in rows_for(taken, events)]
+    return rows, (taken[-1].id if taken else after), plan, more
 
 
 def _check_all(rows: list[InboxRow], plan: Plan | None) -> tuple[Plan | None, list[InboxRow]]:
@@ -342,7 +356,9 @@ class InboxPane(QWidget):
     @Slot(int, object)
     def _on_polled(self, _tag: int, result: Any) -> None:
         self._polling = False
-        rows, last, plan = result
+        rows, last, plan, more = result
+        if more:  # a backlog: read on soon, in helpings, rather than all at once
+            QTimer.singleShot(BACKLOG_POLL_MS, self.poll)
         self._last_id = max(self._last_id, int(last))
         if plan is not self.model.plan:  # the plan changed while these were read
             rows = [row.checked(self.model.plan) for row in rows]

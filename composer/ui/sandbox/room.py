@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from functools import partial
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
 from composer.core.persons import PersonGraph
-from composer.sandbox.local import LocalSandbox, start_local_sandbox
+from composer.sandbox.local import LocalSandbox, start_sandbox_process
 from composer.sandbox.persons import read_graph
 from composer.ui.sandbox.inbox import InboxPane
 from composer.ui.tasks import submit
@@ -30,6 +31,8 @@ class SandboxRoom(QObject):
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self.local: LocalSandbox | None = None
+        self._made: list[LocalSandbox] = []
+        self._lock = threading.Lock()
         self.persons = PersonGraph()
         self.inbox = InboxPane(parent)
         self._pool = QThreadPool(self)
@@ -45,7 +48,15 @@ class SandboxRoom(QObject):
 
     def start(self) -> None:
         """Start (or find) the local sandbox on a worker thread; the inbox follows it."""
-        submit(self._pool, self, start_local_sandbox, self._on_started, self._on_failed)
+        submit(self._pool, self, self._start, self._on_started, self._on_failed)
+
+    def _start(self) -> LocalSandbox:  # a worker thread
+        sandbox = start_sandbox_process()
+        # Kept here at once, not only when the queued "started" arrives: a window closed
+        # meanwhile must still stop the process it started.
+        with self._lock:
+            self._made.append(sandbox)
+        return sandbox
 
     @Slot(int, object)
     def _on_started(self, _tag: int, sandbox: LocalSandbox) -> None:
@@ -99,6 +110,8 @@ class SandboxRoom(QObject):
         self._persons_pool.waitForDone(5000)
         self.inbox.stop()
         self._pool.waitForDone(5000)
-        if self.local is not None:
-            self.local.stop()
-            self.local = None
+        with self._lock:
+            made, self._made = self._made, []
+        for sandbox in made:
+            sandbox.stop()
+        self.local = None

@@ -1,0 +1,159 @@
+"""How long the window's GUI thread stalls while it works: a 10 ms heartbeat timer on the GUI
+thread, and the longest gap between its ticks (and how many gaps exceed 50 ms) during each
+operation on 100,000 events.
+
+Operations: `ingest` (another process sends 100,000 events to the window's sandbox, which the
+inbox and the persons view follow), `import` (a 100,000-line JSONL file into the batch),
+`filter` (typing "checkout" into the batch filter over 100,000 rows), `send` (the batch sent
+to the sandbox), `predict` (persons predicted for a 10,000-row batch). Each runs in a fresh
+window (offscreen); the reference is the heartbeat of the same window sitting idle.
+
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_stalls.py [ingest import ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+
+OPERATIONS = ("idle", "ingest", "import", "filter", "send", "predict")
+SENDER = r"""
+import sys, httpx, orjson, uuid
+url, n = sys.argv[1], int(sys.argv[2])
+with httpx.Client(timeout=120) as client:
+    for start in range(0, n, 1000):
+        batch = [{"event": f"e{i % 20}", "distinct_id": f"u{i % 5000}", "uuid": str(uuid.uuid4()),
+                  "properties": {"plan": "team", "i": i}} for i in range(start, start + 1000)]
+        client.post(url + "/batch/", content=orjson.dumps({"api_key": "phc_stall_bench_key_000", "batch": batch}))
+"""
+
+
+class Heartbeat:
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.gaps: list[float] = []
+        self._last = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(now - self._last)
+        self._last = now
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self.gaps.clear()
+        self.timer.start()
+
+    def stop(self) -> tuple[float, int]:
+        self.timer.stop()
+        longest = max(self.gaps, default=0.0)
+        return longest * 1000, sum(1 for g in self.gaps if g > 0.05)
+
+
+def write_jsonl(path: Path, n: int, name: str = "checkout") -> None:
+    with path.open("wb") as out:
+        for i in range(n):
+            event = {
+                "event": name if i % 7 == 0 else f"event_{i % 20}",
+                "distinct_id": f"user-{i % 5000}",
+                "uuid": str(uuid.UUID(int=i + 1)),
+                "properties": {"plan": "team", "seats": i % 50},
+            }
+            out.write(orjson.dumps(event) + b"\n")
+
+
+def run(operation: str, events: int) -> tuple[float, int, float]:
+    from PySide6.QtWidgets import QApplication
+
+    from composer.app import create_main_window
+
+    app = QApplication.instance() or QApplication([])
+
+    def wait(condition: Callable[[], bool], timeout: float = 600) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            app.processEvents()
+            time.sleep(0.001)
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{operation}: timed out")
+
+    window = create_main_window()
+    window.show()
+    ws = window.workspace
+    wait(lambda: ws.profiles.loaded and ws.sandbox.local is not None)
+    folder = Path(tempfile.mkdtemp())
+    batch = ws.batch
+    if operation in ("filter", "send", "predict"):
+        source = folder / "events.jsonl"
+        write_jsonl(source, 10_000 if operation == "predict" else events)
+        batch.import_file(str(source))
+        wait(lambda: not batch.busy and len(batch.model.rows) > 0)
+        wait(lambda: batch.persons.idle)
+        for _ in range(50):
+            app.processEvents()
+    beat = Heartbeat()
+    beat.start()
+    started = time.perf_counter()
+    if operation == "idle":
+        wait(lambda: time.perf_counter() - started > 3)
+    elif operation == "ingest":
+        assert ws.sandbox.local is not None
+        sender = subprocess.Popen([sys.executable, "-c", SENDER, ws.sandbox.local.url, str(events)])
+        wait(lambda: sender.poll() is not None)
+        wait(lambda: ws.inbox.model.rowCount() >= events, timeout=300)
+    elif operation == "import":
+        source = folder / "events.jsonl"
+        write_jsonl(source, events)
+        started = time.perf_counter()
+        batch.import_file(str(source))
+        wait(lambda: not batch.busy and len(batch.model.rows) >= events)
+    elif operation == "filter":
+        line = batch.filter_text
+        for char in "checkout":
+            line.setText(line.text() + char)
+            app.processEvents()
+        wait(lambda: time.perf_counter() - started > 2)
+    elif operation == "send":
+        batch.send_all()
+        wait(lambda: not batch.busy)
+    elif operation == "predict":
+        batch.persons.schedule()
+        wait(lambda: not batch.persons.idle)
+        wait(lambda: batch.persons.idle)
+    elapsed = time.perf_counter() - started
+    longest, over = beat.stop()
+    window.close()
+    return longest, over, elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("operations", nargs="*", default=list(OPERATIONS))
+    parser.add_argument("--events", type=int, default=100_000)
+    args = parser.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    home = tempfile.mkdtemp()
+    os.environ["COMPOSER_DATA_DIR"] = str(Path(home) / "data")
+    os.environ["COMPOSER_CONFIG_DIR"] = str(Path(home) / "config")
+    os.environ["COMPOSER_SANDBOX_PORT"] = "0"
+    print(f"{'operation':<10} {'longest stall':>14} {'stalls > 50 ms':>15} {'took':>8}")
+    for operation in args.operations:
+        longest, over, elapsed = run(operation, args.events)
+        print(f"{operation:<10} {longest:>11.0f} ms {over:>15} {elapsed:>7.1f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
