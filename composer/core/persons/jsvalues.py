@@ -108,3 +108,17 @@ def json_equal(a: Any, b: Any) -> bool:
 def sanitize_string(value: str) -> str:
     """Ingestion's sanitizeString: NUL characters become U+FFFD."""
     return value.replace("\x00", "\ufffd")
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists, scalars): what copy.deepcopy does for them,
+    at a fraction of its cost (no memo, no dispatch table); person processing copies every
+    event and every person's properties."""
+    kind = type(value)
+    if kind is dict:
+        return {
+            k: copy_json(v) if type(v) is dict or type(v) is list else v for k, v in value.items()
+        }
+    if kind is list:
+        return [copy_json(v) if type(v) is dict or type(v) is list else v for v in value]
+    return value

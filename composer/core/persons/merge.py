@@ -9,7 +9,6 @@ with $set/$set_once", "does not merge already identified users", the `on $identi
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,7 @@ from composer.core.persons import ingestion_warnings as iw
 from composer.core.persons.context import EventContext, parse_timestamp
 from composer.core.persons.create import create_person
 from composer.core.persons.illegal_ids import is_distinct_id_illegal
-from composer.core.persons.jsvalues import js_entries, js_string, js_truthy
+from composer.core.persons.jsvalues import copy_json, js_entries, js_string, js_truthy
 from composer.core.persons.model import MergeRecord, Person, PersonGraph
 from composer.core.persons.outcome import IngestionWarning, MergeInfo, MergeKind
 from composer.core.persons.properties import apply_refined, refine
@@ -79,7 +78,7 @@ def _merge(graph: PersonGraph, ctx: EventContext, other_id: str, into_id: str) -
     if (other is None) != (into is None):
         existing, id_to_add = (other, into_id) if other is not None else (into, other_id)
         assert existing is not None  # exactly one of the two is None here
-        before = copy.deepcopy(existing.properties)
+        before = copy_json(existing.properties)
         # addPersonlessDistinctIdForMerge: an id already used by personless events gets a
         # version-1 row, so ClickHouse re-points those events at this person.
         used_personless = _claim_personless_for_merge(graph, id_to_add)
@@ -104,7 +103,7 @@ def _merge(graph: PersonGraph, ctx: EventContext, other_id: str, into_id: str) -
             return MergeResult(
                 into,
                 update_is_identified=True,
-                before=copy.deepcopy(into.properties),
+                before=copy_json(into.properties),
                 was_identified=into.is_identified,
                 info=info(
                     MergeKind.ALREADY_SAME_PERSON,
@@ -173,7 +172,7 @@ def _merge_people(
     other_id: str,
     info: Callable[..., MergeInfo],
 ) -> MergeResult:
-    before = copy.deepcopy(into.properties)
+    before = copy_json(into.properties)
     was_identified = into.is_identified
     source_was_identified = other.is_identified
     # isMergeAllowed: only $merge_dangerously may merge away a person that is already
@@ -208,7 +207,7 @@ def _merge_people(
         )
     # On a clash the target's (the event's distinct_id person's) value wins; then the event's
     # own updates apply on top. The target survives and keeps the older created_at.
-    properties = {**copy.deepcopy(other.properties), **copy.deepcopy(into.properties)}
+    properties = {**copy_json(other.properties), **copy_json(into.properties)}
     sources = {**other.sources, **into.sources}
     apply_refined(refine(ctx.ops, properties), properties, sources, ctx.source, ctx.last_op)
     into.created_at, into.created_index = _earlier(into, other)

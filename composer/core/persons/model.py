@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from composer.core.persons.jsvalues import copy_json
+
 if TYPE_CHECKING:
     pass
 
@@ -86,7 +88,7 @@ class Person:
         return {
             "uuid": self.uuid,
             "distinct_ids": list(self.distinct_ids),
-            "properties": copy.deepcopy(self.properties),
+            "properties": copy_json(self.properties),
             "sources": {k: s.to_list() for k, s in self.sources.items()},
             "is_identified": self.is_identified,
             "created_at": self.created_at,
@@ -99,7 +101,7 @@ class Person:
         return cls(
             uuid=data["uuid"],
             distinct_ids=list(data["distinct_ids"]),
-            properties=copy.deepcopy(data.get("properties", {})),
+            properties=copy_json(data.get("properties", {})),
             sources={k: PropertySource.from_list(v) for k, v in data.get("sources", {}).items()},
             is_identified=bool(data.get("is_identified", False)),
             created_at=data.get("created_at"),
@@ -122,7 +124,7 @@ class Group:
             "group_type": self.group_type,
             "group_type_index": self.group_type_index,
             "group_key": self.group_key,
-            "properties": copy.deepcopy(self.properties),
+            "properties": copy_json(self.properties),
             "sources": {k: s.to_list() for k, s in self.sources.items()},
             "created_index": self.created_index,
         }
@@ -133,7 +135,7 @@ class Group:
             group_type=data["group_type"],
             group_type_index=int(data["group_type_index"]),
             group_key=data["group_key"],
-            properties=copy.deepcopy(data.get("properties", {})),
+            properties=copy_json(data.get("properties", {})),
             sources={k: PropertySource.from_list(v) for k, v in data.get("sources", {}).items()},
             created_index=int(data.get("created_index", 0)),
         )

@@ -8,12 +8,12 @@ by this function, exactly as ingestion's normalizeEvent does; callers must not m
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
 from composer.core.persons import ingestion_warnings as iw
 from composer.core.persons.jsvalues import (
+    copy_json,
     js_entries,
     js_length,
     js_string,
@@ -107,7 +107,7 @@ class NormalizedEvent:
 
 def normalize_event(event: dict[str, Any]) -> NormalizedEvent:
     """Everything ingestion does to an event before person processing. Never mutates `event`."""
-    raw = copy.deepcopy(event)
+    raw = copy_json(event)
     name = js_string(raw.get("event"))
     # normalizeEvent: `sanitizeString(String(event.distinct_id))`.
     distinct_id = sanitize_string(js_string(raw.get("distinct_id")))

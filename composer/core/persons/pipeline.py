@@ -8,7 +8,6 @@ person-event-processor.ts `processEvent` with person-property-service.ts.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from composer.core.persons.context import EventContext, parse_timestamp
 from composer.core.persons.create import create_person
 from composer.core.persons.groups import process_groups
-from composer.core.persons.jsvalues import js_entries
+from composer.core.persons.jsvalues import copy_json, js_entries
 from composer.core.persons.merge import MergeResult, handle_identify_or_alias
 from composer.core.persons.model import Person, PersonGraph, person_uuid
 from composer.core.persons.normalize import normalize_event
@@ -134,7 +133,7 @@ def _process_person(graph: PersonGraph, ctx: EventContext) -> Person:
         return merge.person
     existing = graph.person_for(ctx.event.distinct_id)
     if existing is not None:
-        _update_person(graph, ctx, existing, MergeResult(before=copy.deepcopy(existing.properties)))
+        _update_person(graph, ctx, existing, MergeResult(before=copy_json(existing.properties)))
         return existing
     props = ctx.event.properties
     person = create_person(
