@@ -161,3 +161,63 @@ def test_a_key_pasted_into_the_json_reaches_no_file(
     qtbot.waitUntil(lambda: ws.drafts.saves >= 1, timeout=5000)
     window.close()
     assert files_containing(pasted, isolated_dirs) == []
+
+
+def test_compare_diffs_the_request_bodies_key_by_key(qtbot, fault_server: FaultServer) -> None:
+    window = open_window(qtbot, fault_server)
+    ws = window.workspace
+    send_event(qtbot, window, fault_server, "compared_event")
+    ws.form.properties.fill_from_text('{"plan": "team"}')
+    send_event(qtbot, window, fault_server, "compared_event")
+    table = history_rows(qtbot, window, 2)
+    select_rows(table, 0, 1)
+    ws.history.compare_selected()
+    qtbot.waitUntil(lambda: ws.history._compare is not None, timeout=5000)
+    dialog = ws.history._compare
+    assert dialog is not None
+    qtbot.waitUntil(lambda: "differ" in dialog.summary.text(), timeout=5000)
+    left, right = dialog.left.toPlainText(), dialog.right.toPlainText()
+    assert "— request —" in left
+    assert '"event": "compared_event"' in right  # the bodies, indented
+    right_lines = right.splitlines()
+    changed = {right_lines[i] for i in dialog.differing}
+    assert any('"uuid"' in line for line in changed)  # every send gets its own uuid
+    assert '"api_key": "phc_' in right  # masked as stored, never the key itself
+
+
+def test_the_session_list_names_each_send_by_its_events(qtbot, fault_server: FaultServer) -> None:
+    window = open_window(qtbot, fault_server)
+    ws = window.workspace
+    send_event(qtbot, window, fault_server, "named_send")
+    titles = [e.title for e in ws.response.history_model.entries]
+    assert len(titles) == 1
+    assert "named_send" in titles[0]
+    assert "200" in titles[0]
+    # The time shown is the whole send's, as the history keeps it.
+    entry = ws.history.model.entries[0] if ws.history.model.entries else None
+    qtbot.waitUntil(lambda: bool(ws.history.model.entries), timeout=5000)
+    entry = ws.history.model.entries[0]
+    assert entry.elapsed_ms is not None
+    assert ws.response.time_label.text().startswith(f"{entry.elapsed_ms:.0f} ms")
+
+
+def test_the_response_pane_searches_shows_raw_and_copies(qtbot, fault_server: FaultServer) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    window = open_window(qtbot, fault_server)
+    body = b'{"status":"Ok","detail":{"zeta":1,"alpha":"found me"}}'
+    fault_server.queue(Reply(200, body, (("Content-Type", "application/json"),)))
+    send_event(qtbot, window, fault_server, "answered")
+    pane = window.workspace.response
+    assert '"alpha": "found me"' in pane.body.toPlainText()  # pretty by default
+    pane.search.setText("found me")
+    assert pane.body.textCursor().selectedText() == "found me"
+    pane.search.setText("not in there")
+    assert not pane.find_next()
+    pane.raw.setChecked(True)
+    assert pane.body.toPlainText() == body.decode()  # exactly as it came
+    pane.copy_response()
+    copied = QGuiApplication.clipboard().text()
+    assert copied.startswith(pane.status_label.text())
+    assert "content-type: application/json" in copied.lower()
+    assert copied.endswith(body.decode())

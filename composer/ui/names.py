@@ -29,7 +29,7 @@ TARGET = "Profile"
 ACTIVE_PROFILE = "Active profile"
 HOST = "Host"
 INBOX = "Inbox"
-API_KEY = "API key"
+API_KEY = "Project API key"
 SHOW_KEY = "Show key"
 JSON_PREVIEW = "JSON preview"
 EDIT_JSON = "Edit JSON"
@@ -45,6 +45,9 @@ RESPONSE_TIME = "Response time"
 RESPONSE_SIZE = "Response size"
 RESPONSE_GUIDANCE = "Response guidance"
 SEND_HISTORY = "Send history"
+RESPONSE_SEARCH = "Search response"
+RESPONSE_RAW = "Raw response"
+RESPONSE_COPY = "Copy response"
 EDITOR_TABS = "Property editors"
 PERSONS = "Persons"
 PERSON_SEARCH = "Person search"
@@ -83,6 +86,9 @@ REQUIRED = (
     RESPONSE_BODY,
     RESPONSE_HEADERS,
     RESPONSE_TIME,
+    RESPONSE_SEARCH,
+    RESPONSE_RAW,
+    RESPONSE_COPY,
     PERSONS,
     PERSON_SEARCH,
     PERSON_DETAILS,

@@ -49,10 +49,14 @@ class TargetRow(QWidget):
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
         self.key.setPlaceholderText("phc_… project API key")
         self.key.setToolTip("The project API key (phc_…). Kept in memory only.")
-        self.key.setMinimumWidth(70)
+        self.key.setAccessibleDescription(
+            "The project API key, phc_ and then letters and digits, from the project's settings"
+            " in PostHog; kept in the OS keyring with its profile, masked on screen."
+        )
+        self.key.setMinimumWidth(56)
         host_label = QLabel("  &Host ", self)
         host_label.setBuddy(self.host)
-        key_label = QLabel("  &Key ", self)
+        key_label = QLabel("  Project API &key ", self)
         key_label.setBuddy(self.key)
         target_label = QLabel("&Profile ", self)
         target_label.setBuddy(self.target)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+import orjson
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
@@ -38,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from composer import settings as app_settings
-from composer.core.jsonio import JsonSyntaxError, dumps_pretty, loads
+from composer.core.jsonio import JsonSyntaxError, loads
 from composer.services.history import RETENTION_CHOICES, HistoryEntry, HistoryStore, default_path
 from composer.ui.tasks import TaskRunner
 from composer.ui.theme import status_colors
@@ -402,19 +403,32 @@ class HistoryPanel(QWidget):
 
 
 def describe(entry: HistoryEntry) -> str:
-    """A send's answer as text: status line, headers, then the body (pretty when JSON)."""
+    """A send as text to compare: what was sent, then the answer (status, headers, body).
+    JSON is indented with its keys sorted, so two sends line up key by key whatever order
+    their keys were written in."""
     status = str(entry.status) if entry.status is not None else "no answer"
-    lines = [f"{status}  {entry.url}", f"sent {entry.sent_at.astimezone():%Y-%m-%d %H:%M:%S}"]
+    lines = [
+        f"{status}  {entry.url}  ({entry.event_names or 'request'})",
+        f"sent {entry.sent_at.astimezone():%Y-%m-%d %H:%M:%S}",
+        "",
+        "— request —",
+        _json_text(entry.body),
+        "",
+        f"— answer: {status} —",
+    ]
     if entry.error:
         lines.append(entry.error)
-    lines.append("")
     lines.extend(f"{name}: {value}" for name, value in entry.response_headers)
     lines.append("")
-    try:
-        lines.append(dumps_pretty(loads(entry.response_body)).decode())
-    except (JsonSyntaxError, ValueError):
-        lines.append(entry.response_body.decode("utf-8", "replace"))
+    lines.append(_json_text(entry.response_body))
     return "\n".join(lines)
+
+
+def _json_text(data: bytes) -> str:
+    try:
+        return orjson.dumps(loads(data), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+    except (JsonSyntaxError, ValueError, TypeError):
+        return data.decode("utf-8", "replace")
 
 
 class CompareDialog(QDialog):
@@ -422,10 +436,10 @@ class CompareDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Compare responses")
+        self.setWindowTitle("Compare sends")
         self.setObjectName("compare_dialog")
         self.left = QPlainTextEdit(self)
-        self.left.setAccessibleName("Older response")
+        self.left.setAccessibleName("Older response")  # the request and its answer
         self.right = QPlainTextEdit(self)
         self.right.setAccessibleName("Newer response")
         for view in (self.left, self.right):
@@ -458,7 +472,7 @@ class CompareDialog(QDialog):
         self.differing = right_lines
         same = not left_lines and not right_lines
         self.summary.setText(
-            "The two answers are the same."
+            "The two sends and their answers are the same."
             if same
             else f"{len(right_lines)} line{'s' * (len(right_lines) != 1)} differ (marked)."
         )

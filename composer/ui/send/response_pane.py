@@ -14,16 +14,19 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
 )
+from PySide6.QtGui import QGuiApplication, QTextCursor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QListView,
     QSplitter,
     QTableView,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -47,14 +50,16 @@ class SendEntry:
     events: int
     record: ResponseRecord | None  # None when cancelled before an answer
     note: str = ""
+    names: str = ""  # the events sent ("signed_up", "a, b (+3)")
 
     @property
     def title(self) -> str:
         clock = self.when.strftime("%H:%M:%S")
+        what = self.names or f"{self.events} event{'s' * (self.events != 1)}"
         if self.record is None:
-            return f"{clock}  cancelled  {self.url}"
+            return f"{clock}  cancelled  {what}  → {self.url}"
         status = self.record.status if self.record.status is not None else "no answer"
-        return f"{clock}  {status}  {self.url}"
+        return f"{clock}  {status}  {what}  → {self.url}"
 
 
 class HistoryModel(QAbstractListModel):
@@ -150,12 +155,35 @@ class ResponsePane(QWidget):
         self.history.setAccessibleName(names.SEND_HISTORY)
         self.history.setObjectName("send_history_view")
 
+        self.search = QLineEdit(self)
+        self.search.setAccessibleName(names.RESPONSE_SEARCH)
+        self.search.setPlaceholderText("Find in the body (Enter: next)")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._find_first)
+        self.search.returnPressed.connect(self.find_next)
+        self.raw = QToolButton(self)
+        self.raw.setText("Raw")
+        self.raw.setCheckable(True)
+        self.raw.setAccessibleName(names.RESPONSE_RAW)
+        self.raw.setToolTip("Show the body exactly as it came, not indented")
+        self.raw.toggled.connect(self._show_body)
+        self.copy = QToolButton(self)
+        self.copy.setText("Copy")
+        self.copy.setAccessibleName(names.RESPONSE_COPY)
+        self.copy.setToolTip("Copy the response: status line, headers and body")
+        self.copy.clicked.connect(self.copy_response)
+        self._shown: SendEntry | None = None
+
         tabs = QTabWidget(self)
         tabs.setDocumentMode(True)
         tabs.setAccessibleName("Response views")
         tabs.addTab(self.body, "Body")
         tabs.addTab(self.headers, "Headers")
         self.tabs = tabs
+        tools = QHBoxLayout()
+        tools.addWidget(self.search, 1)
+        tools.addWidget(self.raw)
+        tools.addWidget(self.copy)
 
         facts = QHBoxLayout()
         facts.addWidget(self.status_label, 1)
@@ -166,6 +194,7 @@ class ResponsePane(QWidget):
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addLayout(facts)
         top_layout.addWidget(self.guidance_label)
+        top_layout.addLayout(tools)
         top_layout.addWidget(tabs, 1)
         history_box = QWidget(self)
         history_layout = QVBoxLayout(history_box)
@@ -202,6 +231,7 @@ class ResponsePane(QWidget):
         self.guidance_label.setText("")
 
     def show_entry(self, entry: SendEntry) -> None:
+        self._shown = entry
         record = entry.record
         if record is None:
             self._facts("Cancelled: no answer was waited for.", "server_error")
@@ -210,11 +240,16 @@ class ResponsePane(QWidget):
             self.headers_model.set_headers([])
             return
         attempts = len(record.attempts)
-        retried = f" after {attempts} attempts" if attempts > 1 else ""
-        self.time_label.setText(f"{record.last_elapsed * 1000:.0f} ms{retried}")
+        # The whole time, retries and waits included, as the history shows it.
+        retried = (
+            f" ({attempts} attempts; the last {record.last_elapsed * 1000:.0f} ms)"
+            if attempts > 1
+            else ""
+        )
+        self.time_label.setText(f"{record.elapsed * 1000:.0f} ms{retried}")
         self.size_label.setText(f"{record.size:,} bytes")
         self.headers_model.set_headers(record.response_headers)
-        self.body.set_text(pretty_body(record.body))
+        self._show_body()
         if record.status is None:
             error = record.error
             self._facts(f"No answer: {error.message if error else ''}", "server_error")
@@ -230,6 +265,53 @@ class ResponsePane(QWidget):
             tone = "client_error"
         self._facts(meaning.summary, tone)
         self.guidance_label.setText(meaning.guidance)
+
+    def _show_body(self, *_args: object) -> None:
+        record = self._shown.record if self._shown is not None else None
+        if record is None:
+            self.body.set_text("")
+            return
+        raw = record.body.decode("utf-8", "replace")
+        self.body.set_text(raw if self.raw.isChecked() else pretty_body(record.body))
+        if self.search.text():
+            self._find_first()
+
+    def _find_first(self, *_args: object) -> None:
+        cursor = self.body.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.Start)
+        self.body.setTextCursor(cursor)
+        self.find_next()
+
+    def find_next(self) -> bool:
+        """Select the next place the search text is in the body (wrapping round); False when
+        it is nowhere, which the search field shows."""
+        text = self.search.text()
+        if not text:
+            self.search.setStyleSheet("")
+            return False
+        found = self.body.find(text)
+        if not found:  # from the top once more
+            cursor = self.body.textCursor()
+            cursor.movePosition(QTextCursor.MoveOperation.Start)
+            self.body.setTextCursor(cursor)
+            found = self.body.find(text)
+        colors = status_colors(self.palette())
+        self.search.setStyleSheet(
+            "" if found else f"QLineEdit {{ background: {colors.invalid_background.name()}; }}"
+        )
+        return found
+
+    def copy_response(self) -> None:
+        """The status line, headers and body, as text (the request's key never is in them)."""
+        entry = self._shown
+        record = entry.record if entry is not None else None
+        if record is None:
+            QGuiApplication.clipboard().setText(self.status_label.text())
+            return
+        lines = [self.status_label.text()]
+        lines += [f"{name}: {value}" for name, value in record.response_headers]
+        lines += ["", record.body.decode("utf-8", "replace")]
+        QGuiApplication.clipboard().setText("\n".join(lines))
 
     def _facts(self, text: str, tone: str) -> None:
         self.status_label.setText(text)

@@ -148,7 +148,9 @@ class SendRoom(QObject):
             )
         when = entry.sent_at.astimezone().replace(tzinfo=None)
         note = entry.error or "No answer was received."
-        self.response.show_entry(SendEntry(when, entry.url, entry.events, record, note))
+        self.response.show_entry(
+            SendEntry(when, entry.url, entry.events, record, note, entry.event_names)
+        )
 
     def shutdown(self) -> None:
         self.controller.shutdown()
@@ -200,7 +202,11 @@ class SendRoom(QObject):
     @Slot(object, object)
     def _on_finished(self, request: SendRequest, record: ResponseRecord) -> None:
         self.sending.emit(False)
-        self.response.add(SendEntry(datetime.now(), request.url, request.events, record))
+        self.response.add(
+            SendEntry(
+                datetime.now(), request.url, request.events, record, names=request.event_names
+            )
+        )
         self._record(request, record)
         self.finished.emit(record.ok)
         status = record.status if record.status is not None else "no answer"
@@ -216,6 +222,7 @@ class SendRoom(QObject):
                 request.events,
                 None,
                 f"The send failed inside the composer: {text}",
+                request.event_names,
             )
         )
         self.show_message(f"The send failed: {text}", 10000)
@@ -230,6 +237,7 @@ class SendRoom(QObject):
                 request.events,
                 None,
                 "Cancelled. If the request reached the server, PostHog may still have stored it.",
+                request.event_names,
             )
         )
         self._record(request, None, "Cancelled before an answer arrived.")
