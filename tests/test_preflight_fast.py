@@ -77,7 +77,13 @@ uuids = (
     | st.none()
     | st.integers()
 )
-values = st.none() | st.booleans() | st.integers() | st.text(max_size=4)
+values = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=4)
+    | st.sampled_from(["19.99", "5", "true", "FALSE", "True", "May 1, 2024", "01.05.2024"])
+)
 props = st.dictionaries(
     st.sampled_from(
         [

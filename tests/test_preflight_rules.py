@@ -307,6 +307,24 @@ CASES: dict[str, Case] = {
         {},
         None,
     ),
+    "value.number_as_text": (
+        ev(properties={"price": "19.99"}),
+        ev(properties={"price": 19.99, "order_id": "19"}),
+        {},
+        None,
+    ),
+    "value.boolean_as_text": (
+        ev(DOLLAR_set={"is_trial": "true"}),
+        ev(DOLLAR_set={"is_trial": True}),
+        {},
+        None,
+    ),
+    "value.date_not_recognised": (
+        ev(properties={"renews": "01.05.2024"}),
+        ev(properties={"renews": "2024-05-01"}),
+        {},
+        None,
+    ),
     "group.missing_field": (
         ev(event="$groupidentify", properties={"$group_type": "company"}),
         ev(event="$groupidentify", properties={"$group_type": "company", "$group_key": "acme"}),

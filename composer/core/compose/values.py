@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from composer.core.capture.property_types import (
+    always_string,
+    is_likely_date_text,
+    names_a_thing,
+    number_in,
+)
 from composer.core.capture.timestamps import TimestampForm, parse_timestamp
 from composer.core.jsonio import JsonSyntaxError, dumps_compact, loads
 
@@ -34,6 +40,8 @@ class PropertyRow:
     key: str = ""
     type: ValueType = ValueType.STRING
     text: str = ""
+    # A new row's type follows what is typed in it (guess_type) until the user picks one.
+    auto_type: bool = field(default=False, compare=False)
 
     @property
     def blank(self) -> bool:
@@ -128,6 +136,35 @@ def infer_row(key: str, value: Any) -> PropertyRow:
     if isinstance(value, list):
         return PropertyRow(key, ValueType.ARRAY, dumps_compact(value).decode())
     return PropertyRow(key, ValueType.STRING, str(value))
+
+
+def guess_type(key: str, text: str) -> ValueType:
+    """The type a new row should have for what was typed in it: 19.99 is a number, true a
+    boolean, 2024-05-01 a date-time, as PostHog would type them had they been sent so."""
+    stripped = text.strip()
+    if not stripped or always_string(key) or _WHOLE_PLACEHOLDER.match(stripped):
+        return ValueType.STRING
+    if stripped.lower() in ("true", "false"):
+        return ValueType.BOOLEAN
+    if not names_a_thing(key) and number_in(stripped) is not None:
+        return ValueType.NUMBER
+    if stripped[0] in "{[":
+        try:
+            value = loads(stripped)
+        except JsonSyntaxError:
+            return ValueType.STRING
+        if isinstance(value, dict):
+            return ValueType.OBJECT
+        if isinstance(value, list):
+            return ValueType.ARRAY
+        return ValueType.STRING
+    if stripped[0].isdigit() and is_likely_date_text(stripped):
+        try:
+            convert(PropertyRow(key, ValueType.DATETIME, stripped))
+        except ValueError_:
+            return ValueType.STRING
+        return ValueType.DATETIME
+    return ValueType.STRING
 
 
 @dataclass(frozen=True)

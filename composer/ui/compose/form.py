@@ -418,7 +418,11 @@ class ComposeForm(QWidget):
             "automatic_uuid": self.uuid_auto.isChecked(),
             "event": build_event(self.composition()),
             "rows": {
-                name: [[r.key, r.type.value, r.text] for r in editor.model.rows()]
+                # A fourth item marks a row whose type still follows its value.
+                name: [
+                    [r.key, r.type.value, r.text, *([True] if r.auto_type else [])]
+                    for r in editor.model.rows()
+                ]
                 for name, editor in self._editors().items()
             },
         }
@@ -441,10 +445,10 @@ class ComposeForm(QWidget):
                 if isinstance(saved, list):
                     editor.model.set_rows(
                         [
-                            PropertyRow(str(r[0]), ValueType(r[1]), str(r[2]))
+                            PropertyRow(str(r[0]), ValueType(r[1]), str(r[2]), r[3:] == [True])
                             for r in saved
                             if isinstance(r, list)
-                            and len(r) == 3
+                            and len(r) in (3, 4)
                             and r[1] in {t.value for t in ValueType}
                         ]
                     )

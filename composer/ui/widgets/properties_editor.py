@@ -31,6 +31,7 @@ from composer.core.compose.values import (
     PropertyRow,
     RowProblem,
     ValueType,
+    guess_type,
     infer_row,
     rows_to_object,
 )
@@ -111,6 +112,11 @@ class PropertiesModel(QAbstractTableModel):
             return "null" if row.type is ValueType.NULL else row.text
         if role == Qt.ItemDataRole.ToolTipRole and problem:
             return problem
+        if role == Qt.ItemDataRole.ToolTipRole and column is Column.TYPE and row.auto_type:
+            return (
+                f"{row.type.value}: chosen from the value, as PostHog types it. Pick a type to"
+                " keep another one."
+            )
         if role == Qt.ItemDataRole.BackgroundRole and problem:
             return status_colors(QGuiApplication.palette()).invalid_background
         if role == Qt.ItemDataRole.AccessibleDescriptionRole and problem:
@@ -129,6 +135,7 @@ class PropertiesModel(QAbstractTableModel):
             row.key = text
         elif column is Column.TYPE:
             new_type = ValueType(text)
+            row.auto_type = False  # chosen, even when it is the one guessed: keep it
             if row.type is new_type:
                 return False
             row.type = new_type
@@ -136,6 +143,8 @@ class PropertiesModel(QAbstractTableModel):
             if row.text == text:
                 return False
             row.text = text
+        if row.auto_type and column is not Column.TYPE:
+            row.type = guess_type(row.key, row.text)
         self._recheck()
         left = self.index(index.row(), 0)
         right = self.index(index.row(), len(Column) - 1)
@@ -145,7 +154,7 @@ class PropertiesModel(QAbstractTableModel):
     # -- our API ---------------------------------------------------------------------------
 
     def rows(self) -> list[PropertyRow]:
-        return [PropertyRow(r.key, r.type, r.text) for r in self._rows]
+        return [PropertyRow(r.key, r.type, r.text, r.auto_type) for r in self._rows]
 
     def set_object(self, values: dict[str, Any] | None) -> None:
         self.beginResetModel()
@@ -156,7 +165,7 @@ class PropertiesModel(QAbstractTableModel):
     def set_rows(self, rows: list[PropertyRow]) -> None:
         """Rows exactly as typed, invalid ones included (a restored draft)."""
         self.beginResetModel()
-        self._rows = [PropertyRow(r.key, r.type, r.text) for r in rows]
+        self._rows = [PropertyRow(r.key, r.type, r.text, r.auto_type) for r in rows]
         self._recheck()
         self.endResetModel()
 
@@ -171,7 +180,7 @@ class PropertiesModel(QAbstractTableModel):
     def add_row(self, row: PropertyRow | None = None, at: int | None = None) -> int:
         position = len(self._rows) if at is None else at
         self.beginInsertRows(QModelIndex(), position, position)
-        self._rows.insert(position, row or PropertyRow())
+        self._rows.insert(position, row or PropertyRow(auto_type=True))
         self._recheck()
         self.endInsertRows()
         return position

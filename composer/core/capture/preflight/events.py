@@ -15,6 +15,7 @@ from composer.core.capture.preflight.identity import (
     check_person_updates,
 )
 from composer.core.capture.preflight.tokens import type_name
+from composer.core.capture.preflight.value_types import check_value_types
 from composer.core.capture.timestamps import (
     FUTURE_LIMIT,
     TimestampForm,
@@ -82,6 +83,7 @@ def check_event(
     props = _check_properties(ev, path, index, shape, out)
     distinct_id = _check_distinct_id(ev, props, path, index, name, out)
     check_person_updates(ev, props, path, index, name, out)
+    check_value_types(ev, props, path, index, name, out)
     _check_timestamp(ev, path, index, shape, out)
     _check_uuid_field(ev, path, index, shape, out)
     _check_top_level_keys(ev, path, index, shape, out)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from composer.core.capture.identifiers import ILLEGAL_LOWER
+from composer.core.capture.property_types import may_trap
 from composer.core.capture.timestamps import FUTURE_LIMIT
 
 _PLAIN_KEYS = frozenset(
@@ -66,12 +67,12 @@ def is_plain(ev: Any, size: int, limit: str) -> bool:
         return False  # "properties": null is refused
     top_set = ev.get("$set")
     top_once = ev.get("$set_once")
-    if top_set is not None and type(top_set) is not dict:
+    if top_set is not None and (type(top_set) is not dict or _has_typed_text(top_set)):
         return False
-    if top_once is not None and type(top_once) is not dict:
+    if top_once is not None and (type(top_once) is not dict or _has_typed_text(top_once)):
         return False
     if props is not None:
-        if type(props) is not dict or props.keys() & _WATCHED_PROPS:
+        if type(props) is not dict or props.keys() & _WATCHED_PROPS or _has_typed_text(props):
             return False
         if "$groups" in props:
             groups = props["$groups"]
@@ -84,6 +85,8 @@ def is_plain(ev: Any, size: int, limit: str) -> bool:
             if field in props:
                 inner = props[field]
                 if type(inner) is not dict or (top is not None and inner.keys() & top.keys()):
+                    return False
+                if _has_typed_text(inner):
                     return False
     stamp = ev.get("timestamp")
     if stamp is not None:
@@ -107,3 +110,8 @@ def is_plain(ev: Any, size: int, limit: str) -> bool:
             return False
     uid = ev.get("uuid")
     return uid is None or (type(uid) is str and _UUID.match(uid) is not None)
+
+
+def _has_typed_text(values: dict[str, Any]) -> bool:
+    """Some text value may be a number, boolean or date sent as text (rules in value_types)."""
+    return any(type(value) is str and value and may_trap(value) for value in values.values())
