@@ -179,10 +179,10 @@ class BatchPanel(QWidget):
             tools.addWidget(widget)
         tools.addWidget(self.filter_text, 1)
         tools.addWidget(self.filter_choice)
-        sending = QHBoxLayout()
-        sending.addWidget(self.status, 1)
-        sending.addWidget(self.progress)
-        sending.addWidget(self.historical)
+        send_bar = QHBoxLayout()
+        send_bar.addWidget(self.status, 1)
+        send_bar.addWidget(self.progress)
+        send_bar.addWidget(self.historical)
         for action_button in (
             self.send_button,
             self.pause_button,
@@ -190,12 +190,12 @@ class BatchPanel(QWidget):
             self.resend_button,
             self.resume_button,
         ):
-            sending.addWidget(action_button)
+            send_bar.addWidget(action_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.addLayout(tools)
         layout.addWidget(self.table, 1)
-        layout.addLayout(sending)
+        layout.addLayout(send_bar)
 
         self.filter_text.textChanged.connect(self._apply_filter)
         self.filter_choice.currentTextChanged.connect(self._apply_filter)
@@ -411,7 +411,7 @@ class BatchPanel(QWidget):
         if row is not None and row.event != event and not self._busy:
             self.undo.push(EditRow(self.model, uuid, row.event, event))
 
-    # -- rows read from a file ---------------------------------------------------------------
+    # -- importing, exporting (transfer.py) and checking rows -------------------------------
 
     def choose_import(self) -> None:
         self.transfer.choose_import()
@@ -427,6 +427,7 @@ class BatchPanel(QWidget):
         self.transfer.export_file(path)
 
     def _on_import_failed(self, exc: Exception) -> None:
+        # Also where a failed export or check lands: they run on the same pool.
         self._set_busy("")
         from composer.services.batch_files import Cancelled
 
@@ -501,7 +502,7 @@ class BatchPanel(QWidget):
     # -- what a job shows --------------------------------------------------------------------
 
     def _on_started(self, job: str, steps: int, text: str) -> None:
-        if job == "send":
+        if job == "send":  # a send cancelled while paused left it reading "Resume"
             self.pause_button.setText("Pause")
         self._set_busy(job)
         self.progress.setRange(0, steps)
