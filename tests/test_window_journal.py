@@ -59,7 +59,7 @@ combo = named(QComboBox, names.TARGET)
 combo.setCurrentIndex(combo.findText("Other host", Qt.MatchFlag.MatchStartsWith))
 named(QLineEdit, names.HOST).setText(url)
 named(QLineEdit, names.API_KEY).setText(key)
-ws.batch.chunk_events = int(chunk)
+ws.batch.sending.chunk_events = int(chunk)
 ws.batch.import_file(path)
 wait(lambda: len(ws.batch.model.rows) == rows and not ws.batch.busy)
 wait(lambda: all(r.findings is not None for r in ws.batch.model.rows))
@@ -154,7 +154,7 @@ def test_a_killed_window_restores_its_statuses_and_resumes_the_send(
         other.stop()
 
     target(window, server)
-    ws.batch.chunk_events = CHUNK
+    ws.batch.sending.chunk_events = CHUNK
     resume.click()
     qtbot.waitUntil(
         lambda: not ws.batch.busy and all(r.status is RowStatus.SENT for r in rows),
@@ -175,7 +175,7 @@ def test_cancel_then_resume_in_the_same_window(qtbot, server: FaultServer) -> No
     ws = window.workspace
     target(window, server)
     ws.batch.add_events([{"event": "e", "distinct_id": f"u{i}"} for i in range(1_000)], "rows")
-    ws.batch.chunk_events = CHUNK
+    ws.batch.sending.chunk_events = CHUNK
     server.hold_request(3)
     by_name(window, QToolButton, "Send batch", visible=False).click()
     qtbot.waitUntil(server.holding.is_set, timeout=30000)  # the GUI thread keeps running

@@ -22,7 +22,8 @@ from composer.core.plans.model import Plan
 from composer.core.templates.document import Template, TemplateType
 from composer.services.history import HistoryEntry
 from composer.services.templates import TemplateEntry
-from composer.ui.batch.panel import BatchPanel, BatchTarget
+from composer.ui.batch.panel import BatchPanel
+from composer.ui.batch.sending import BatchTarget
 from composer.ui.compose.room import ComposeRoom, ComposeShell
 from composer.ui.drafts import DraftKeeper
 from composer.ui.history.panel import HistoryPanel
@@ -213,8 +214,8 @@ class Workspace(QWidget):
         self.compose.row_edited.connect(self.batch.edit_row)
         self.batch.add_requested.connect(self.add_to_batch)
         self.batch.row_selected.connect(self._edit_row)
-        self.batch.context = self._batch_target
-        self.batch.transport_factory = self.controller.transport
+        self.batch.sending.context = self._batch_target
+        self.batch.sending.transport_factory = self.controller.transport
         self.batch.resolver_factory = self.compose.batch_resolver
         self.batch.plan_provider = lambda: self.compose.plan
 

@@ -5,15 +5,22 @@ journal needs no key of its own: it lists the uuids it plans to send and is matc
 rows by them when the rows come back after a crash. A journal whose lock another window
 holds belongs to a window that is still running and is left alone. The functions that touch
 the disk run on the panel's worker threads.
+
+`JournalKeeper` is the GUI-thread side: it holds this batch's journal, hands the journals found
+at start to the rows that come back, and lets a settled journal go. It lives here rather than
+in the panel so that everything about surviving a crash is read in one place.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from composer.core.batch.journal import (
     JournalDamaged,
@@ -24,7 +31,7 @@ from composer.core.batch.journal import (
     host_of,
     key_fingerprint,
 )
-from composer.core.batch.rows import RowStatus
+from composer.core.batch.rows import BatchRow, RowStatus
 from composer.files import keep_aside
 from composer.services.journal import (
     JournalBusy,
@@ -35,6 +42,8 @@ from composer.services.journal import (
     read_journal,
     utc_now,
 )
+from composer.ui.batch.model import BatchModel
+from composer.ui.tasks import TaskRunner
 
 # A journal no batch has claimed for this long belongs to rows that are gone.
 STALE_SECONDS = 30 * 24 * 3600
@@ -44,6 +53,9 @@ INTERRUPTED_TEXT = (
     " with the same uuid (PostHog deduplicates any that did arrive)"
 )
 CANCELLED_TEXT = "not sent: the send was cancelled; Resume batch send sends it"
+# A finished send's journal stays this long, so a kill before the batch draft has saved the
+# rows' new statuses (a few seconds after a send) still finds them; then it goes.
+DONE_JOURNAL_KEPT_MS = 10_000
 
 
 @dataclass
@@ -203,3 +215,137 @@ def find_journals() -> tuple[list[BatchJournal], list[str]]:
         found.append(BatchJournal(path, lock, state))
     found.sort(key=lambda j: j.state.header.created)
     return found, notes
+
+
+class JournalKeeper(QObject):
+    """The journal of this batch's last send (its lock held), and the journals found at start
+    that no rows have claimed yet; those are matched to rows by uuid as rows come in.
+
+    Signals:
+    message(str, int): a status-bar text.
+    summary(str, int): a text for the batch's summary line, and the status bar for that long.
+    claimed(): rows took their statuses from a journal: what Resume can do may have changed.
+    """
+
+    message = Signal(str, int)
+    summary = Signal(str, int)
+    claimed = Signal()
+
+    def __init__(
+        self,
+        model: BatchModel,
+        tasks: TaskRunner,
+        busy: Callable[[], str],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.journal: BatchJournal | None = None
+        self._model = model
+        self._tasks = tasks
+        self._busy = busy  # the panel's: a journal is never let go while a send runs
+        self._found: list[BatchJournal] = []
+        self._retiring: BatchJournal | None = None
+        self._retire_timer = QTimer(self)
+        self._retire_timer.setSingleShot(True)
+        self._retire_timer.setInterval(DONE_JOURNAL_KEPT_MS)
+        self._retire_timer.timeout.connect(self._retire)
+
+    def scan(self) -> None:
+        """Look for journals left by windows that are gone (on a worker thread)."""
+        self._tasks.run(find_journals, self._on_found, self.failed)
+
+    def _on_found(self, result: tuple[list[BatchJournal], list[str]]) -> None:
+        found, notes = result
+        self._found.extend(found)
+        for note in notes:
+            self.message.emit(note, 15000)
+        self.claim()
+
+    def failed(self, exc: Exception) -> None:
+        self.message.emit(f"Batch send journal: {exc}", 15000)
+
+    def claim(self, _parent: object = None, first: int = 0, last: int = -1) -> None:
+        """Rows came in (restored from the batch draft after a crash, typically): a journal
+        that planned any of them gives them their statuses, and Resume what is left."""
+        if not self._found:
+            return
+        rows = self._model.rows
+        added = {r.uuid for r in (rows[first : last + 1] if last >= first else rows)}
+        claimed = [j for j in self._found if not added.isdisjoint(j.state.plan or ())]
+        if not claimed:
+            return
+        present = set(self._model.uuids())
+        for journal in claimed:  # oldest first: a newer journal's statuses win
+            self._found.remove(journal)
+            for (status, text), uuids in journal.statuses(present).items():
+                self._model.set_status(uuids, status, text)
+        newest = claimed[-1]
+        for older in claimed[:-1]:
+            self._tasks.run(older.discard, _ignore, self.failed)
+        current = self.journal
+        if current is None or newest.state.header.created >= current.state.header.created:
+            self.journal = newest
+            if current is not None:
+                self._tasks.run(current.discard, _ignore, self.failed)
+        else:
+            self._tasks.run(newest.discard, _ignore, self.failed)
+        if newest is self.journal:
+            if newest.done:
+                self._retire_later(newest)
+            else:
+                self.summary.emit(newest.summary(present), 20000)
+        self.claimed.emit()
+
+    def resumable_rows(self, *, first_only: bool = False) -> list[BatchRow]:
+        """The rows Resume batch send sends: interrupted, and still pending in the journal."""
+        journal = self.journal
+        if journal is None or journal.done:
+            return []
+        found = []
+        for row in self._model.rows:
+            if row.status is RowStatus.INTERRUPTED and journal.pending(row.uuid):
+                found.append(row)
+                if first_only:
+                    break
+        return found
+
+    def adopt(self, journal: BatchJournal) -> None:
+        """A send writes `journal` now; the one it replaces is not needed any more."""
+        if journal is not self.journal:
+            old, self.journal = self.journal, journal
+            if old is not None:
+                self._tasks.run(old.discard, _ignore, self.failed)
+
+    def settle(self, journal: BatchJournal) -> None:
+        """Every planned row of `journal` settled: mark it done, and let it go later."""
+        self._tasks.run(partial(finish_journal, journal), _ignore, self.failed)
+        self._retire_later(journal)
+
+    def _retire_later(self, journal: BatchJournal) -> None:
+        """A settled journal goes once the batch draft has had time to save the statuses."""
+        self._retiring = journal
+        self._retire_timer.start()
+
+    def _retire(self) -> None:
+        journal, self._retiring = self._retiring, None
+        if journal is not None and journal is self.journal and journal.done and not self._busy():
+            self.journal = None
+            self._tasks.run(journal.discard, _ignore, self.failed)
+
+    def shutdown(self) -> None:
+        """The window closes (the drafts were flushed first, and the pool is done): a settled
+        journal is not needed any more; an unsettled one stays for the next start to offer
+        Resume."""
+        journal, self.journal = self.journal, None
+        for held in [*self._found, *([journal] if journal is not None else [])]:
+            try:
+                if held.done:
+                    held.discard()
+                else:
+                    held.release()
+            except OSError:
+                continue  # a journal left behind is found again at the next start
+
+
+def _ignore(_result: object) -> None:
+    pass

@@ -1,7 +1,10 @@
 """The batch builder: a table of events, imports and exports, and chunked sending.
 
 Imports, checks and sends run off the GUI thread with progress and cancel; the table is a
-model/view pair over `BatchModel`, addressed by event uuid, with undo and redo.
+model/view pair over `BatchModel`, addressed by event uuid, with undo and redo. The panel holds
+the table, its buttons and the summary line; reading and writing files (`transfer.py`),
+sending (`sending.py`) and the send journals that survive a crash (`journals.py`) are
+QObjects it owns, which report through signals for the panel to show.
 """
 
 from __future__ import annotations
@@ -11,23 +14,18 @@ import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
-    QObject,
     Qt,
     QThreadPool,
-    QTimer,
     Signal,
-    Slot,
 )
 from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -36,29 +34,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from composer.core.batch.formats import ColumnMap, Format, Imported, format_for
-from composer.core.batch.rows import (
-    DEFAULT_CHUNK_BYTES,
-    DEFAULT_CHUNK_EVENTS,
-    BatchRow,
-    RowStatus,
-    check_rows,
-    held_back_note,
-    new_uuid,
-)
+from composer.core.batch.formats import ColumnMap, Imported
+from composer.core.batch.rows import BatchRow, RowStatus, check_rows, new_uuid
 from composer.core.jsonio import JsonObject
 from composer.core.plans.model import Plan
 from composer.core.templates.variables import Resolver
 from composer.ui import dialogs
-from composer.ui.batch.csv_mapping import CsvMappingDialog
-from composer.ui.batch.journals import (
-    CANCELLED_TEXT,
-    BatchJournal,
-    find_journals,
-    finish_journal,
-    new_journal,
-    reopen_journal,
-)
+from composer.ui.batch.journals import BatchJournal, JournalKeeper
 from composer.ui.batch.model import (
     AddRows,
     BatchFilter,
@@ -68,30 +50,11 @@ from composer.ui.batch.model import (
     RemoveRows,
 )
 from composer.ui.batch.persons import BatchPersons
+from composer.ui.batch.sending import BatchSending
 from composer.ui.batch.table import batch_table
+from composer.ui.batch.transfer import BatchTransfer
 from composer.ui.tasks import TaskRunner
 from composer.ui.widgets.buttons import tool_button
-
-# Where a batch goes: the /batch/ URL, the key, and the guard that asks before a production send.
-BatchTarget = tuple[str, str, Callable[[int], bool]]
-# A finished send's journal stays this long, so a kill before the batch draft has saved the
-# rows' new statuses (a few seconds after a send) still finds them; then it goes.
-DONE_JOURNAL_KEPT_MS = 10_000
-
-if TYPE_CHECKING:
-    from composer.services.batch_sender import BatchSender, Progress, Summary
-    from composer.services.transport import Transport
-
-FILE_FILTER = (
-    "Events (*.jsonl *.ndjson *.json *.csv);;JSON Lines (*.jsonl);;JSON (*.json);;CSV (*.csv)"
-)
-
-
-class _Bridge(QObject):
-    """Carries a worker thread's reports to the GUI thread (queued, because it lives there)."""
-
-    rows = Signal(object, str, str)  # (uuids, status, text)
-    progress = Signal(object)
 
 
 class BatchPanel(QWidget):
@@ -114,30 +77,12 @@ class BatchPanel(QWidget):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(2)
         self._tasks = TaskRunner(self._pool, self)
-        self._bridge = _Bridge(self)
-        self._bridge.rows.connect(self._on_rows)
-        self._bridge.progress.connect(self._on_progress)
+        # One Cancel for whichever runs: an import or a send (never both: see _busy).
         self._cancel = threading.Event()
-        self._pause = threading.Event()
         self._busy = ""  # "import", "send" or ""
         self._quiet = False  # a row is made current without loading it into the form
-        self._reuse = False  # resending failed rows: keep the values their first send drew
         self._last_progress = 0.0
         self._noted = ""  # the blocked-rows note last added to the summary line
-        # The journal of this batch's last send (its lock held), and journals found at start
-        # that no rows have claimed yet; matched to rows by uuid as rows come in.
-        self.journal: BatchJournal | None = None
-        self._found: list[BatchJournal] = []
-        self._journals_scanned = False
-        self.chunk_events = DEFAULT_CHUNK_EVENTS  # per request; tests send small chunks
-        self.chunk_bytes = DEFAULT_CHUNK_BYTES
-        self._retiring: BatchJournal | None = None
-        self._retire_timer = QTimer(self)
-        self._retire_timer.setSingleShot(True)
-        self._retire_timer.setInterval(DONE_JOURNAL_KEPT_MS)
-        self._retire_timer.timeout.connect(self._retire)
-        self.context: Callable[[], BatchTarget | None] | None = None
-        self.transport_factory: Callable[[], Transport] | None = None
         # Fills in {{variables}} for checks and sends; None: rows are taken as they are.
         self.resolver_factory: Callable[[], Resolver] | None = None
         self.plan_provider: Callable[[], Plan | None] = lambda: None
@@ -189,6 +134,36 @@ class BatchPanel(QWidget):
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
+        # The panel's jobs. Each reads the panel's busy state (nothing starts while one runs)
+        # and reports through signals; the panel shows the reports (see "what a job shows").
+        self.journals = JournalKeeper(self.model, self._tasks, lambda: self._busy, self)
+        self.sending = BatchSending(
+            self.model,
+            self._tasks,
+            self.journals,
+            cancel=self._cancel,
+            busy=lambda: self._busy,
+            historical=self.historical.isChecked,
+            resolver=self._resolver,
+            plan=self._plan,
+            parent=self,
+        )
+        self.transfer = BatchTransfer(
+            self.model, self._tasks, cancel=self._cancel, busy=lambda: self._busy, window=self
+        )
+        for job in (self.sending, self.transfer):
+            job.started.connect(self._on_started)
+            job.progressed.connect(self._on_progressed)
+            job.message.connect(self.message)
+        self.sending.stopped.connect(self._on_stopped)
+        self.sending.summary.connect(self._show_summary)
+        self.sending.settled.connect(self._sync_buttons)
+        self.transfer.imported.connect(self._on_imported)
+        self.transfer.failed.connect(self._on_import_failed)
+        self.journals.message.connect(self.message)
+        self.journals.summary.connect(self._show_summary)
+        self.journals.claimed.connect(self._sync_buttons)
+
         self.add_button.setText("Add")
         self.filter_text.setMinimumWidth(80)
         tools = QHBoxLayout()
@@ -204,10 +179,10 @@ class BatchPanel(QWidget):
             tools.addWidget(widget)
         tools.addWidget(self.filter_text, 1)
         tools.addWidget(self.filter_choice)
-        sending = QHBoxLayout()
-        sending.addWidget(self.status, 1)
-        sending.addWidget(self.progress)
-        sending.addWidget(self.historical)
+        send_bar = QHBoxLayout()
+        send_bar.addWidget(self.status, 1)
+        send_bar.addWidget(self.progress)
+        send_bar.addWidget(self.historical)
         for action_button in (
             self.send_button,
             self.pause_button,
@@ -215,12 +190,12 @@ class BatchPanel(QWidget):
             self.resend_button,
             self.resume_button,
         ):
-            sending.addWidget(action_button)
+            send_bar.addWidget(action_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.addLayout(tools)
         layout.addWidget(self.table, 1)
-        layout.addLayout(sending)
+        layout.addLayout(send_bar)
 
         self.filter_text.textChanged.connect(self._apply_filter)
         self.filter_choice.currentTextChanged.connect(self._apply_filter)
@@ -235,8 +210,8 @@ class BatchPanel(QWidget):
         self.persons = BatchPersons(self.model, self)
         self.persons.message.connect(self.message)
         # Rows restored after a crash (the batch draft) take their statuses from the journal.
-        self.model.rowsInserted.connect(self._claim_journals)
-        self.model.modelReset.connect(self._claim_journals)
+        self.model.rowsInserted.connect(self.journals.claim)
+        self.model.modelReset.connect(self.journals.claim)
         QShortcut(
             QKeySequence.StandardKey.Delete,
             self.table,
@@ -245,7 +220,7 @@ class BatchPanel(QWidget):
         )
         self._connect_selection()
         self._set_busy("")
-        self._tasks.run(find_journals, self._on_journals_found, self._on_journal_failed)
+        self.journals.scan()
 
     # -- what is shown -----------------------------------------------------------------------
 
@@ -342,7 +317,7 @@ class BatchPanel(QWidget):
         # While a send runs the scan would repeat per chunk; the end of the send syncs again.
         failed = idle and any(row.status is RowStatus.FAILED for row in rows)
         self.resend_button.setEnabled(failed)
-        self.resume_button.setEnabled(idle and bool(self._resumable_rows(first_only=True)))
+        self.resume_button.setEnabled(idle and bool(self.journals.resumable_rows(first_only=True)))
 
     # -- row operations (undoable) ---------------------------------------------------------
 
@@ -361,6 +336,9 @@ class BatchPanel(QWidget):
 
     def _resolver(self) -> Resolver | None:
         return self.resolver_factory() if self.resolver_factory is not None else None
+
+    def _plan(self) -> Plan | None:
+        return self.plan_provider()  # looked up per call: the workspace sets it after start
 
     def add_events(self, events: Sequence[JsonObject], label: str) -> None:
         """Add a template's events; with rows already here, ask whether to replace them."""
@@ -433,49 +411,23 @@ class BatchPanel(QWidget):
         if row is not None and row.event != event and not self._busy:
             self.undo.push(EditRow(self.model, uuid, row.event, event))
 
-    # -- import and export ---------------------------------------------------------------
+    # -- importing, exporting (transfer.py) and checking rows -------------------------------
 
     def choose_import(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import events", "", FILE_FILTER)
-        if path:
-            self.import_file(path)
+        self.transfer.choose_import()
 
     def import_file(self, path: str, mapping: Sequence[ColumnMap] | None = None) -> None:
         """Read a file off the GUI thread; CSV asks for the column mapping first."""
-        if self._busy:
-            return
-        if format_for(path) is Format.CSV and mapping is None:
-            from composer.services.batch_files import csv_preview
+        self.transfer.import_file(path, mapping)
 
-            try:
-                header, sample, automatic = csv_preview(path)
-            except OSError as exc:
-                self.message.emit(f"Cannot read {path}: {exc.strerror or exc}", 10000)
-                return
-            chosen = CsvMappingDialog.ask(header, sample, automatic, self)
-            if chosen is None:
-                return
-            mapping = chosen
-        from composer.services.batch_files import read_batch_file
+    def choose_export(self) -> None:
+        self.transfer.choose_export()
 
-        self._cancel.clear()
-        self._set_busy("import")
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.status.setText(f"Importing {Path(path).name}…")
-        work = partial(
-            read_batch_file,
-            path,
-            mapping=mapping,
-            on_progress=self._report_import,
-            cancel=self._cancel,
-        )
-        self._tasks.run(work, partial(self._on_imported, path), self._on_import_failed)
-
-    def _report_import(self, done: int, total: int) -> None:  # a worker thread
-        self._bridge.progress.emit(("import", done, total))
+    def export_file(self, path: str) -> None:
+        self.transfer.export_file(path)
 
     def _on_import_failed(self, exc: Exception) -> None:
+        # Also where a failed export or check lands: they run on the same pool.
         self._set_busy("")
         from composer.services.batch_files import Cancelled
 
@@ -523,278 +475,57 @@ class BatchPanel(QWidget):
             self._noted = self._blocked_note()
             self.status.setText(text + self._noted)
 
-    def choose_export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export events", "events.jsonl", FILE_FILTER)
-        if path:
-            self.export_file(path)
-
-    def export_file(self, path: str) -> None:
-        from composer.services.batch_files import write_batch_file
-
-        events = [row.event for row in self.model.rows]
-        self._tasks.run(
-            partial(write_batch_file, path, events),
-            partial(self._on_exported, path, len(events)),
-            self._on_import_failed,
-        )
-
-    def _on_exported(self, path: str, count: int, fmt: Format) -> None:
-        self.message.emit(f"Exported {count:,} rows to {path} ({fmt}).", 8000)
-
-    # -- sending ---------------------------------------------------------------------------
+    # -- sending (sending.py) ----------------------------------------------------------------
 
     def send_all(self) -> None:
-        self._reuse = False
-        if not self.model.rows:
-            self.message.emit("The batch is empty: add the current payload (Ctrl+B) first.", 6000)
-            return
-        self._send(list(self.model.rows), "new")
+        self.sending.send_all()
 
     def resend_failed(self) -> None:
-        rows = [r for r in self.model.rows if r.status is RowStatus.FAILED]
-        if not rows:
-            self.message.emit("No failed rows to resend.", 6000)
-            return
-        self._reuse = True  # the same uuids and values: what did arrive is deduplicated
-        try:
-            self._send(rows, "extend")
-        finally:
-            self._reuse = False
+        self.sending.resend_failed()
 
     def resume_send(self) -> None:
         """Send what an interrupted send (a crash, a kill, Cancel) did not get acknowledged."""
-        rows = self._resumable_rows()
-        if not rows:
-            self.message.emit("No interrupted send to resume.", 6000)
-            return
-        self._reuse = True
-        try:
-            self._send(rows, "resume")
-        finally:
-            self._reuse = False
+        self.sending.resume_send()
 
-    def _resumable_rows(self, *, first_only: bool = False) -> list[BatchRow]:
-        journal = self.journal
-        if journal is None or journal.done:
-            return []
-        found = []
-        for row in self.model.rows:
-            if row.status is RowStatus.INTERRUPTED and journal.pending(row.uuid):
-                found.append(row)
-                if first_only:
-                    break
-        return found
+    def toggle_pause(self) -> None:
+        self.pause_button.setText("Resume" if self.sending.toggle_pause() else "Pause")
 
-    def _send(self, rows: list[BatchRow], mode: str) -> None:
-        """mode: "new" (a journal of its own), "extend" (added to this batch's journal when it
-        goes to the same target) or "resume" (this batch's journal)."""
-        if self._busy or not rows:
-            return
-        target = self.context() if self.context else None
-        if target is None:
-            return
-        url, key, confirm = target
-        journal = self.journal
-        if mode == "resume":
-            assert journal is not None
-            note = journal.target_note(url, key)
-            if note:
-                self.status.setText(note)
-                self.message.emit(note, 15000)
-                return
-        if not confirm(len(rows)):
-            self.message.emit("Not sent.", 6000)
-            return
-        from composer.core.batch.journal import Outcome
-        from composer.services.batch_sender import BatchSender
+    def cancel(self) -> None:
+        self._cancel.set()
+        self.sending.unpause()
 
-        uuids = [r.uuid for r in rows]
-        prepare: Callable[[], BatchJournal]
-        resent: frozenset[str] = frozenset()
-        if mode == "resume" and journal is not None:
-            prepare = partial(reopen_journal, journal)
-            resent = frozenset(u for u in uuids if journal.state.outcome(u) is Outcome.SENDING)
-        elif (
-            mode == "extend"
-            and journal is not None
-            and not journal.done
-            and journal.same_target(url, key)
-        ):
-            prepare = partial(reopen_journal, journal, uuids)
-        else:
-            prepare = partial(new_journal, url, key, uuids)
-        assert self.transport_factory is not None
-        sender = BatchSender(
-            self.transport_factory(),
-            url,
-            key,
-            historical_migration=self.historical.isChecked(),
-            max_bytes=self.chunk_bytes,
-            max_events=self.chunk_events,
-            on_rows=self._report_rows,
-            on_progress=self._report_progress,
-            pause=self._pause,
-            cancel=self._cancel,
-            resolver=self._resolver(),
-            plan=self.plan_provider(),
-            reuse_resolved=self._reuse,
-            resent=resent,
-        )
-        self._cancel.clear()
-        self._pause.clear()
-        self.pause_button.setText("Pause")
-        self._set_busy("send")
-        self.progress.setRange(0, len(rows))
+    @property
+    def journal(self) -> BatchJournal | None:
+        """The journal of this batch's last send, or None."""
+        return self.journals.journal
+
+    # -- what a job shows --------------------------------------------------------------------
+
+    def _on_started(self, job: str, steps: int, text: str) -> None:
+        if job == "send":  # a send cancelled while paused left it reading "Resume"
+            self.pause_button.setText("Pause")
+        self._set_busy(job)
+        self.progress.setRange(0, steps)
         self.progress.setValue(0)
-        self.status.setText(f"Checking and sending {len(rows):,} rows to {url} …")
-        # The journal is written (and synced) on a worker before the first request goes out.
-        self._tasks.run(
-            prepare, partial(self._on_journal_ready, sender, rows), self._on_send_failed
-        )
+        self.status.setText(text)
 
-    def _on_journal_ready(
-        self, sender: BatchSender, rows: list[BatchRow], journal: BatchJournal
-    ) -> None:
-        if journal is not self.journal:
-            old, self.journal = self.journal, journal
-            if old is not None:
-                self._tasks.run(old.discard, _ignore, self._on_journal_failed)
-        sender.journal = journal.writer
-        self._tasks.run(partial(sender.send, rows), self._on_sent, self._on_send_failed)
-
-    def _report_rows(self, uuids: Sequence[str], status: RowStatus, text: str) -> None:
-        self._bridge.rows.emit(list(uuids), status.value, text)  # from a worker thread
-
-    def _report_progress(self, progress: Progress) -> None:
-        self._bridge.progress.emit(("send", progress))
-
-    @Slot(object, str, str)
-    def _on_rows(self, uuids: list[str], status: str, text: str) -> None:
-        self.model.set_status(uuids, RowStatus(status), text)
-
-    @Slot(object)
-    def _on_progress(self, report: tuple[Any, ...]) -> None:
+    def _on_progressed(self, done: int, steps: int, text: str) -> None:
         now = time.monotonic()
         if now - self._last_progress < 0.1:
             return  # ten updates a second are plenty
         self._last_progress = now
-        if report[0] == "import":
-            _kind, done, total = report
-            self.progress.setValue(int(1000 * done / max(total, 1)))
-            return
-        progress = report[1]
-        self.progress.setMaximum(max(progress.total, 1))
-        self.progress.setValue(progress.done)
-        eta = f", about {progress.eta:.0f} s left" if progress.eta is not None else ""
-        paused = " (paused)" if self._pause.is_set() else ""
-        self.status.setText(
-            f"{progress.done:,} of {progress.total:,} sent · "
-            f"{progress.rate:,.0f} events/s{eta}{paused}"
-        )
+        if steps:
+            self.progress.setMaximum(steps)
+        self.progress.setValue(done)
+        if text:
+            self.status.setText(text)
 
-    def _on_sent(self, summary: Summary) -> None:
+    def _on_stopped(self) -> None:
         self._set_busy("")
-        text = summary.line() + held_back_note(self.model.rows)
-        journal = self.journal
-        if journal is not None and not journal.done:
-            if summary.cancelled:
-                unsent = [
-                    r.uuid
-                    for r in self.model.rows
-                    if r.status in (RowStatus.NEW, RowStatus.QUEUED, RowStatus.INTERRUPTED)
-                    and journal.pending(r.uuid)
-                ]
-                self.model.set_status(unsent, RowStatus.INTERRUPTED, CANCELLED_TEXT)
-                if unsent:
-                    text += f" {len(unsent):,} rows were not sent: Resume batch send sends them."
-            elif not self._resumable_rows(first_only=True):
-                self._tasks.run(partial(finish_journal, journal), _ignore, self._on_journal_failed)
-                self._retire_later(journal)
+
+    def _show_summary(self, text: str, ms: int) -> None:
         self.status.setText(text)
-        self.message.emit(text, 15000)
-        self.model.refresh_verdicts()
-        self._sync_buttons()
-
-    def _on_send_failed(self, exc: Exception) -> None:
-        self._set_busy("")
-        from composer.services.journal import JournalError
-
-        if isinstance(exc, JournalError):
-            text = f"The batch send stopped: {exc}"
-        else:
-            text = f"The batch send failed inside the composer: {exc}"
-        self.status.setText(text)
-        self.message.emit(text, 15000)
-
-    # -- journals found at start -------------------------------------------------------------
-
-    def _on_journals_found(self, result: tuple[list[BatchJournal], list[str]]) -> None:
-        found, notes = result
-        self._found.extend(found)
-        self._journals_scanned = True
-        for note in notes:
-            self.message.emit(note, 15000)
-        self._claim_journals()
-
-    def _on_journal_failed(self, exc: Exception) -> None:
-        self.message.emit(f"Batch send journal: {exc}", 15000)
-
-    def _claim_journals(self, _parent: object = None, first: int = 0, last: int = -1) -> None:
-        """Rows came in (restored from the batch draft after a crash, typically): a journal
-        that planned any of them gives them their statuses, and Resume what is left."""
-        if not self._found:
-            return
-        rows = self.model.rows
-        added = {r.uuid for r in (rows[first : last + 1] if last >= first else rows)}
-        claimed = [j for j in self._found if not added.isdisjoint(j.state.plan or ())]
-        if not claimed:
-            return
-        present = set(self.model.uuids())
-        for journal in claimed:  # oldest first: a newer journal's statuses win
-            self._found.remove(journal)
-            for (status, text), uuids in journal.statuses(present).items():
-                self.model.set_status(uuids, status, text)
-        newest = claimed[-1]
-        for older in claimed[:-1]:
-            self._tasks.run(older.discard, _ignore, self._on_journal_failed)
-        current = self.journal
-        if current is None or newest.state.header.created >= current.state.header.created:
-            self.journal = newest
-            if current is not None:
-                self._tasks.run(current.discard, _ignore, self._on_journal_failed)
-        else:
-            self._tasks.run(newest.discard, _ignore, self._on_journal_failed)
-        if newest is self.journal:
-            if newest.done:
-                self._retire_later(newest)
-            else:
-                note = newest.summary(present)
-                self.status.setText(note)
-                self.message.emit(note, 20000)
-        self._sync_buttons()
-
-    def _retire_later(self, journal: BatchJournal) -> None:
-        """A settled journal goes once the batch draft has had time to save the statuses."""
-        self._retiring = journal
-        self._retire_timer.start()
-
-    def _retire(self) -> None:
-        journal, self._retiring = self._retiring, None
-        if journal is not None and journal is self.journal and journal.done and not self._busy:
-            self.journal = None
-            self._tasks.run(journal.discard, _ignore, self._on_journal_failed)
-
-    def toggle_pause(self) -> None:
-        if self._pause.is_set():
-            self._pause.clear()
-            self.pause_button.setText("Pause")
-        else:
-            self._pause.set()
-            self.pause_button.setText("Resume")
-
-    def cancel(self) -> None:
-        self._cancel.set()
-        self._pause.clear()
+        self.message.emit(text, ms)
 
     @property
     def busy(self) -> str:
@@ -804,18 +535,5 @@ class BatchPanel(QWidget):
         self._cancel.set()
         self.persons.shutdown()
         self._pool.waitForDone(5000)
-        # The drafts were flushed first (workspace.shutdown): a settled journal is not needed
-        # any more; an unsettled one stays for the next start to offer Resume.
-        journal, self.journal = self.journal, None
-        for held in [*self._found, *([journal] if journal is not None else [])]:
-            try:
-                if held.done:
-                    held.discard()
-                else:
-                    held.release()
-            except OSError:
-                continue  # a journal left behind is found again at the next start
-
-
-def _ignore(_result: object) -> None:
-    pass
+        # The drafts were flushed first (workspace.shutdown): the journals can be let go.
+        self.journals.shutdown()

@@ -2,8 +2,9 @@
 
 It owns no payload logic: it reads the form into a Composition, asks the core for the body, the
 rendered bytes and the findings, and says what Send should send. It keeps what composing needs
-besides the form: JSON editing, the {{variables}} and the values drawn for them, the tracking
-plan, the template the form came from, and the batch row the form is editing.
+besides the form: JSON editing (its state and rules in `json_editing.py`), the {{variables}}
+and the values drawn for them, the tracking plan, the template the form came from, and the
+batch row the form is editing.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ from PySide6.QtWidgets import (
 
 from composer.core import jsonlocate
 from composer.core.capture import bodies, endpoints
-from composer.core.capture.parse import BodyEncodingError, classify, parse_text
+from composer.core.capture.parse import classify
 from composer.core.capture.persons import prediction_findings
 from composer.core.capture.preflight import CheckOptions, CheckResult, check_body, check_text
 from composer.core.compose.payloads import PayloadKind, build_event, composition_from_event
 from composer.core.findings import Finding
-from composer.core.jsonio import JsonObject, JsonSyntaxError, dumps_compact
+from composer.core.jsonio import JsonObject
 from composer.core.persons import PersonGraph
 from composer.core.plans.check import check_body_against_plan
 from composer.core.plans.model import Plan
@@ -50,9 +51,9 @@ from composer.core.templates.variables import (
     unresolved_findings,
 )
 from composer.services.templates import TemplateEntry
-from composer.ui import dialogs
 from composer.ui.compose.findings_view import FindingsPane
 from composer.ui.compose.form import ComposeForm
+from composer.ui.compose.json_editing import JsonEditing
 from composer.ui.compose.preview import PreviewPane
 
 PREVIEW_INTERVAL_MS = 60  # at most ~16 preview updates a second while typing
@@ -92,9 +93,6 @@ class ComposeRoom(QObject):
     def __init__(self, shell: ComposeShell, parent: QWidget) -> None:
         super().__init__(parent)
         self.shell = shell
-        self._raw_mode = False
-        self._raw_value: Any = None
-        self._raw_error: JsonSyntaxError | None = None
         self._updating = False
         self.last_check: CheckResult | None = None
         self.last_findings: list[Finding] = []
@@ -112,6 +110,8 @@ class ComposeRoom(QObject):
         self.editing: str | None = None  # the uuid of the batch row the form edits
 
         self._build(parent)
+        self.json_editing = JsonEditing(self.preview_pane, self.form, self)
+        self.json_editing.message.connect(self.message)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(PREVIEW_INTERVAL_MS)
@@ -210,9 +210,7 @@ class ComposeRoom(QObject):
 
     def secrets(self) -> tuple[str, ...]:
         """Keys never to write to a file: the key field's, and any key in JSON being edited."""
-        found = [self.shell.key.text()]
-        if self._raw_mode and self._raw_value is not None:
-            found.extend(bodies.keys_in(self._raw_value))
+        found = [self.shell.key.text(), *self.json_editing.keys()]
         return tuple(dict.fromkeys(k for k in found if k))
 
     def update_preview(self) -> None:
@@ -220,7 +218,7 @@ class ComposeRoom(QObject):
         self._timer.stop()
         self._updating = True
         try:
-            if self._raw_mode:
+            if self.json_editing.on:
                 self._update_from_raw()
             else:
                 self._update_from_form()
@@ -249,43 +247,14 @@ class ComposeRoom(QObject):
 
     def _update_from_raw(self) -> None:
         text = self.preview.text()
-        try:
-            parsed = parse_text(text)
-        except (JsonSyntaxError, BodyEncodingError) as exc:
-            self._raw_value = None
-            self._raw_error = exc if isinstance(exc, JsonSyntaxError) else None
-            if isinstance(exc, JsonSyntaxError):
-                where = f"line {exc.line}, column {exc.column}: {exc.message}"
-                self.preview.mark_line(exc.line)
-            else:
-                where = str(exc)
-            self.preview_error.setText(f"Not valid JSON at {where}. Your text is kept as it is.")
-            self.preview_error.setVisible(True)
+        parsed = self.json_editing.read(text)
+        if parsed is None:
             result = check_text(text, self._options(self.form.endpoint_path()))
             self._show_findings(result.findings, None)
             return
-        self._raw_error = None
-        self.preview_error.setVisible(False)
-        self.preview.mark_line(None)
-        self._raw_value = parsed.value
-        resolution = self.resolve(self.raw_body(self.shell.key.text()))
+        resolution = self.resolve(self.json_editing.body(self.shell.key.text()))
         result = check_body(resolution.value, self._options(None))
-        events = [e for e in parsed.events if isinstance(e, dict)]
-        if events:
-            self.form.blockSignals(True)
-            try:
-                self.form.set_composition(composition_from_event(events[0]))
-                if endpoints.is_batch(result.endpoint) != endpoints.is_batch(
-                    self.form.endpoint_path()
-                ):
-                    self.form.endpoint.setCurrentText(result.endpoint)
-            finally:
-                self.form.blockSignals(False)
-        if len(events) > 1:
-            self.preview_error.setText(
-                f"The body holds {len(events)} events; the form shows the first."
-            )
-            self.preview_error.setVisible(True)
+        self.json_editing.follow(parsed, result.endpoint)
         self._show_findings(
             [
                 *unresolved_findings(resolution.unresolved),
@@ -300,11 +269,6 @@ class ComposeRoom(QObject):
             result,
         )
 
-    def raw_body(self, api_key: str) -> Any:
-        """The edited JSON with the toolbar key in it (the key field always wins)."""
-        value = self._raw_value
-        return bodies.with_api_key(value, api_key) if api_key else value
-
     def _show_findings(self, findings: list[Finding], result: CheckResult | None) -> None:
         self.last_check = result
         self.last_findings = findings
@@ -313,17 +277,18 @@ class ComposeRoom(QObject):
 
     @Slot(object)
     def go_to_finding(self, finding: Finding) -> None:
-        if finding.code == "body.invalid_json" and self._raw_error is not None:
-            self.preview.go_to(self._raw_error.line, self._raw_error.column)
+        error = self.json_editing.error
+        if finding.code == "body.invalid_json" and error is not None:
+            self.preview.go_to(error.line, error.column)
             return
         if finding.path == "host":
             self.shell.host.setFocus()
             return
-        if finding.path == "api_key" and not self._raw_mode:
+        if finding.path == "api_key" and not self.json_editing.on:
             self.shell.key.setFocus()
             return
         if (
-            not self._raw_mode
+            not self.json_editing.on
             and finding.event_index in (None, 0)
             and self.form.focus_path(finding.path)
         ):
@@ -336,46 +301,14 @@ class ComposeRoom(QObject):
 
     @property
     def raw_mode(self) -> bool:
-        return self._raw_mode
+        return self.json_editing.on
 
     def set_raw_mode(self, on: bool) -> bool:
         """Switch JSON editing on or off; False when the user chose to stay where they were."""
-        if on == self._raw_mode:
+        if on == self.json_editing.on:
             return True
-        parent = self.preview.window()
-        if (
-            not on
-            and self._raw_error is not None
-            and not dialogs.confirm(
-                parent,
-                "The JSON is not valid",
-                "The JSON has an error, so the form cannot take it over. Leave JSON editing and go"
-                " back to the form as it was before?",
-                "Discard JSON edits",
-            )
-        ):
+        if not self.json_editing.switch(on):
             return False
-        if not on and self._raw_value is not None:
-            events = classify(self._raw_value)[1]
-            if len(events) > 1 and not dialogs.confirm(
-                parent,
-                "Keep only the first event?",
-                f"The JSON holds {len(events)} events; the form edits one. The others will be"
-                " dropped.",
-                "Keep the first event",
-            ):
-                return False
-        self._raw_mode = on
-        self.preview.set_editable(on)
-        self.form.set_read_only(on)
-        if on:
-            self._raw_value = None
-            self.preview.setFocus()
-            self.show_message("Editing JSON: the form follows while the JSON is valid.")
-        else:
-            self.preview_error.setVisible(False)
-            self.preview.mark_line(None)
-            self._raw_error = None
         self.update_preview()
         return True
 
@@ -395,9 +328,8 @@ class ComposeRoom(QObject):
         self.stop_editing_row()
         self.current_template = None
         self._template_description = ""
-        if self._raw_mode:
-            self._raw_error = None
-            self._raw_value = None
+        if self.json_editing.on:
+            self.json_editing.forget()
             self.set_raw_mode(False)
         self.form.new_payload()
         self.update_preview()
@@ -413,10 +345,7 @@ class ComposeRoom(QObject):
         self.show_message(f"Body copied{masked}.")
 
     def key_visibility_changed(self, shown: bool) -> None:
-        key = self.shell.key.text()
-        if self._raw_mode and key:
-            old, new = (bodies.mask_key(key), key) if shown else (key, bodies.mask_key(key))
-            self.preview.set_text(_swap(self.preview.text(), old, new))
+        self.json_editing.show_key(self.shell.key.text(), shown)
         self.update_preview()
 
     def restore_kind(self, kind: str) -> None:
@@ -432,18 +361,19 @@ class ComposeRoom(QObject):
         self._memo.clear()  # {{$now}}, {{$uuid}} ... are taken at send time
         self.update_preview()
         key = self.shell.key.text()
-        if self._raw_mode:
-            if self._raw_value is None:
+        editing = self.json_editing
+        if editing.on:
+            if editing.value is None:
                 self.show_message("Fix the JSON first; the error is marked in the body.", 10000)
                 self.preview.setFocus()
                 return None
-            resolution = self.resolve(self.raw_body(key))
+            resolution = self.resolve(editing.body(key))
             if self._refuse_unresolved(resolution):
                 return None
-            if not has_placeholders(self._raw_value):
+            if not has_placeholders(editing.value):
                 # What is shown is what is sent: the edited text becomes the exact rendering.
                 # (Text with {{variables}} stays as written; the response keeps what was sent.)
-                display = self.raw_body(self._display_key()) if key else self._raw_value
+                display = editing.body(self._display_key()) if key else editing.value
                 self.preview.set_text(bodies.render(display).decode())
             endpoint = self.last_check.endpoint if self.last_check else endpoints.DEFAULT
             return PreparedSend(resolution.value, endpoint, "raw")
@@ -477,7 +407,7 @@ class ComposeRoom(QObject):
     def reopen(self, body: object, endpoint: str) -> bool:
         """A past send's body as a new composition: a fresh uuid, the current key."""
         events = [e for e in classify(body)[1] if isinstance(e, dict)]
-        if self._raw_mode and not self.set_raw_mode(False):
+        if self.json_editing.on and not self.set_raw_mode(False):
             return False
         self.stop_editing_row()
         self.current_template = None
@@ -497,11 +427,12 @@ class ComposeRoom(QObject):
     def events_for_batch(self) -> list[JsonObject] | None:
         """The form's payload (or every event of the edited JSON), to add to the batch."""
         self.update_preview()
-        if self._raw_mode:
-            if self._raw_value is None:
+        value = self.json_editing.value
+        if self.json_editing.on:
+            if value is None:
                 self.show_message("Fix the JSON first; then it can be added.", 8000)
                 return None
-            return [without_keys(e) for e in classify(self._raw_value)[1] if isinstance(e, dict)]
+            return [without_keys(e) for e in classify(value)[1] if isinstance(e, dict)]
         return [build_event(self.form.composition())]
 
     def added_to_batch(self, count: int) -> None:
@@ -511,7 +442,7 @@ class ComposeRoom(QObject):
 
     def edit_row(self, uuid: str, event: JsonObject, position: int) -> None:
         """Load a batch row into the form; every later change goes back to the row."""
-        if self._raw_mode:
+        if self.json_editing.on:
             return
         self.editing = None  # loading the row must not write it back
         self.current_template = None  # Save template must not put the row over the template
@@ -532,7 +463,7 @@ class ComposeRoom(QObject):
     # -- templates ----------------------------------------------------------------------------
 
     def load_template(self, template: Template, entry: TemplateEntry) -> None:
-        if self._raw_mode and not self.set_raw_mode(False):
+        if self.json_editing.on and not self.set_raw_mode(False):
             return
         self.stop_editing_row()
         self.form.load_event(template.event, template.endpoint)
@@ -543,7 +474,7 @@ class ComposeRoom(QObject):
         self.form.event_name.setFocus()
 
     def template_saved(self, entry: TemplateEntry) -> None:
-        if entry.type is TemplateType.PAYLOAD and not self._raw_mode:
+        if entry.type is TemplateType.PAYLOAD and not self.json_editing.on:
             self.current_template = entry
             self._template_description = entry.description
 
@@ -551,13 +482,12 @@ class ComposeRoom(QObject):
         """What Save template writes: the form's payload, or the events of the edited JSON."""
         entry = self.current_template
         name = entry.name if entry is not None else ""
-        if self._raw_mode:
-            if self._raw_value is None:
+        value = self.json_editing.value
+        if self.json_editing.on:
+            if value is None:
                 self.show_message("Fix the JSON first; then it can be saved.", 8000)
                 return None
-            events = [
-                without_fixed_uuid(e) for e in classify(self._raw_value)[1] if isinstance(e, dict)
-            ]
+            events = [without_fixed_uuid(e) for e in classify(value)[1] if isinstance(e, dict)]
             endpoint = self.last_check.endpoint if self.last_check else endpoints.DEFAULT
             kind = TemplateType.PAYLOAD if len(events) == 1 else TemplateType.BATCH
             return Template(
@@ -580,7 +510,7 @@ class ComposeRoom(QObject):
         entry = self.current_template
         return {
             "form": self.form.state(),
-            "raw_text": self.preview.text() if self._raw_mode else None,
+            "raw_text": self.preview.text() if self.json_editing.on else None,
             "template": entry.to_draft(self._template_description) if entry else None,
         }
 
@@ -596,8 +526,3 @@ class ComposeRoom(QObject):
             self._edit_json_quietly(raw)
         self.update_preview()
         self.show_message("Restored the composition and batch from your last session.", 6000)
-
-
-def _swap(text: str, old: str, new: str) -> str:
-    """Replace one JSON string value with another, in their escaped forms."""
-    return text.replace(dumps_compact(old).decode(), dumps_compact(new).decode())

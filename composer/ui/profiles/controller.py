@@ -1,9 +1,9 @@
 """Profiles in the window: the Profile switcher, the dialogs, and every keyring call off-thread.
 
 The controller owns the secret store and a view of the profile book. Keyring calls and file
-writes run one at a time on a private pool; their results come back as queued signals, so a
-keyring that hangs on an unlock prompt leaves the window working and ends in a plain-words
-message.
+writes (the functions of `book_tasks.py`) run one at a time on a private pool; their results
+come back as queued signals, so a keyring that hangs on an unlock prompt leaves the window
+working and ends in a plain-words message.
 
 Every change to profiles.json (add, update, remove, the active profile, the plain-text flag) is
 one `change_book` on the pool: the file is read as it is now under its lock, that one change is
@@ -13,18 +13,14 @@ window or `event-composer profile add` wrote meanwhile is kept, and shows up her
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Protocol, TypeVar
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QComboBox, QLineEdit, QWidget
 
-from composer.files import LockTimeout
 from composer.paths import config_dir
 from composer.profiles.book import (
     SANDBOX,
@@ -33,7 +29,6 @@ from composer.profiles.book import (
     ProfileBook,
     ProfileError,
     change_book,
-    load_book,
     new_id,
     profiles_path,
 )
@@ -43,10 +38,21 @@ from composer.profiles.secrets import (
     SecretStore,
     Storage,
     configured_timeouts,
-    move_secrets,
     plaintext_default_path,
 )
 from composer.ui import dialogs
+from composer.ui.profiles.book_tasks import (
+    Loaded,
+    ProfileWrite,
+    Saved,
+    keep_then_change,
+    load_with_key,
+    move_keys,
+    remove_with_key,
+    set_active,
+    store_for,
+    store_then_change,
+)
 from composer.ui.profiles.dialog import ProfileDialog, ProfileDraft
 from composer.ui.tasks import TaskRunner
 from composer.ui.ui_state import UiState
@@ -78,22 +84,6 @@ class TargetBar(Protocol):
     ) -> None: ...
 
     def window(self) -> QWidget: ...
-
-
-@dataclass(frozen=True)
-class Loaded:
-    book: ProfileBook
-    secret: ProfileSecret | None
-    error: SecretError | None
-
-
-@dataclass(frozen=True)
-class Saved:
-    """A profile written with its secret: the book as written, the profile, where the key is."""
-
-    book: ProfileBook
-    profile: Profile
-    storage: Storage
 
 
 def _swatch(color: str) -> QIcon:
@@ -149,11 +139,11 @@ class ProfilesController(QObject):
     # -- loading -------------------------------------------------------------------------------
 
     def load(self) -> None:
-        self._run(partial(_load, self.path, self._timeouts), self._on_loaded)
+        self._run(partial(load_with_key, self.path, self._timeouts), self._on_loaded)
 
     def _on_loaded(self, loaded: Loaded) -> None:
         self.book = loaded.book
-        self.store = _store_for(self.book, self._timeouts)
+        self.store = store_for(self.book, self._timeouts)
         if self.book.problem:
             self.message.emit(self.book.problem, 20000)
         self.active = self.book.active_profile()
@@ -201,7 +191,7 @@ class ProfilesController(QObject):
         self.secret = None
         self.book.active = profile.id
         self._show_target()
-        self._change(partial(_set_active, profile.id), quiet=True)
+        self._change(partial(set_active, profile.id), quiet=True)
         if not profile.builtin:
             self._run(
                 partial(self.store.get, profile.id),
@@ -300,7 +290,7 @@ class ProfilesController(QObject):
         secret = ProfileSecret(draft.host, draft.key)
         change = ProfileWrite(new_id(), draft, new=True)
         self._run(
-            partial(_store_then_change, self.path, self.store, change, secret),
+            partial(store_then_change, self.path, self.store, change, secret),
             partial(self._on_saved, secret),
             partial(self._on_save_failed, change, secret),
         )
@@ -337,7 +327,7 @@ class ProfilesController(QObject):
             return
         secret = ProfileSecret(draft.host, draft.key)
         self._run(
-            partial(_store_then_change, self.path, self.store, change, secret),
+            partial(store_then_change, self.path, self.store, change, secret),
             partial(self._on_saved, secret),
             partial(self._on_save_failed, change, secret),
         )
@@ -401,7 +391,7 @@ class ProfilesController(QObject):
             self.message.emit("Not saved.", 6000)  # the book was not changed: nothing to undo
             return
         self._run(
-            partial(_keep_then_change, self.path, self.store, change, secret),
+            partial(keep_then_change, self.path, self.store, change, secret),
             partial(self._on_kept_for_session, secret, exc.message),
         )
 
@@ -433,7 +423,8 @@ class ProfilesController(QObject):
         ):
             return
         self._run(
-            partial(_delete, self.path, self.store, profile.id), partial(self._on_deleted, profile)
+            partial(remove_with_key, self.path, self.store, profile.id),
+            partial(self._on_deleted, profile),
         )
 
     def _on_deleted(self, profile: Profile, book: ProfileBook) -> None:
@@ -466,7 +457,7 @@ class ProfilesController(QObject):
         )
         ids = [p.id for p in self.book.profiles]
         self._run(
-            partial(_move, self.path, ids, self.store, target, str(path) if on else None),
+            partial(move_keys, self.path, ids, self.store, target, str(path) if on else None),
             partial(self._on_moved, target, str(path) if on else None),
         )
 
@@ -539,98 +530,3 @@ class ProfilesController(QObject):
 
     def shutdown(self) -> None:
         self._pool.waitForDone(3000)
-
-
-# -- work for the pool: each reads and writes profiles.json under its lock ----------------------
-
-
-def _set_active(profile_id: str, book: ProfileBook) -> None:
-    book.set_active(profile_id)
-
-
-@dataclass(frozen=True)
-class ProfileWrite:
-    """One profile written from the dialog: added (`new`) or updated, and made the active one."""
-
-    profile_id: str
-    draft: ProfileDraft
-    new: bool
-
-    def __call__(self, book: ProfileBook) -> Profile:
-        draft = self.draft
-        if self.new:
-            profile = book.add(draft.name, draft.color, draft.production, self.profile_id)
-        else:
-            profile = book.update(
-                self.profile_id, name=draft.name, color=draft.color, production=draft.production
-            )
-        book.active = profile.id
-        return profile
-
-
-def _store_then_change(
-    path: Path, store: SecretStore, change: ProfileWrite, secret: ProfileSecret
-) -> Saved:
-    """Store the secret, then write the profile. The secret goes first so that a keyring
-    failure leaves the book as it was; a new profile that cannot be written (its name was
-    taken meanwhile) takes its secret back out."""
-    storage = store.set(change.profile_id, secret)
-    try:
-        book, profile = change_book(path, change)
-    except (ProfileError, LockTimeout):
-        if change.new:
-            with contextlib.suppress(SecretError):
-                store.delete(change.profile_id)
-        raise
-    return Saved(book, profile, storage)
-
-
-def _keep_then_change(
-    path: Path, store: SecretStore, change: ProfileWrite, secret: ProfileSecret
-) -> Saved:
-    storage = store.keep_for_session(change.profile_id, secret)
-    book, profile = change_book(path, change)
-    return Saved(book, profile, storage)
-
-
-def _delete(path: Path, store: SecretStore, profile_id: str) -> ProfileBook:
-    """The secret first: when the keyring refuses, the profile stays so it can be tried again."""
-    store.delete(profile_id)
-
-    def remove(book: ProfileBook) -> None:
-        if book.get(profile_id) is not None:  # another window may have deleted it already
-            book.remove(profile_id)
-
-    return change_book(path, remove)[0]
-
-
-def _move(
-    path: Path,
-    ids: list[str],
-    source: SecretStore,
-    target: SecretStore,
-    plaintext: str | None,
-) -> tuple[ProfileBook, tuple[int, list[tuple[str, str]]]]:
-    result = move_secrets(ids, source, target)
-
-    def point_at(book: ProfileBook) -> None:
-        book.plaintext_keys = plaintext
-
-    return change_book(path, point_at)[0], result
-
-
-def _store_for(book: ProfileBook, timeouts: tuple[float, float]) -> SecretStore:
-    keys = Path(book.plaintext_keys) if book.plaintext_keys else None
-    return SecretStore(plaintext_file=keys, read_timeout=timeouts[0], write_timeout=timeouts[1])
-
-
-def _load(path: Path, timeouts: tuple[float, float]) -> Loaded:
-    book = load_book(path)
-    profile = book.active_profile()
-    if profile.builtin:
-        return Loaded(book, None, None)
-    store = _store_for(book, timeouts)
-    try:
-        return Loaded(book, store.get(profile.id), None)
-    except SecretError as exc:
-        return Loaded(book, None, exc)

@@ -1,0 +1,131 @@
+"""The batch room's files: importing events from JSON Lines, JSON or CSV, and exporting the rows.
+
+Files are read and written on the panel's worker threads, an import with progress and the
+panel's Cancel; a CSV file asks for its column mapping first. This object only moves events
+between files and the panel: the panel adds what was read to the table (one undoable step)
+and shows the progress and the summary line, so the table's rules stay in one place.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from composer.core.batch.formats import ColumnMap, Format, format_for
+from composer.ui.batch.csv_mapping import CsvMappingDialog
+from composer.ui.batch.model import BatchModel
+from composer.ui.tasks import TaskRunner
+
+FILE_FILTER = (
+    "Events (*.jsonl *.ndjson *.json *.csv);;JSON Lines (*.jsonl);;JSON (*.json);;CSV (*.csv)"
+)
+IMPORT_STEPS = 1000  # the progress bar counts thousandths of the file
+
+
+class _Bridge(QObject):
+    """Carries the reader's progress from its worker thread to the GUI thread (queued, because
+    it lives there)."""
+
+    progress = Signal(int)  # thousandths of the file read
+
+
+class BatchTransfer(QObject):
+    """Signals:
+    started(str, int, str): an import is under way: "import", its progress steps, the summary
+        line.
+    progressed(int, int, str): steps done (the other two are 0 and "": unchanged).
+    imported(str, object): the file's path and what was read from it (an `Imported`).
+    failed(object): reading or writing raised (an Exception); nothing was added.
+    message(str, int): a status-bar text.
+    """
+
+    started = Signal(str, int, str)
+    progressed = Signal(int, int, str)
+    imported = Signal(str, object)
+    failed = Signal(object)
+    message = Signal(str, int)
+
+    def __init__(
+        self,
+        model: BatchModel,
+        tasks: TaskRunner,
+        *,
+        cancel: threading.Event,
+        busy: Callable[[], str],
+        window: QWidget,
+    ) -> None:
+        super().__init__(window)
+        self._model = model
+        self._tasks = tasks
+        # The panel's: one Cancel stops an import or a send, and nothing starts while one runs.
+        self._cancel = cancel
+        self._busy = busy
+        self._window = window  # the file and mapping dialogs' parent
+        self._bridge = _Bridge(self)
+        self._bridge.progress.connect(self._on_progress)
+
+    def choose_import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self._window, "Import events", "", FILE_FILTER)
+        if path:
+            self.import_file(path)
+
+    def import_file(self, path: str, mapping: Sequence[ColumnMap] | None = None) -> None:
+        """Read a file off the GUI thread; CSV asks for the column mapping first."""
+        if self._busy():
+            return
+        if format_for(path) is Format.CSV and mapping is None:
+            from composer.services.batch_files import csv_preview
+
+            try:
+                header, sample, automatic = csv_preview(path)
+            except OSError as exc:
+                self.message.emit(f"Cannot read {path}: {exc.strerror or exc}", 10000)
+                return
+            chosen = CsvMappingDialog.ask(header, sample, automatic, self._window)
+            if chosen is None:
+                return
+            mapping = chosen
+        from composer.services.batch_files import read_batch_file
+
+        self._cancel.clear()
+        self.started.emit("import", IMPORT_STEPS, f"Importing {Path(path).name}…")
+        work = partial(
+            read_batch_file,
+            path,
+            mapping=mapping,
+            on_progress=self._report,
+            cancel=self._cancel,
+        )
+        self._tasks.run(work, partial(self.imported.emit, path), self.failed.emit)
+
+    def _report(self, done: int, total: int) -> None:  # a worker thread
+        self._bridge.progress.emit(int(IMPORT_STEPS * done / max(total, 1)))
+
+    @Slot(int)
+    def _on_progress(self, steps: int) -> None:
+        self.progressed.emit(steps, 0, "")
+
+    def choose_export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self._window, "Export events", "events.jsonl", FILE_FILTER
+        )
+        if path:
+            self.export_file(path)
+
+    def export_file(self, path: str) -> None:
+        from composer.services.batch_files import write_batch_file
+
+        events = [row.event for row in self._model.rows]
+        self._tasks.run(
+            partial(write_batch_file, path, events),
+            partial(self._on_exported, path, len(events)),
+            self.failed.emit,
+        )
+
+    def _on_exported(self, path: str, count: int, fmt: Format) -> None:
+        self.message.emit(f"Exported {count:,} rows to {path} ({fmt}).", 8000)
