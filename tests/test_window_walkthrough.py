@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import (
     QApplication,
+    QCheckBox,
     QComboBox,
     QLineEdit,
     QPlainTextEdit,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 from composer.app import create_main_window
 from composer.ui import names
 from composer.ui.main_window import MainWindow
+from tests.support.fault_server import FaultServer
 from tests.window_helpers import by_name
 
 
@@ -116,3 +118,58 @@ def test_identifiers_stay_text_and_loaded_values_keep_their_type(qtbot, window: 
     codes = findings(window)
     assert "value.number_as_text" in codes
     assert "value.date_not_recognised" in codes
+
+
+KEY = "phc_walkthrough_key_00000000000000000000000"
+
+
+def send_and_wait(qtbot, window: MainWindow) -> None:
+    before = window.workspace.response.history_model.rowCount()
+    by_name(window, QToolButton, names.SEND).click()
+    qtbot.waitUntil(
+        lambda: window.workspace.response.history_model.rowCount() > before, timeout=10000
+    )
+
+
+def test_leaving_json_editing_keeps_the_automatic_uuid(
+    qtbot, window: MainWindow, fault_server: FaultServer
+) -> None:
+    combo = by_name(window, QComboBox, names.TARGET)
+    combo.setCurrentIndex(combo.findText("Other host", Qt.MatchFlag.MatchStartsWith))
+    by_name(window, QLineEdit, names.HOST).setText(fault_server.url)
+    by_name(window, QLineEdit, names.API_KEY).setText(KEY)
+    automatic = by_name(window, QCheckBox, names.UUID_AUTO)
+    assert automatic.isChecked()
+
+    edit = by_name(window, QToolButton, names.EDIT_JSON)
+    edit.click()
+    assert "Editing JSON" in window.statusBar().currentMessage()
+    preview = by_name(window, QPlainTextEdit, names.JSON_PREVIEW)
+    preview.setPlainText('{"event": "pasted", "distinct_id": "user-1"}')  # no uuid
+    window.workspace.compose.update_preview()
+    edit.click()  # back to the form
+
+    assert not window.workspace.compose.raw_mode
+    assert automatic.isChecked()
+    assert by_name(window, QLineEdit, names.UUID).text()
+    assert "Editing JSON" not in window.statusBar().currentMessage()
+    send_and_wait(qtbot, window)
+    send_and_wait(qtbot, window)
+    first, second = (orjson.loads(r.raw_body) for r in fault_server.requests)
+    assert first["event"] == "pasted"
+    assert first["uuid"]
+    assert second["uuid"]
+    assert first["uuid"] != second["uuid"]
+
+
+def test_a_uuid_of_the_bodys_own_is_kept_for_every_send(qtbot, window: MainWindow) -> None:
+    edit = by_name(window, QToolButton, names.EDIT_JSON)
+    edit.click()
+    own = "0190d5b2-6c1a-7cc1-9a1b-4f3c2e1d0a9b"
+    by_name(window, QPlainTextEdit, names.JSON_PREVIEW).setPlainText(
+        f'{{"event": "pasted", "distinct_id": "user-1", "uuid": "{own}"}}'
+    )
+    window.workspace.compose.update_preview()
+    edit.click()
+    assert not by_name(window, QCheckBox, names.UUID_AUTO).isChecked()
+    assert by_name(window, QLineEdit, names.UUID).text() == own

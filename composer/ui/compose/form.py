@@ -317,6 +317,21 @@ class ComposeForm(QWidget):
             self.uuid.setText(str(uuidlib.uuid4()))
         self._changed()
 
+    def _show_uuid(self, uuid: str | None, keep_mode: bool) -> None:
+        """A body without a uuid of its own, or with the one made for it, leaves Automatic on:
+        turning it off would send later events without a uuid, which PostHog cannot
+        deduplicate. A uuid of the body's own is shown, and kept for every send."""
+        if keep_mode:
+            self.uuid.setText(uuid or "")
+            return
+        current = self.uuid.text().strip()
+        if self.uuid_auto.isChecked() and uuid in (None, current):
+            if not current:
+                self.uuid.setText(str(uuidlib.uuid4()))
+            return
+        self.uuid_auto.setChecked(False)
+        self.uuid.setText(uuid or "")
+
     def renew_uuid(self) -> None:
         """After a send: an automatic uuid makes the next send a new event."""
         if self.uuid_auto.isChecked():
@@ -385,9 +400,7 @@ class ComposeForm(QWidget):
             self.set_once_editor.set_object(c.set_once)
             self.group_set.set_object(c.group_set)
             self.timestamp.set_text(c.timestamp or "")
-            if not keep_uuid_mode:
-                self.uuid_auto.setChecked(False)
-            self.uuid.setText(c.uuid or "")
+            self._show_uuid(c.uuid, keep_uuid_mode)
             self._extra = dict(c.extra)
         finally:
             self._setting = False

@@ -73,6 +73,13 @@ class JsonEditing(QObject):
             self._error_label.setVisible(False)
             self._view.mark_line(None)
             self.error = None
+            # Replaces "Editing JSON", which would otherwise stay up after editing ended.
+            automatic = self._form.uuid_auto.isChecked()
+            self.message.emit(
+                "Back to the form"
+                + ("; the uuid is still made fresh for every send." if automatic else "."),
+                4000,
+            )
         return True
 
     def forget(self) -> None:
