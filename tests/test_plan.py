@@ -97,6 +97,23 @@ def test_messages_name_the_rule_and_mention_posthog_coercion() -> None:
     assert "Did you mean 'plan_upgraded'" in _naming_ok.fix
 
 
+@pytest.mark.parametrize(
+    ("value", "fix"),
+    [
+        ("Team", 'Use "team".'),
+        ("teams", 'Use "team", the closest allowed value.'),
+        ("fre", 'Use "free", the closest allowed value.'),
+        ("enterprise", 'Use one of "free", "team".'),
+    ],
+)
+def test_the_enum_finding_suggests_the_closest_allowed_value(value: str, fix: str) -> None:
+    event = good()
+    event["properties"]["plan"] = value
+    [finding] = check_against_plan(event, parse_plan(PLAN))
+    assert finding.code == "plan.enum"
+    assert finding.fix == fix
+
+
 def test_posthog_events_are_exempt_unless_planned() -> None:
     assert codes({"event": "$pageview", "distinct_id": "u", "properties": {"X": 1}}) == []
 

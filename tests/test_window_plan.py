@@ -63,6 +63,11 @@ def test_the_example_plan_prefills_and_checks_live(qtbot, folder: Path) -> None:
     assert "breaks the tracking plan" in predicted
     seats = next(f for f in ws.compose.last_findings if f.code == "plan.type_mismatch")
     assert 'PostHog stores "3" as text' in seats.message
+    # A slip is answered with the allowed value it was probably meant to be.
+    ws.form.properties.model.setData(ws.form.properties.model.index(0, 2), "teams")
+    codes(window)
+    enum = next(f for f in ws.compose.last_findings if f.code == "plan.enum")
+    assert enum.fix == 'Use "team", the closest allowed value.'
     window.close()
 
 

@@ -351,11 +351,17 @@ def _near(value: Any, allowed: tuple[Any, ...]) -> str:
     """The allowed value this one was probably meant to be (a case or spacing slip)."""
     if not isinstance(value, str):
         return ""
+    import difflib
+
     folded = value.strip().casefold()
-    for candidate in allowed:
-        if isinstance(candidate, str) and candidate.casefold() == folded:
+    texts = [c for c in allowed if isinstance(c, str)]
+    for candidate in texts:
+        if candidate.casefold() == folded:
             return _show(candidate)
-    return ""
+    # A typing slip ("teams", "entreprise"): the closest allowed text, when one is close.
+    by_folded = {c.casefold(): c for c in texts}
+    close = difflib.get_close_matches(folded, list(by_folded), n=1, cutoff=0.6)
+    return f"{_show(by_folded[close[0]])}, the closest allowed value" if close else ""
 
 
 def _closest_hint(name: str, plan: Plan) -> str:
