@@ -31,9 +31,13 @@ import sys, httpx, orjson, uuid
 url, n = sys.argv[1], int(sys.argv[2])
 with httpx.Client(timeout=120) as client:
     for start in range(0, n, 1000):
-        batch = [{"event": f"e{i % 20}", "distinct_id": f"u{i % 5000}", "uuid": str(uuid.uuid4()),
-                  "properties": {"plan": "team", "i": i}} for i in range(start, start + 1000)]
-        client.post(url + "/batch/", content=orjson.dumps({"api_key": "phc_stall_bench_key_000", "batch": batch}))
+        batch = [
+            {"event": f"e{i % 20}", "distinct_id": f"u{i % 5000}", "uuid": str(uuid.uuid4()),
+             "properties": {"plan": "team", "i": i}}
+            for i in range(start, start + 1000)
+        ]
+        body = {"api_key": "phc_stall_bench_key_000", "batch": batch}
+        client.post(url + "/batch/", content=orjson.dumps(body))
 """
 
 

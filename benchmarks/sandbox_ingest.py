@@ -27,7 +27,8 @@ import orjson
 KEY = "phc_benchmark_sandbox_ingest_key_0000000"
 SINK = r"""
 import asyncio, socket, sys
-OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"status":"Ok"}'
+OK = (b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n'
+      b'{"status":"Ok"}')
 async def client(reader, writer):
     writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
@@ -132,12 +133,18 @@ def main() -> None:
                 raise SystemExit(f"the sandbox stored {counted}, expected about {expected}")
     sink_rate = statistics.median(sink_rates)
     rate = statistics.median(sandbox_rates)
-    print(f"{args.events:,} events in {args.batch:,}-event batches, one raw-httpx client,"
-          f" median of {args.runs} paired runs")
-    print(f"  null sink (the ceiling): {sink_rate:>10,.0f} events/s   single POST p50"
-          f" {statistics.median(sink_ms):.2f} ms")
-    print(f"  sandbox:                 {rate:>10,.0f} events/s   single POST p50"
-          f" {statistics.median(sandbox_ms):.2f} ms")
+    print(
+        f"{args.events:,} events in {args.batch:,}-event batches, one raw-httpx client,"
+        f" median of {args.runs} paired runs"
+    )
+    print(
+        f"  null sink (the ceiling): {sink_rate:>10,.0f} events/s   single POST p50"
+        f" {statistics.median(sink_ms):.2f} ms"
+    )
+    print(
+        f"  sandbox:                 {rate:>10,.0f} events/s   single POST p50"
+        f" {statistics.median(sandbox_ms):.2f} ms"
+    )
     print(f"  sandbox / sink: {rate / sink_rate:.2f}x")
 
 

@@ -127,6 +127,13 @@ def main() -> int:
         (Appearance.LIGHT, out / "window-plan.png", ws.response, ws.plan_panel),
         (Appearance.LIGHT, out / "window-persons.png", ws.persons, ws.batch),  # last: it sends
     ]
+    # The ordinary laptop sizes issue 16 asks to look at: nothing may be clipped there.
+    sizes: dict[Path, tuple[int, int]] = {}
+    for width, height in ((1024, 700), (1280, 720)):
+        for appearance, tab in ((Appearance.LIGHT, ws.response), (Appearance.DARK, ws.inbox)):
+            path = out / f"window-{width}x{height}-{appearance.value}.png"
+            sizes[path] = (width, height)
+            shots.append((appearance, path, tab, ws.batch))
 
     def send() -> None:
         if not window.host.text():  # the sandbox is still starting
@@ -161,10 +168,13 @@ def main() -> int:
             return
         appearance, path, tab, bottom = shots.pop(0)
         apply_appearance(appearance)
+        if path in sizes:
+            window.resize(*sizes[path])
+            ws.splitter.setSizes([300, 400, 300])  # as on a first start (stretch 3:4:3)
         ws.bottom_tabs.setCurrentWidget(bottom)
         ws.compose.update_preview()
         ws.response.show_entry(ws.response.history_model.entries[-1])
-        ws.right_tabs.setCurrentWidget(tab)
+        ws.rooms.setCurrentWidget(ws.outer if tab is ws.response else tab)
         ws.inbox.select_last()
         if tab is ws.persons:
             ws.splitter.setSizes([440, 420, 620])  # room for each property's event

@@ -54,7 +54,7 @@ def test_first_start_sends_to_the_sandbox_offline(qtbot, window: MainWindow) -> 
     qtbot.waitUntil(
         lambda: ("first_event", "user-1", "this app") in inbox_rows(window), timeout=10000
     )
-    tabs = window.workspace.right_tabs
+    tabs = window.workspace.rooms
     assert tabs.tabText(tabs.indexOf(window.workspace.inbox)) == "Sandbox inbox (1)"
 
 

@@ -9,8 +9,10 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
+    QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QTabBar,
     QTableView,
     QToolButton,
     QWidget,
@@ -173,3 +175,83 @@ def test_a_uuid_of_the_bodys_own_is_kept_for_every_send(qtbot, window: MainWindo
     edit.click()
     assert not by_name(window, QCheckBox, names.UUID_AUTO).isChecked()
     assert by_name(window, QLineEdit, names.UUID).text() == own
+
+
+def test_the_event_name_has_focus_on_start(window: MainWindow) -> None:
+    assert window.focusWidget() is by_name(window, QLineEdit, names.EVENT_NAME)
+
+
+def test_tab_follows_the_screen(qtbot, window: MainWindow) -> None:
+    """From the toolbar to the batch, Tab meets the controls in the order they stand."""
+    by_name(window, QComboBox, names.TARGET).setFocus()
+    order = [window.focusWidget().accessibleName()]
+    for _ in range(60):
+        qtbot.keyClick(window.focusWidget(), Qt.Key.Key_Tab)
+        order.append(window.focusWidget().accessibleName())
+    expected = [
+        names.TARGET,
+        names.HOST,
+        names.API_KEY,
+        names.SHOW_KEY,
+        names.SEND,
+        names.ROOMS,
+        names.PAYLOAD_KIND,
+        names.ENDPOINT,
+        names.EVENT_NAME,
+        names.DISTINCT_ID,
+        names.TIMESTAMP,
+        names.UUID,
+        names.EDITOR_TABS,
+        f"Add row to {names.PROPERTIES}",
+        names.PROPERTIES,
+        names.EDIT_JSON,
+        names.COPY_BODY,
+        names.JSON_PREVIEW,
+        names.FINDINGS,
+        names.RESPONSE_SEARCH,
+        names.RESPONSE_BODY,
+        names.SEND_HISTORY,
+        "Batch, templates and history",
+        "Add current payload to batch",
+        "Filter batch",
+        "Batch table",
+    ]
+    assert set(expected) <= set(order), set(expected) - set(order)
+    positions = [order.index(name) for name in expected]
+    assert positions == sorted(positions), list(zip(expected, positions, strict=True))
+
+
+def test_every_tab_bar_has_an_accessible_name(window: MainWindow) -> None:
+    bars = window.findChildren(QTabBar)
+    assert len(bars) >= 7
+    assert [b for b in bars if not b.accessibleName()] == []
+
+
+def test_an_empty_new_form_says_what_to_do_first(qtbot, window: MainWindow) -> None:
+    event_name = by_name(window, QLineEdit, names.EVENT_NAME)
+    predicted = by_name(window, QLabel, "Predicted reply")
+    window.workspace.compose.update_preview()
+    assert predicted.text().startswith("To start, fill in Event name and Distinct ID")
+    every = {f.code for f in window.workspace.compose.last_findings}
+    assert {"event.empty", "distinct_id.empty"} <= every
+    shown = {f.code for f in window.workspace.compose.shown_findings}
+    assert "event.empty" not in shown
+    assert "distinct_id.empty" not in shown
+    assert event_name.property("severity") in (None, "")
+
+    # A field that was visited and left empty is a mistake now; the other still waits.
+    event_name.setFocus()
+    by_name(window, QLineEdit, names.DISTINCT_ID).setFocus()  # leaving the event name
+    window.workspace.compose.update_preview()
+    shown = {f.code for f in window.workspace.compose.shown_findings}
+    assert "event.empty" in shown
+    assert "distinct_id.empty" not in shown
+    assert event_name.property("severity") == "error"
+
+    # New payload starts over; Send shows everything.
+    window.new_action.trigger()
+    assert predicted.text().startswith("To start, fill in")
+    by_name(window, QToolButton, names.SEND).click()
+    shown = {f.code for f in window.workspace.compose.shown_findings}
+    assert {"event.empty", "distinct_id.empty"} <= shown
+    assert not predicted.text().startswith("To start")

@@ -22,6 +22,7 @@ from composer import paths
 from composer.core.batch.rows import BatchRow, RowStatus
 from composer.services.drafts import DraftRow, DraftSlot, DraftSlots, DraftStore, Restored, Waiting
 from composer.ui.batch.panel import BatchPanel
+from composer.ui.compose.form_state import form_state
 from composer.ui.compose.room import ComposeRoom
 from composer.ui.tasks import TaskRunner
 
@@ -69,7 +70,7 @@ class DraftKeeper(QObject):
             model.dataChanged,
         ):
             change.connect(self._batch_changed)
-        self._at_start = _comparable(self.compose.form.state())
+        self._at_start = _comparable(form_state(self.compose.form))
         self._tasks.run(self._open, self._on_loaded, self._on_failed)
 
     def _open(self) -> Restored:  # a worker thread
@@ -90,7 +91,7 @@ class DraftKeeper(QObject):
         compose, batch = self.compose, self.batch
         set_aside: list[str] = []
         if restored.composition is not None:
-            if _comparable(compose.form.state()) != self._at_start or compose.raw_mode:
+            if _comparable(form_state(compose.form)) != self._at_start or compose.raw_mode:
                 set_aside.append("composition")  # typed already: keep theirs, keep the draft
             else:
                 compose.restore_draft(restored.composition)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QProgressBar,
     QToolBar,
     QToolButton,
@@ -29,6 +30,7 @@ from composer.ui import names
 from composer.ui.palettes import Appearance, apply_appearance
 from composer.ui.target_row import TargetRow
 from composer.ui.ui_state import UiState
+from composer.ui.widgets.focus import tab_chain
 
 if TYPE_CHECKING:
     from composer.ui.send.controller import SendController
@@ -109,6 +111,9 @@ class MainWindow(QMainWindow):
         for action in self._workspace_actions:
             action.setEnabled(True)
         self.cancel_action.setEnabled(False)
+        tab_chain([*self.target_bar_row.focus_order(), *workspace.focus_order()])
+        # A new user starts with the event name: the first thing the form asks for.
+        workspace.compose.form.event_name.setFocus()
         self.workspace_ready.emit(self)
 
     # -- construction ------------------------------------------------------------------------
@@ -123,7 +128,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.target_bar_row)
         self.target = self.target_bar_row.target
         self.host = self.target_bar_row.host
-        self.key = self.target_bar_row.key
+        self.key: QLineEdit = self.target_bar_row.key
         self.profile_badge = self.target_bar_row.badge
         self.target_row = self.target_bar_row.row
         self.sandbox_key = generate_sandbox_key()
@@ -314,6 +319,23 @@ class MainWindow(QMainWindow):
             [QKeySequence("Ctrl+Shift+B")],
             "Show the batch table (Ctrl+Shift+B)",
         )
+        # The three rooms of the window, as Ctrl+1..3 like tabs in a browser.
+        self.room_actions = [
+            self._action(
+                text,
+                partial(self._show_room, room),
+                [QKeySequence(f"Ctrl+{number}")],
+                f"{tip} (Ctrl+{number})",
+            )
+            for number, (room, text, tip) in enumerate(
+                (
+                    ("compose", "&Compose", "Show the form, the body and the response"),
+                    ("inbox", "Sandbox &inbox", "Show what the local sandbox received"),
+                    ("persons", "Pe&rsons", "Show the sandbox's persons and groups"),
+                ),
+                start=1,
+            )
+        ]
         self.quit_action = self._action(
             "&Quit", self.close, [QKeySequence(QKeySequence.StandardKey.Quit)]
         )
@@ -326,6 +348,7 @@ class MainWindow(QMainWindow):
             self.show_history_action,
             self.show_plan_action,
             self.show_batch_action,
+            *self.room_actions,
             self.add_batch_action,
             self.import_batch_action,
             self.export_batch_action,
@@ -366,30 +389,37 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         menus = self.menuBar()
-        file_menu = menus.addMenu("&File")
-        file_menu.addAction(self.new_action)
-        file_menu.addAction(self.new_window_action)
-        file_menu.addSeparator()
-        for action in (
+
+        def menu(title: str, *actions: QAction | None) -> QMenu:
+            added = menus.addMenu(title)
+            for action in actions:  # None: a separator
+                added.addSeparator() if action is None else added.addAction(action)
+            return added
+
+        menu(
+            "&File",
+            self.new_action,
+            self.new_window_action,
+            None,
             self.save_template_action,
             self.save_template_as_action,
             self.save_batch_template_action,
             self.variables_action,
-        ):
-            file_menu.addAction(action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        edit = menus.addMenu("&Edit")
-        edit.addAction(self.copy_action)
-        edit.addAction(self.edit_json_action)
-        edit.addAction(self.focus_event_action)
-        view = menus.addMenu("&View")
-        view.addAction(self.show_key_action)
-        view.addSeparator()
-        view.addAction(self.show_batch_action)
-        view.addAction(self.show_templates_action)
-        view.addAction(self.show_history_action)
-        view.addAction(self.show_plan_action)
+            None,
+            self.quit_action,
+        )
+        menu("&Edit", self.copy_action, self.edit_json_action, self.focus_event_action)
+        view = menu(
+            "&View",
+            self.show_key_action,
+            None,
+            *self.room_actions,
+            None,
+            self.show_batch_action,
+            self.show_templates_action,
+            self.show_history_action,
+            self.show_plan_action,
+        )
         self.view_menu = view
         appearance = view.addMenu("&Appearance")
         self.appearance_group = QActionGroup(self)
@@ -401,27 +431,27 @@ class MainWindow(QMainWindow):
             appearance.addAction(action)
             self.appearance_actions[choice] = action
         self.appearance_group.triggered.connect(self._on_appearance)
-        profile_menu = menus.addMenu("&Profile")
-        for action in (
+        menu(
+            "&Profile",
             self.new_profile_action,
             self.edit_profile_action,
             self.delete_profile_action,
-        ):
-            profile_menu.addAction(action)
-        profile_menu.addSeparator()
-        profile_menu.addAction(self.plaintext_action)
-        batch_menu = menus.addMenu("&Batch")
-        for action in (self.add_batch_action, self.import_batch_action, self.export_batch_action):
-            batch_menu.addAction(action)
-        batch_menu.addSeparator()
-        for action in (self.undo_batch_action, self.redo_batch_action):
-            batch_menu.addAction(action)
-        batch_menu.addSeparator()
-        for action in (self.send_batch_action, self.resend_failed_action):
-            batch_menu.addAction(action)
-        request = menus.addMenu("&Request")
-        request.addAction(self.send_action)
-        request.addAction(self.cancel_action)
+            None,
+            self.plaintext_action,
+        )
+        menu(
+            "&Batch",
+            self.add_batch_action,
+            self.import_batch_action,
+            self.export_batch_action,
+            None,
+            self.undo_batch_action,
+            self.redo_batch_action,
+            None,
+            self.send_batch_action,
+            self.resend_failed_action,
+        )
+        menu("&Request", self.send_action, self.cancel_action)
 
     def _build_status_bar(self) -> None:
         self.busy = QProgressBar(self)
@@ -430,8 +460,6 @@ class MainWindow(QMainWindow):
         self.busy.setVisible(False)
         self.busy.setAccessibleName("Sending")
         self.statusBar().addPermanentWidget(self.busy)
-
-    # -- state ---------------------------------------------------------------------------------
 
     # -- target ------------------------------------------------------------------------------
 
@@ -526,6 +554,9 @@ class MainWindow(QMainWindow):
 
     def _show_bottom(self, name: str, *_checked: object) -> None:
         self.workspace.show_bottom(name)
+
+    def _show_room(self, name: str, *_checked: object) -> None:
+        self.workspace.show_room(name)
 
     def _profiles_call(self, method: str, *_checked: object) -> None:
         getattr(self.workspace.profiles, method)()

@@ -49,6 +49,7 @@ RESPONSE_SEARCH = "Search response"
 RESPONSE_RAW = "Raw response"
 RESPONSE_COPY = "Copy response"
 EDITOR_TABS = "Property editors"
+ROOMS = "Compose, sandbox inbox and persons"
 PERSONS = "Persons"
 PERSON_SEARCH = "Person search"
 PERSON_DETAILS = "Person details"
@@ -62,6 +63,7 @@ GROUPS = "Groups"
 GROUP_DETAILS = "Group details"
 
 REQUIRED = (
+    ROOMS,
     PAYLOAD_KIND,
     EVENT_NAME,
     DISTINCT_ID,

@@ -7,10 +7,12 @@ hidden; a row shrinks the fields instead.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QWidget
 
 from composer.ui import names
+from composer.ui.widgets.key_field import KeyField
 
 HOST_PLACEHOLDER = "us, eu, or https://your-posthog.example.com"
 
@@ -43,10 +45,9 @@ class TargetRow(QWidget):
             " a self-hosted instance"
         )
         self.host.setMinimumWidth(90)
-        self.key = QLineEdit(self)
+        self.key = KeyField(self)
         self.key.setAccessibleName(names.API_KEY)
         self.key.setObjectName("api_key_edit")
-        self.key.setEchoMode(QLineEdit.EchoMode.Password)
         self.key.setPlaceholderText("phc_… project API key")
         self.key.setToolTip("The project API key (phc_…). Kept in memory only.")
         self.key.setAccessibleDescription(
@@ -72,6 +73,12 @@ class TargetRow(QWidget):
             (self.key, 2),
         ):
             self.row.addWidget(widget, stretch)
+
+    def focus_order(self) -> list[QWidget]:
+        """The row's widgets that take focus, left to right as they stand (Send included)."""
+        items = (self.row.itemAt(i) for i in range(self.row.count()))
+        widgets = (item.widget() for item in items if item is not None)
+        return [w for w in widgets if w is not None and w.focusPolicy() != Qt.FocusPolicy.NoFocus]
 
     def show_target(
         self,

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QComboBox, QLineEdit, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLineEdit, QSplitter, QVBoxLayout, QWidget
 
 from composer.core.batch.rows import BatchRow
 from composer.core.capture import endpoints
@@ -22,6 +22,7 @@ from composer.core.plans.model import Plan
 from composer.core.templates.document import Template, TemplateType
 from composer.services.history import HistoryEntry
 from composer.services.templates import TemplateEntry
+from composer.ui import names
 from composer.ui.batch.panel import BatchPanel
 from composer.ui.batch.sending import BatchTarget
 from composer.ui.compose.room import ComposeRoom, ComposeShell
@@ -35,6 +36,7 @@ from composer.ui.sandbox.room import SandboxRoom
 from composer.ui.send.controller import SendController
 from composer.ui.send.room import SendRoom
 from composer.ui.templates.panel import TemplatesPanel
+from composer.ui.widgets.tabs import NamedTabs
 
 
 class Shell(TargetBar, Protocol):
@@ -119,23 +121,17 @@ class Workspace(QWidget):
     # -- layout --------------------------------------------------------------------------------
 
     def _lay_out(self) -> None:
-        self.right_tabs = QTabWidget(self)
-        self.right_tabs.setObjectName("right_tabs")
-        self.right_tabs.setAccessibleName("Response and inbox")
-        self.right_tabs.addTab(self.response, "Response")
-        self.right_tabs.addTab(self.inbox, "Sandbox inbox")
-        self.right_tabs.addTab(self.persons, "Persons")
         response_box = QWidget(self)
         response_layout = QVBoxLayout(response_box)
         response_layout.setContentsMargins(4, 0, 4, 0)
-        response_layout.addWidget(self.right_tabs, 1)
+        response_layout.addWidget(self.response, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("main_splitter")
         self.splitter.addWidget(self.compose.form_scroll)
         self.splitter.addWidget(self.compose.middle)
         self.splitter.addWidget(response_box)
-        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 4)
         self.splitter.setStretchFactor(2, 3)
         self.splitter.setChildrenCollapsible(False)
@@ -145,10 +141,8 @@ class Workspace(QWidget):
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.compose.editing_box)
         top_layout.addWidget(self.splitter, 1)
-        self.bottom_tabs = QTabWidget(self)
+        self.bottom_tabs = NamedTabs("Batch, templates and history", self, document_mode=True)
         self.bottom_tabs.setObjectName("bottom_tabs")
-        self.bottom_tabs.setAccessibleName("Batch, templates and history")
-        self.bottom_tabs.setDocumentMode(True)
         self.bottom_tabs.addTab(self.batch, "Batch")
         self.bottom_tabs.addTab(self.templates, "Templates")
         self.bottom_tabs.addTab(self.history, "History")
@@ -162,10 +156,18 @@ class Workspace(QWidget):
         self.outer.setChildrenCollapsible(True)
         # About six rows of batch visible on first start; saved sizes replace this later.
         self.outer.setSizes([620, 270])
+
+        # The sandbox inbox and the persons have the window's width to themselves: event
+        # names, findings and person properties are read there, not squeezed beside the form.
+        self.rooms = NamedTabs(names.ROOMS, self, document_mode=True)
+        self.rooms.setObjectName("rooms")
+        self.rooms.addTab(self.outer, "Compose")
+        self.rooms.addTab(self.inbox, "Sandbox inbox")
+        self.rooms.addTab(self.persons, "Persons")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.banner)
-        layout.addWidget(self.outer, 1)
+        layout.addWidget(self.rooms, 1)
 
     def splitters(self) -> dict[str, QSplitter]:
         return {
@@ -246,8 +248,8 @@ class Workspace(QWidget):
         self.message.emit(text, ms)
 
     def _on_inbox_count(self, count: int) -> None:
-        index = self.right_tabs.indexOf(self.inbox)
-        self.right_tabs.setTabText(index, f"Sandbox inbox ({count})" if count else "Sandbox inbox")
+        index = self.rooms.indexOf(self.inbox)
+        self.rooms.setTabText(index, f"Sandbox inbox ({count:,})" if count else "Sandbox inbox")
 
     def _on_target_changed(self, to_sandbox: bool) -> None:
         self._to_sandbox = to_sandbox
@@ -262,8 +264,8 @@ class Workspace(QWidget):
             self.persons.watch(self.inbox.db)
 
     def _on_persons_count(self, count: int) -> None:
-        index = self.right_tabs.indexOf(self.persons)
-        self.right_tabs.setTabText(index, f"Persons ({count})" if count else "Persons")
+        index = self.rooms.indexOf(self.persons)
+        self.rooms.setTabText(index, f"Persons ({count:,})" if count else "Persons")
 
     def _on_plan_changed(self, plan: Plan | None) -> None:
         self.compose.set_plan(plan)
@@ -279,6 +281,7 @@ class Workspace(QWidget):
     def send(self) -> None:
         if self.sending.busy:
             return
+        self.compose.reveal_findings()  # pressing Send shows what is wrong, typed in or not
         host = self.sending.resolve_host()
         if host is None:
             return
@@ -315,6 +318,7 @@ class Workspace(QWidget):
     def open_template(self, template: Template, entry: TemplateEntry) -> None:
         if template.type is TemplateType.BATCH:
             self.batch.add_events(template.events, f"template {template.name!r}")
+            self.rooms.setCurrentWidget(self.outer)
             self.bottom_tabs.setCurrentWidget(self.batch)
         else:
             self.compose.load_template(template, entry)
@@ -338,7 +342,7 @@ class Workspace(QWidget):
 
     def show_history_entry(self, entry: HistoryEntry) -> None:
         self.sending.show_history_entry(entry)
-        self.right_tabs.setCurrentWidget(self.response)
+        self.rooms.setCurrentWidget(self.outer)
 
     def reopen_history(self, entry: HistoryEntry) -> None:
         body, why = entry.reopenable_body()
@@ -358,10 +362,32 @@ class Workspace(QWidget):
             "history": (self.history, self.history.search),
             "plan": (self.plan_panel, self.plan_panel.tree),
         }[name]
+        self.rooms.setCurrentWidget(self.outer)
         self.bottom_tabs.setCurrentWidget(widget)
         sizes = self.outer.sizes()
         if sizes[1] < 120:  # collapsed: open it to a usable height
             self.outer.setSizes([max(sizes[0] - 260, 200), 260])
+        focus.setFocus()
+
+    def focus_order(self) -> list[QWidget]:
+        """Tab's way through the compose room, after the toolbar: the rooms' tab bar, the
+        form, the body, the findings, the response, then the batch below them."""
+        return [
+            self.rooms.tabBar(),
+            *self.compose.focus_order(),
+            *self.response.focus_order,
+            self.bottom_tabs.tabBar(),
+            *self.batch.focus_order,
+        ]
+
+    def show_room(self, name: str) -> None:
+        """Bring the compose room, the sandbox inbox or the persons forward, focused."""
+        widget, focus = {
+            "compose": (self.outer, self.compose.form.event_name),
+            "inbox": (self.inbox, self.inbox.table),
+            "persons": (self.persons, self.persons.search),
+        }[name]
+        self.rooms.setCurrentWidget(widget)
         focus.setFocus()
 
     def shutdown(self) -> None:

@@ -196,6 +196,24 @@ class BatchPanel(QWidget):
         layout.addLayout(tools)
         layout.addWidget(self.table, 1)
         layout.addLayout(send_bar)
+        self.focus_order: list[QWidget] = [
+            self.add_button,
+            self.duplicate_button,
+            self.delete_button,
+            self.undo_button,
+            self.redo_button,
+            self.import_button,
+            self.export_button,
+            self.filter_text,
+            self.filter_choice,
+            self.table,
+            self.historical,
+            self.send_button,
+            self.pause_button,
+            self.cancel_button,
+            self.resend_button,
+            self.resume_button,
+        ]
 
         self.filter_text.textChanged.connect(self._apply_filter)
         self.filter_choice.currentTextChanged.connect(self._apply_filter)
@@ -281,15 +299,17 @@ class BatchPanel(QWidget):
         if not rows:
             self.status.setText("Empty batch. Add the current payload (Ctrl+B) or import a file.")
             return
-        self.status.setText(f"{len(rows):,} row{'s' * (len(rows) != 1)}.{self._blocked_note()}")
+        # Remembered, so that the verdicts of a check replace the note instead of adding one.
+        self._noted = self._blocked_note()
+        self.status.setText(f"{len(rows):,} row{'s' * (len(rows) != 1)}.{self._noted}")
 
     def _blocked_note(self) -> str:
         blocked = sum(row.blocked for row in self.model.rows)
         if not blocked:
             return ""
         return (
-            f" {blocked:,} PostHog would reject or drop (choose Errors to list them);"
-            " Send batch holds them back."
+            f" {blocked:,} held back from Send batch: PostHog would reject or drop"
+            f" {'it' if blocked == 1 else 'them'} (Errors lists them)."
         )
 
     def _set_busy(self, busy: str) -> None:

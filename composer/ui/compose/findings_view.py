@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum
 from typing import Any
 
@@ -13,7 +14,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -149,12 +150,23 @@ class FindingsPane(QWidget):
         self.view.clicked.connect(self._on_activated)
         self.view.selectionModel().currentChanged.connect(self._on_current_changed)
 
-    def show_result(self, findings: list[Finding], predicted: PredictedReply | None) -> None:
+    def show_result(
+        self,
+        findings: list[Finding],
+        predicted: PredictedReply | None,
+        waiting: Sequence[str] = (),
+    ) -> None:
+        """Show the findings; `waiting` names the empty fields of a new form whose findings
+        are held back until they are touched (or Send is pressed)."""
         self.model.set_findings(findings)
         errors = sum(1 for f in findings if f.severity is Severity.ERROR)
         warnings = sum(1 for f in findings if f.severity is Severity.WARNING)
         counts = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
-        if predicted is None:
+        if waiting and not errors:
+            fields = " and ".join(waiting) if len(waiting) < 3 else ", ".join(waiting)
+            text = f"To start, fill in {fields}. The check follows as you type."
+            tone = "neutral"
+        elif predicted is None:
             text, tone = f"Fix the JSON first ({counts}).", "client_error"
         elif (
             predicted.status == 200
@@ -178,7 +190,11 @@ class FindingsPane(QWidget):
 
     def _apply_tone(self) -> None:
         # From the application palette: a widget's own palette can lag behind a theme switch.
-        color = getattr(status_colors(QApplication.palette()), self._tone)
+        palette = QApplication.palette()
+        if self._tone == "neutral":  # guidance, not a verdict
+            color = palette.color(QPalette.ColorRole.WindowText)
+        else:
+            color = getattr(status_colors(palette), self._tone)
         self.predicted.setStyleSheet(f"color: {color.name()}; font-weight: 600;")
 
     def changeEvent(self, event: QEvent) -> None:

@@ -30,13 +30,13 @@ from composer.core.compose.payloads import (
     build_event,
     composition_from_event,
 )
-from composer.core.compose.values import PropertyRow, ValueType
 from composer.core.findings import Finding, Severity, Stage
 from composer.core.plans.model import Plan
 from composer.ui import names
 from composer.ui.compose.plan_assist import PlanAssist
 from composer.ui.compose.timestamp_edit import TimestampEdit
 from composer.ui.theme import tint_field
+from composer.ui.widgets.fields import show_start_when_set
 from composer.ui.widgets.properties_editor import PropertiesEditor
 from composer.ui.widgets.tabs import EditorTabs
 
@@ -140,8 +140,7 @@ class ComposeForm(QWidget):
         self.set_editor = PropertiesEditor(names.SET, self)
         self.set_once_editor = PropertiesEditor(names.SET_ONCE, self)
         self.group_set = PropertiesEditor(names.GROUP_PROPERTIES, self)
-        self.tabs = EditorTabs(self)
-        self.tabs.setAccessibleName(names.EDITOR_TABS)
+        self.tabs = EditorTabs(names.EDITOR_TABS, self)
         self.tabs.setDocumentMode(True)
 
         distinct_row = QHBoxLayout()
@@ -186,13 +185,15 @@ class ComposeForm(QWidget):
         self.timestamp.edited.connect(self._changed)
         for editor in (self.properties, self.set_editor, self.set_once_editor, self.group_set):
             editor.edited.connect(self._changed)
-            editor.edited.connect(self._update_tab_titles)
+            editor.edited.connect(self.update_tab_titles)
             editor.message.connect(self.message)
         self.kind.currentIndexChanged.connect(self._kind_changed)
         self.merge.toggled.connect(self._kind_changed)
         self.placement.currentIndexChanged.connect(self._changed)
         self.endpoint.currentTextChanged.connect(self._changed)
         self.uuid_auto.toggled.connect(self._uuid_auto_toggled)
+        show_start_when_set(self.uuid)
+        show_start_when_set(self.timestamp.line)
         self.uuid.setText(str(uuidlib.uuid4()))
         self.uuid.setReadOnly(True)
         self.plan_assist = PlanAssist(self, self)
@@ -286,9 +287,9 @@ class ComposeForm(QWidget):
         elif self.tabs.indexOf(current) >= 0:
             self.tabs.setCurrentWidget(current)
         self.tabs.blockSignals(False)
-        self._update_tab_titles()
+        self.update_tab_titles()
 
-    def _update_tab_titles(self) -> None:
+    def update_tab_titles(self) -> None:
         for i in range(self.tabs.count()):
             editor = self.tabs.widget(i)
             assert isinstance(editor, PropertiesEditor)
@@ -404,7 +405,7 @@ class ComposeForm(QWidget):
             self._extra = dict(c.extra)
         finally:
             self._setting = False
-        self._update_tab_titles()
+        self.update_tab_titles()
         self.edited.emit()
 
     # -- the tracking plan ----------------------------------------------------------------
@@ -415,61 +416,13 @@ class ComposeForm(QWidget):
 
     # -- drafts and templates -------------------------------------------------------------
 
-    def _editors(self) -> dict[str, PropertiesEditor]:
+    def editors(self) -> dict[str, PropertiesEditor]:
         return {
             "properties": self.properties,
             "$set": self.set_editor,
             "$set_once": self.set_once_editor,
             "$group_set": self.group_set,
         }
-
-    def state(self) -> dict[str, Any]:
-        """Everything the form holds, rows that are not valid yet included (for drafts)."""
-        return {
-            "kind": self.current_kind().value,
-            "endpoint": self.endpoint.currentText(),
-            "automatic_uuid": self.uuid_auto.isChecked(),
-            "event": build_event(self.composition()),
-            "rows": {
-                # A fourth item marks a row whose type still follows its value.
-                name: [
-                    [r.key, r.type.value, r.text, *([True] if r.auto_type else [])]
-                    for r in editor.model.rows()
-                ]
-                for name, editor in self._editors().items()
-            },
-        }
-
-    def restore_state(self, state: dict[str, Any]) -> None:
-        """Show a saved state; unknown or damaged parts are skipped, never fatal."""
-        event = state.get("event")
-        if isinstance(event, dict):
-            self.set_composition(composition_from_event(event))
-        kind = state.get("kind")
-        if kind in {k.value for k in PayloadKind}:
-            self.set_kind(PayloadKind(kind))
-        endpoint = state.get("endpoint")
-        if isinstance(endpoint, str) and endpoint:
-            self.endpoint.setCurrentText(endpoint)
-        rows = state.get("rows")
-        if isinstance(rows, dict):
-            for name, editor in self._editors().items():
-                saved = rows.get(name)
-                if isinstance(saved, list):
-                    editor.model.set_rows(
-                        [
-                            PropertyRow(str(r[0]), ValueType(r[1]), str(r[2]), r[3:] == [True])
-                            for r in saved
-                            if isinstance(r, list)
-                            and len(r) in (3, 4)
-                            and r[1] in {t.value for t in ValueType}
-                        ]
-                    )
-        if state.get("automatic_uuid") is True:
-            self.uuid_auto.setChecked(True)
-            self.uuid.setText(str(uuidlib.uuid4()))
-        self._update_tab_titles()
-        self.edited.emit()
 
     def load_event(self, event: dict[str, Any], endpoint: str) -> None:
         """Show a template's event: an event without a uuid gets an automatic one."""
@@ -541,6 +494,26 @@ class ComposeForm(QWidget):
                     )
                 )
         return found
+
+    def focus_order(self) -> list[QWidget]:
+        """The fields top to bottom, then the editors' tab bar and each editor."""
+        return [
+            self.kind,
+            self.merge,
+            self.endpoint,
+            self.event_name,
+            self.distinct_id,
+            self.placement,
+            self.anon_id,
+            self.alias,
+            self.group_type,
+            self.group_key,
+            *self.timestamp.focus_order(),
+            self.uuid,
+            self.uuid_auto,
+            self.tabs.tabBar(),
+            *(w for e in self.editors().values() for w in e.focus_order()),
+        ]
 
     def widget_for_path(self, path: str) -> QWidget | None:
         name = FIELD_PATHS.get(path)

@@ -34,3 +34,7 @@ class PreviewPane(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.error)
+
+    def focus_order(self) -> list[QWidget]:
+        """The buttons in the header row, then the body."""
+        return [self.edit_json_button, self.copy_button, self.view]

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -52,9 +51,12 @@ from composer.core.templates.variables import (
 )
 from composer.services.templates import TemplateEntry
 from composer.ui.compose.findings_view import FindingsPane
+from composer.ui.compose.first_steps import FirstSteps
 from composer.ui.compose.form import ComposeForm
+from composer.ui.compose.form_state import form_state, restore_form_state
 from composer.ui.compose.json_editing import JsonEditing
 from composer.ui.compose.preview import PreviewPane
+from composer.ui.widgets.fit_scroll import FitWidthScrollArea
 
 PREVIEW_INTERVAL_MS = 60  # at most ~16 preview updates a second while typing
 
@@ -96,6 +98,7 @@ class ComposeRoom(QObject):
         self._updating = False
         self.last_check: CheckResult | None = None
         self.last_findings: list[Finding] = []
+        self.shown_findings: list[Finding] = []  # less what waits for a new form's first steps
         # {{variables}}: built-in values are remembered per place in the body (the memo) so the
         # preview shows what Send sends; a send clears it, so the next one gets fresh values.
         self.variables: dict[str, Any] = {}
@@ -128,9 +131,9 @@ class ComposeRoom(QObject):
 
     def _build(self, parent: QWidget) -> None:
         self.form = ComposeForm(parent)
-        self.form_scroll = QScrollArea(parent)
+        self.first_steps = FirstSteps(self.form)
+        self.form_scroll = FitWidthScrollArea(parent)
         self.form_scroll.setWidget(self.form)
-        self.form_scroll.setWidgetResizable(True)
         self.form_scroll.setObjectName("form_scroll")
         self.form_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
@@ -242,7 +245,9 @@ class ComposeRoom(QObject):
         accepted = result.predicted.status < 300
         persons = prediction_findings(self.persons, shown.value) if accepted else []
         self._show_findings(
-            [*self.form.problems(), *unresolved, *result.findings, *persons, *planned], result
+            [*self.form.problems(), *unresolved, *result.findings, *persons, *planned],
+            result,
+            form=True,
         )
 
     def _update_from_raw(self) -> None:
@@ -269,11 +274,16 @@ class ComposeRoom(QObject):
             result,
         )
 
-    def _show_findings(self, findings: list[Finding], result: CheckResult | None) -> None:
+    def _show_findings(
+        self, findings: list[Finding], result: CheckResult | None, *, form: bool = False
+    ) -> None:
         self.last_check = result
         self.last_findings = findings
-        self.findings.show_result(findings, result.predicted if result is not None else None)
-        self.form.mark(findings)
+        shown, waiting = self.first_steps.split(findings) if form else (findings, [])
+        self.shown_findings = shown
+        predicted = result.predicted if result is not None else None
+        self.findings.show_result(shown, predicted, waiting)
+        self.form.mark(shown)
 
     @Slot(object)
     def go_to_finding(self, finding: Finding) -> None:
@@ -296,6 +306,10 @@ class ComposeRoom(QObject):
         where = jsonlocate.locate(self.preview.text(), finding.path)
         if where is not None:
             self.preview.go_to(*where)
+
+    def focus_order(self) -> list[QWidget]:
+        """The form, the body and its findings, as they stand left to right."""
+        return [*self.form.focus_order(), *self.preview_pane.focus_order(), self.findings.view]
 
     # -- JSON editing --------------------------------------------------------------------------
 
@@ -332,6 +346,7 @@ class ComposeRoom(QObject):
             self.json_editing.forget()
             self.set_raw_mode(False)
         self.form.new_payload()
+        self.first_steps.restart()
         self.update_preview()
 
     def focus_event_name(self) -> None:
@@ -355,10 +370,17 @@ class ComposeRoom(QObject):
 
     # -- sending -------------------------------------------------------------------------------
 
+    def reveal_findings(self) -> None:
+        """Every finding shows from now on, the empty fields of a new form's included."""
+        if self.first_steps.fresh:
+            self.first_steps.reveal()
+            self.update_preview()
+
     def prepare_send(self) -> PreparedSend | None:
         """The body Send sends, with fresh {{$...}} values; None (and a message saying what to
         fix) when there is nothing sendable."""
         self._memo.clear()  # {{$now}}, {{$uuid}} ... are taken at send time
+        self.first_steps.reveal()
         self.update_preview()
         key = self.shell.key.text()
         editing = self.json_editing
@@ -411,6 +433,7 @@ class ComposeRoom(QObject):
             return False
         self.stop_editing_row()
         self.current_template = None
+        self.first_steps.reveal()
         if len(events) == 1:
             event = {k: v for k, v in without_keys(events[0]).items() if k != "uuid"}
             self.form.load_event(event, endpoint)
@@ -446,6 +469,7 @@ class ComposeRoom(QObject):
             return
         self.editing = None  # loading the row must not write it back
         self.current_template = None  # Save template must not put the row over the template
+        self.first_steps.reveal()
         self.form.set_composition(composition_from_event(event))
         self.editing = uuid
         name = event.get("event")
@@ -466,6 +490,7 @@ class ComposeRoom(QObject):
         if self.json_editing.on and not self.set_raw_mode(False):
             return
         self.stop_editing_row()
+        self.first_steps.reveal()
         self.form.load_event(template.event, template.endpoint)
         self.current_template = None if entry.builtin else entry
         self._template_description = template.description
@@ -509,7 +534,7 @@ class ComposeRoom(QObject):
         template the form was opened from."""
         entry = self.current_template
         return {
-            "form": self.form.state(),
+            "form": form_state(self.form),
             "raw_text": self.preview.text() if self.json_editing.on else None,
             "template": entry.to_draft(self._template_description) if entry else None,
         }
@@ -517,7 +542,7 @@ class ComposeRoom(QObject):
     def restore_draft(self, doc: dict[str, Any]) -> None:
         form = doc.get("form")
         if isinstance(form, dict):
-            self.form.restore_state(form)
+            restore_form_state(self.form, form)
         origin = TemplateEntry.from_draft(doc.get("template"))
         if origin is not None:
             self.current_template, self._template_description = origin

@@ -113,6 +113,9 @@ class TimestampEdit(QWidget):
     def text(self) -> str:
         return self.line.text().strip()
 
+    def focus_order(self) -> list[QWidget]:
+        return [self.line, self.now_button, self.pick_button]
+
     def set_text(self, text: str) -> None:
         self.line.setText(text)
 

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QSplitter,
     QTableView,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -44,6 +43,7 @@ from composer.ui.persons.model import (
 )
 from composer.ui.tasks import TaskRunner
 from composer.ui.widgets.json_view import JsonView
+from composer.ui.widgets.tabs import NamedTabs
 
 COALESCE_MS = 200  # how long refresh asks gather before one read answers them all
 SEARCH_MS = 250  # typing pause before a search reads
@@ -177,9 +177,7 @@ class PersonsPanel(QWidget):
         self.merges.fit_columns(0.36, 0.30, 0.34)
         self.json = JsonView(self)
         self.json.setAccessibleName(names.PERSON_JSON)
-        self.detail = QTabWidget(self)
-        self.detail.setAccessibleName(names.PERSON_DETAILS)
-        self.detail.setDocumentMode(True)
+        self.detail = NamedTabs(names.PERSON_DETAILS, self, document_mode=True)
         self.detail.addTab(self.properties, "Properties")
         self.detail.addTab(self.merges, "Merge history")
         self.detail.addTab(self.json, "JSON")
@@ -215,9 +213,7 @@ class PersonsPanel(QWidget):
         self.groups_splitter.addWidget(self.group_properties)
         self.groups_splitter.setChildrenCollapsible(False)
 
-        self.tabs = QTabWidget(self)
-        self.tabs.setAccessibleName(names.PERSONS_AND_GROUPS)
-        self.tabs.setDocumentMode(True)
+        self.tabs = NamedTabs(names.PERSONS_AND_GROUPS, self, document_mode=True)
         self.tabs.addTab(self.splitter, "Persons")
         self.tabs.addTab(self.groups_splitter, "Groups")
         # The count sits in the tab bar's free corner, so the search keeps the whole row.

@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStyle,
     QTableView,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -46,6 +45,7 @@ from composer.ui import dialogs
 from composer.ui.tasks import submit
 from composer.ui.theme import status_colors
 from composer.ui.widgets.json_view import JsonView, pretty_body
+from composer.ui.widgets.tabs import NamedTabs
 
 Index = QModelIndex | QPersistentModelIndex
 POLL_MS = 500
@@ -278,9 +278,10 @@ class InboxPane(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(Column.TIME, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(Column.EVENT, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(Column.EVENT, 120)
-        header.resizeSection(Column.DISTINCT_ID, 90)
-        header.resizeSection(Column.SOURCE, 90)
+        header.resizeSection(Column.EVENT, 180)
+        header.resizeSection(Column.DISTINCT_ID, 150)
+        header.resizeSection(Column.SOURCE, 130)
+        header.resizeSection(Column.FINDINGS, 260)
         header.setStretchLastSection(True)
         self.where = QLabel("The sandbox is starting…", self)
         self.where.setWordWrap(True)
@@ -296,9 +297,7 @@ class InboxPane(QWidget):
         self.request_view.setAccessibleName("Raw request")
         self.findings_view = JsonView(self)
         self.findings_view.setAccessibleName("What PostHog would do")
-        self.detail = QTabWidget(self)
-        self.detail.setAccessibleName("Inbox detail")
-        self.detail.setDocumentMode(True)
+        self.detail = NamedTabs("Inbox detail", self, document_mode=True)
         self.detail.addTab(self.event_view, "Stored event")
         self.detail.addTab(self.request_view, "Raw request")
         self.detail.addTab(self.findings_view, "Findings")
@@ -309,11 +308,13 @@ class InboxPane(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.where, 1)
         top.addWidget(self.clear_button)
-        split = QSplitter(Qt.Orientation.Vertical, self)
+        # The inbox has the window's width: the events on the left, the one chosen beside them.
+        split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.table)
         split.addWidget(self.detail)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        split.setChildrenCollapsible(False)
         self.splitter = split
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

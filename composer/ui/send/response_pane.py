@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QListView,
     QSplitter,
     QTableView,
-    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 from composer.ui import names
 from composer.ui.theme import status_colors
 from composer.ui.widgets.json_view import JsonView, pretty_body
+from composer.ui.widgets.tabs import NamedTabs
 
 if TYPE_CHECKING:
     from composer.services.transport import ResponseRecord
@@ -174,12 +174,19 @@ class ResponsePane(QWidget):
         self.copy.clicked.connect(self.copy_response)
         self._shown: SendEntry | None = None
 
-        tabs = QTabWidget(self)
-        tabs.setDocumentMode(True)
-        tabs.setAccessibleName("Response views")
+        tabs = NamedTabs("Response views", self, document_mode=True)
         tabs.addTab(self.body, "Body")
         tabs.addTab(self.headers, "Headers")
         self.tabs = tabs
+        self.focus_order: list[QWidget] = [
+            self.search,
+            self.raw,
+            self.copy,
+            tabs.tabBar(),
+            self.body,
+            self.headers,
+            self.history,
+        ]
         tools = QHBoxLayout()
         tools.addWidget(self.search, 1)
         tools.addWidget(self.raw)

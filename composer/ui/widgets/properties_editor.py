@@ -347,6 +347,17 @@ class PropertiesEditor(QWidget):
             shortcut.activated.connect(slot)
         self.model.edited.connect(self._show_problems)
 
+    def focus_order(self) -> list[QWidget]:
+        """The buttons (above the table on screen), then the table."""
+        return [
+            self.add_button,
+            self.remove_button,
+            self.up_button,
+            self.down_button,
+            self.paste_button,
+            self.table,
+        ]
+
     def _button(self, text: str, accessible: str, slot: Any, keys: str) -> QToolButton:
         button = QToolButton(self)
         button.setText(text)

@@ -1,4 +1,4 @@
-"""Tab widgets that keep room for descenders."""
+"""Tab widgets whose tab bar is announced by name, and that keep room for descenders."""
 
 from __future__ import annotations
 
@@ -18,7 +18,24 @@ class _RoomyTabBar(QTabBar):
         return QSize(hint.width() + 8, hint.height() + 6)
 
 
-class EditorTabs(QTabWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+class NamedTabs(QTabWidget):
+    """A tab widget with an accessible name on itself and on its tab bar: the bar is what
+    takes keyboard focus, so a screen reader says the bar's name when Tab reaches it."""
+
+    def __init__(
+        self, name: str, parent: QWidget | None = None, *, document_mode: bool = False
+    ) -> None:
         super().__init__(parent)
+        self.setAccessibleName(name)
+        self.setDocumentMode(document_mode)
+        self.tabBar().setAccessibleName(name)
+
+    def setTabBar(self, bar: QTabBar) -> None:
+        bar.setAccessibleName(self.accessibleName())
+        super().setTabBar(bar)
+
+
+class EditorTabs(NamedTabs):
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(name, parent)
         self.setTabBar(_RoomyTabBar(self))
