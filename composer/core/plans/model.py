@@ -91,6 +91,7 @@ class EventSpec:
     set_once: dict[str, PropertySpec] = field(default_factory=dict)
     allow_unknown_properties: bool | None = None  # None: the plan's default
     line: int | None = None
+    include: tuple[str, ...] = ()  # the property sets it includes (their specs are in properties)
 
 
 class NamingStyle(StrEnum):
@@ -125,11 +126,14 @@ class NamingRule:
 class Plan:
     source: str = "tracking plan"
     name: str = ""
+    description: str = ""
     events: dict[str, EventSpec] = field(default_factory=dict)
     event_naming: NamingRule | None = None
     property_naming: NamingRule | None = None
     allow_unplanned_events: bool = True
     allow_unknown_properties: bool = True
+    # Shared properties by set name; events hold the same PropertySpec objects they include.
+    property_sets: dict[str, dict[str, PropertySpec]] = field(default_factory=dict)
     problems: list[PlanProblem] = field(default_factory=list)
 
     @property
