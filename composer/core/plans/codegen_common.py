@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from composer.core.jsonio import dumps_compact
-from composer.core.plans.model import EventSpec, Plan, PropertySpec, PropertyType
+from composer.core.plans.model import EventSpec, Plan, PropertySpec, PropertyType, value_types
 
 # Words inside a name: runs of capitals (an acronym), a capitalised word, digits with letters.
 _WORD = re.compile(r"[A-Z]+[0-9]*(?![a-z])|[A-Z]?[a-z]+[0-9]*|[0-9]+[a-z]*")
@@ -196,7 +196,8 @@ def doc_lines(spec: PropertySpec) -> str:
 
 
 def allows_null(spec: PropertySpec) -> bool:
-    return not spec.types or PropertyType.NULL in spec.types
+    types = value_types(spec)
+    return not types or PropertyType.NULL in types
 
 
 def literal_enum(spec: PropertySpec) -> bool:

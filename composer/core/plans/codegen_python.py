@@ -41,7 +41,7 @@ from composer.core.plans.codegen_common import (
     string_literal,
     words,
 )
-from composer.core.plans.model import Plan, PropertySpec, PropertyType
+from composer.core.plans.model import Plan, PropertySpec, PropertyType, value_types
 
 # Python's keywords (3.11, fixed here so that the output does not depend on the Python that
 # generates it), and the builtins and module names the generated helpers use: a function
@@ -461,9 +461,9 @@ def _annotation(spec: PropertySpec) -> str:
         if any(v is None for v in spec.enum):
             parts.append("None")
         return " | ".join(parts)
-    if not spec.types:
+    kinds = list(value_types(spec))
+    if not kinds:
         return "object"
-    kinds = list(spec.types)
     if PropertyType.INTEGER in kinds and PropertyType.NUMBER in kinds:
         kinds.remove(PropertyType.INTEGER)  # float already takes int
     return " | ".join(_TYPES[t] for t in kinds)

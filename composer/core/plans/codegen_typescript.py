@@ -35,7 +35,7 @@ from composer.core.plans.codegen_common import (
     show,
     string_literal,
 )
-from composer.core.plans.model import Plan, PropertySpec, PropertyType
+from composer.core.plans.model import Plan, PropertySpec, PropertyType, value_types
 
 # Reserved words of JavaScript and TypeScript (strict mode), and the names the module exports
 # besides the events: a function named like one gets a trailing underscore.
@@ -473,10 +473,11 @@ def _type(spec: PropertySpec) -> str:
     if literal_enum(spec):
         assert spec.enum is not None
         return " | ".join(_literal(v) for v in spec.enum)
-    if not spec.types:
+    kinds = value_types(spec)
+    if not kinds:
         return "unknown"
     names: list[str] = []
-    for kind in spec.types:
+    for kind in kinds:
         name = _TYPES[kind]
         if name not in names:
             names.append(name)

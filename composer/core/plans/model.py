@@ -142,6 +142,18 @@ class Plan:
         return bool(self.events) or not self.problems
 
 
+def value_types(spec: PropertySpec) -> tuple[PropertyType, ...]:
+    """The types a property's value may have, for code and PostHog's schema: the plan's, or,
+    when it gives only a JSON Schema, the schema's top-level `type` (none: any value)."""
+    if spec.types or not isinstance(spec.schema_source, dict):
+        return spec.types
+    declared = spec.schema_source.get("type")
+    names = declared if isinstance(declared, list) else [declared]
+    known = {t.value: t for t in PropertyType if t is not PropertyType.DATETIME}
+    kinds = tuple(known[n] for n in names if isinstance(n, str) and n in known)
+    return kinds if len(kinds) == len(names) else ()
+
+
 _DATETIME_FORMS = frozenset(
     {TimestampForm.RFC3339, TimestampForm.SPACE_WITH_OFFSET, TimestampForm.NAIVE}
 )

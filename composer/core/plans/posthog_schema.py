@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from composer.core.plans.model import PLAN_VERSION, Plan, PropertySpec, PropertyType
+from composer.core.plans.model import PLAN_VERSION, Plan, PropertySpec, PropertyType, value_types
 
 # PostHog's property types (SchemaPropertyType), and the plan types they are.
 STRING, NUMERIC, BOOLEAN, DATETIME, OBJECT, ANY, DURATION = (
@@ -365,7 +365,7 @@ def _clashes(event: EventDefinition, schema: PostHogSchema, notes: list[str]) ->
 def posthog_type(spec: PropertySpec) -> str:
     """The PostHog property type closest to a planned property's types (Any when it has
     several, or none, or only an array)."""
-    kinds = {_FROM_PLAN.get(t) for t in spec.types if t is not PropertyType.NULL}
+    kinds = {_FROM_PLAN.get(t) for t in value_types(spec) if t is not PropertyType.NULL}
     only = kinds.pop() if len(kinds) == 1 else None
     return only or ANY
 
@@ -439,6 +439,7 @@ def to_posthog_export(plan: Plan) -> tuple[dict[str, Any], list[str]]:
     for set_name in sorted(plan.property_sets):
         add_group(set_name, plan.property_sets[set_name].values(), f"Property set {set_name}")
     definitions: list[dict[str, Any]] = []
+    with_person: list[str] = []
     for event_name in sorted(plan.events):
         event = plan.events[event_name]
         shared = [plan.property_sets.get(s, {}) for s in event.include]
@@ -454,10 +455,7 @@ def to_posthog_export(plan: Plan) -> tuple[dict[str, Any], list[str]]:
             names.append(group_name)
         attached[event_name] = names
         if event.set or event.set_once:
-            notes.append(
-                f"{event_name}: PostHog's property groups do not describe person"
-                " properties ($set / $set_once)"
-            )
+            with_person.append(event_name)
         definition: dict[str, Any] = {
             "id": _stable_id("event", event_name),
             "name": event_name,
@@ -474,6 +472,11 @@ def to_posthog_export(plan: Plan) -> tuple[dict[str, Any], list[str]]:
             )
     for group in groups.values():
         group["events"].sort(key=lambda e: e["name"].lower())
+    if with_person:
+        notes.append(
+            "PostHog's property groups do not describe person properties ($set / $set_once):"
+            f" not exported for {_names(with_person)}"
+        )
     export = {
         "event_definitions": {
             "count": len(definitions),
@@ -558,7 +561,12 @@ def diff(plan: Plan, schema: PostHogSchema) -> tuple[list[Difference], list[str]
     required, string enums, numeric ranges); and notes on what was not compared."""
     differences: list[Difference] = []
     notes: list[str] = list(schema.problems)
-    system = [n for n, e in schema.events.items() if n.startswith("$") and not e.groups]
+    system = [
+        n
+        for n, e in schema.events.items()
+        if n.startswith("$") and not e.groups and n not in plan.events
+    ]
+    with_person: list[str] = []
     for name in sorted(set(plan.events) | set(schema.events)):
         event = plan.events.get(name)
         defined = schema.events.get(name)
@@ -611,9 +619,12 @@ def diff(plan: Plan, schema: PostHogSchema) -> tuple[list[Difference], list[str]
                 if a != b:
                     differences.append(Difference(name, key, bound, a, b))
         if event.set or event.set_once:
-            notes.append(
-                f"{name}: person properties are not compared (PostHog has no schema for them)"
-            )
+            with_person.append(name)
+    if with_person:
+        notes.append(
+            "not compared: person properties ($set / $set_once; PostHog's property groups do not"
+            f" describe them) of {_names(with_person)}"
+        )
     if system:
         notes.append(
             f"not compared: {len(system)} PostHog event(s) starting with $ and without property"
