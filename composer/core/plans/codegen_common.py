@@ -9,6 +9,7 @@ groups; a plan's reader must be able to trust that every event is there).
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -161,6 +162,8 @@ def plan_events(
 
 
 def show(value: object) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no infinity; a YAML plan may (.inf)
     return dumps_compact(value).decode(errors="replace")
 
 
