@@ -119,6 +119,7 @@ class PlanPanel(QWidget):
             self.generate_code,
             "Typed Python or TypeScript functions for every planned event, previewed",
         )
+        self.codegen_button.setVisible(False)  # until there is a plan
 
         self.model = QStandardItemModel(self)
         self.model.setHorizontalHeaderLabels(["Event / property", "Type", "Rules", "Breaks"])
@@ -218,6 +219,8 @@ class PlanPanel(QWidget):
         plan, path = self.plan, self.path
         colors = status_colors(self.palette())
         self.example_button.setVisible(plan is None)
+        # In the example's place once there is a plan: the row keeps its width.
+        self.codegen_button.setVisible(plan is not None)
         self.codegen_button.setEnabled(plan is not None and plan.usable)
         if plan is None:
             folder = self.folder or "the templates folder"
