@@ -50,9 +50,7 @@ def python_functions(code: str) -> dict[str, str]:
 
 def typescript_functions(code: str) -> dict[str, str]:
     found: dict[str, str] = {}
-    pattern = (
-        r'export function (\w+)\(client: PostHogClient[^\n]*\n  _send\(client, ("(?:[^"\\]|\\.)*")'
-    )
+    pattern = r'export function (\w+)\([\s\S]*?\): void \{\n  _send\(client, ("(?:[^"\\]|\\.)*")'
     for function, event in re.findall(pattern, code):
         found[ast.literal_eval(event)] = function
     return found

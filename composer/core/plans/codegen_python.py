@@ -530,10 +530,9 @@ def _rule(spec: PropertySpec) -> str:
     if spec.required:
         args.append("required=True")
     if spec.types:
-        kinds = ", ".join(string_literal(t.value, "python") for t in spec.types)
-        args.append(f"types=({kinds},)")
+        args.append(f"types={_tuple([string_literal(t.value, 'python') for t in spec.types])}")
     if spec.enum is not None:
-        args.append(f"enum=({', '.join(_literal(v) for v in spec.enum)},)")
+        args.append(f"enum={_tuple([_literal(v) for v in spec.enum])}")
     if spec.pattern is not None:
         args.append(f"pattern={string_literal(spec.pattern.pattern, 'python')}")
     for key in ("minimum", "maximum", "min_length", "max_length"):
@@ -541,6 +540,10 @@ def _rule(spec: PropertySpec) -> str:
         if value is not None:
             args.append(f"{key}={_literal(value)}")
     return f"_Rule({', '.join(args)})"
+
+
+def _tuple(items: list[str]) -> str:
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
 def _literal(value: object) -> str:
@@ -600,13 +603,16 @@ def _function(event: EventCode, params: dict[str, str]) -> list[str]:
         signature += ["    *,", *keyword]
     lines = [f"def {event.function}(", *signature, ") -> str | None:"]
     lines.extend(_docstring(event, params))
-    values = ", ".join(
-        f"{string_literal(spec.name, 'python')}: {params[spec.name]}" for spec in event.properties
-    )
-    call = [
-        f"        {string_literal(event.name, 'python')},",
-        f"        {{{values}}},",
-    ]
+    call = [f"        {string_literal(event.name, 'python')},"]
+    if event.properties:
+        call.append("        {")
+        call.extend(
+            f"            {string_literal(spec.name, 'python')}: {params[spec.name]},"
+            for spec in event.properties
+        )
+        call.append("        },")
+    else:
+        call.append("        {},")
     if event.set:
         call.append("        set=set,")
     if event.set_once:
@@ -627,7 +633,10 @@ def _docstring(event: EventCode, params: dict[str, str]) -> list[str]:
     lines.append(f"    {about}.")
     if event.properties or event.set or event.set_once:
         lines += ["", "    Args:"]
-    for prop in event.properties:
+    ordered = [p for p in event.properties if p.required] + [
+        p for p in event.properties if not p.required
+    ]  # as the signature lists them
+    for prop in ordered:
         lines.append(f"        {params[prop.name]}: {_arg_doc(prop, params[prop.name])}")
     for field, key, specs in (
         ("set", "$set", event.set),

@@ -590,7 +590,13 @@ def _function(event: EventCode) -> list[str]:
         given = "properties"
     if event.allow_unknown:
         params.append("extra?: Record<string, unknown>")
-    lines.append(f"export function {event.function}({', '.join(params)}): void {{")
+    head = f"export function {event.function}({', '.join(params)}): void {{"
+    if len(head) <= 100:
+        lines.append(head)
+    else:  # one parameter a line, as a formatter would
+        lines.append(f"export function {event.function}(")
+        lines.extend(f"  {param}," for param in params)
+        lines.append("): void {")
     args = ["client", string_literal(event.name, "typescript"), given]
     if event.allow_unknown:
         args.append("extra")
