@@ -6,12 +6,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint venv system-deps-run system-deps-test js-deps screenshot bench clean
+.PHONY: run test lint venv system-deps-run system-deps-test js-deps ts-deps screenshot bench clean
 
 run: system-deps-run $(STAMP)
 	$(BIN)/event-composer
 
-test: system-deps-test $(STAMP) js-deps lint
+test: system-deps-test $(STAMP) js-deps ts-deps lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -35,6 +35,10 @@ system-deps-test:
 # posthog-node, posthog-js and playwright-core for the real-SDK tests (skipped without Node).
 js-deps:
 	sh scripts/js-deps.sh
+
+# typescript, for the tests that run `tsc --strict` on generated tracking code (skipped without Node).
+ts-deps:
+	sh scripts/ts-deps.sh
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/preflight.py

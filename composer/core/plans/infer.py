@@ -125,15 +125,18 @@ def _describe(props: dict[str, _PropertyStats], count: int) -> dict[str, Any]:
     return result
 
 
-def render_plan(doc: dict[str, Any]) -> str:
+LEARNED_HEADER = (
+    "# A tracking plan learned by event-composer. Edit it: add descriptions, owners,\n"
+    "# ranges and patterns; loosen what was only true of these samples.\n"
+)
+
+
+def render_plan(doc: dict[str, Any], header: str = LEARNED_HEADER) -> str:
+    """A plan document as YAML that reads back to the same document, after `header`."""
     import yaml  # here, not at the top: the window starts without it
 
     from composer.core.plans.yaml12 import plan_dumper, read_yaml
 
-    header = (
-        "# A tracking plan learned by event-composer. Edit it: add descriptions, owners,\n"
-        "# ranges and patterns; loosen what was only true of these samples.\n"
-    )
     options: dict[str, Any] = {
         "Dumper": plan_dumper(),
         "sort_keys": False,

@@ -91,6 +91,7 @@ class EventSpec:
     set_once: dict[str, PropertySpec] = field(default_factory=dict)
     allow_unknown_properties: bool | None = None  # None: the plan's default
     line: int | None = None
+    include: tuple[str, ...] = ()  # the property sets it includes (their specs are in properties)
 
 
 class NamingStyle(StrEnum):
@@ -125,17 +126,32 @@ class NamingRule:
 class Plan:
     source: str = "tracking plan"
     name: str = ""
+    description: str = ""
     events: dict[str, EventSpec] = field(default_factory=dict)
     event_naming: NamingRule | None = None
     property_naming: NamingRule | None = None
     allow_unplanned_events: bool = True
     allow_unknown_properties: bool = True
+    # Shared properties by set name; events hold the same PropertySpec objects they include.
+    property_sets: dict[str, dict[str, PropertySpec]] = field(default_factory=dict)
     problems: list[PlanProblem] = field(default_factory=list)
 
     @property
     def usable(self) -> bool:
         """False only when nothing could be read (a syntax error): checks are then skipped."""
         return bool(self.events) or not self.problems
+
+
+def value_types(spec: PropertySpec) -> tuple[PropertyType, ...]:
+    """The types a property's value may have, for code and PostHog's schema: the plan's, or,
+    when it gives only a JSON Schema, the schema's top-level `type` (none: any value)."""
+    if spec.types or not isinstance(spec.schema_source, dict):
+        return spec.types
+    declared = spec.schema_source.get("type")
+    names = declared if isinstance(declared, list) else [declared]
+    known = {t.value: t for t in PropertyType if t is not PropertyType.DATETIME}
+    kinds = tuple(known[n] for n in names if isinstance(n, str) and n in known)
+    return kinds if len(kinds) == len(names) else ()
 
 
 _DATETIME_FORMS = frozenset(

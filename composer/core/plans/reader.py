@@ -162,6 +162,7 @@ class _Reader:
                 )
         plan = self.plan
         plan.name = str(doc.get("name", "") or "")
+        plan.description = str(doc.get("description", "") or "")
         plan.allow_unplanned_events = self.flag(doc, "allow_unplanned_events", True, ())
         plan.allow_unknown_properties = self.flag(doc, "allow_unknown_properties", True, ())
         naming = doc.get("naming")
@@ -183,6 +184,7 @@ class _Reader:
                 plan.event_naming = self.naming(naming, ("naming",))
                 plan.property_naming = plan.event_naming
         sets = self.property_sets(doc.get("property_sets"))
+        plan.property_sets = sets
         events = doc.get("events", {})
         if not isinstance(events, dict):
             self.problem(
@@ -277,6 +279,7 @@ class _Reader:
                 self.problem((*path, "include"), f"include lists set names, not {set_name!r}.", "")
             elif set_name in sets:
                 event.properties.update(sets[set_name])
+                event.include = (*event.include, set_name)
             else:
                 self.problem(
                     (*path, "include"),

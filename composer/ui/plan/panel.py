@@ -113,6 +113,13 @@ class PlanPanel(QWidget):
             self.learn_from_file,
             "Draft a plan from a JSON, JSON Lines or CSV file of events",
         )
+        self.codegen_button = button(
+            "Generate code…",
+            "Generate code from plan",
+            self.generate_code,
+            "Typed Python or TypeScript functions for every planned event, previewed",
+        )
+        self.codegen_button.setVisible(False)  # until there is a plan
 
         self.model = QStandardItemModel(self)
         self.model.setHorizontalHeaderLabels(["Event / property", "Type", "Rules", "Breaks"])
@@ -137,6 +144,7 @@ class PlanPanel(QWidget):
             self.learn_batch_button,
             self.learn_inbox_button,
             self.learn_file_button,
+            self.codegen_button,
         ):
             tools.addWidget(b)
         layout = QVBoxLayout(self)
@@ -211,6 +219,9 @@ class PlanPanel(QWidget):
         plan, path = self.plan, self.path
         colors = status_colors(self.palette())
         self.example_button.setVisible(plan is None)
+        # In the example's place once there is a plan: the row keeps its width.
+        self.codegen_button.setVisible(plan is not None)
+        self.codegen_button.setEnabled(plan is not None and plan.usable)
         if plan is None:
             folder = self.folder or "the templates folder"
             self.where.setText(
@@ -355,6 +366,13 @@ class PlanPanel(QWidget):
         self._settings.plan_file = str(path) if path is not None else ""
         work = partial(app_settings.update, plan_file=self._settings.plan_file)
         self._tasks.run(work, lambda _r: self.reload(), self._on_failed)
+
+    def generate_code(self) -> None:
+        if self.plan is None:
+            return
+        from composer.ui.plan.codegen_dialog import CodegenDialog
+
+        CodegenDialog(self.plan, self.path, self).exec()
 
     def learn(self, source: str) -> None:
         events = self.batch_events() if source == "batch" else self.inbox_events()
