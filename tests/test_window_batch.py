@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QPushButton, QTableView
 
 from composer.app import create_main_window
@@ -57,6 +57,28 @@ def test_the_model_passes_qt_model_checks(qtmodeltester) -> None:
     model = BatchModel()
     model.add_rows([BatchRow.of({"event": f"e{i}", "distinct_id": "u"}) for i in range(5)])
     qtmodeltester.check(model)
+
+
+def test_the_filter_passes_qt_model_checks(qtbot, qtmodeltester) -> None:
+    from PySide6.QtCore import QThreadPool
+
+    from composer.core.batch.rows import BatchRow
+    from composer.ui.batch.filtering import BatchFilter
+    from composer.ui.tasks import TaskRunner
+
+    model = BatchModel()
+    model.add_rows([BatchRow.of({"event": f"e{i % 3}", "distinct_id": "u"}) for i in range(9)])
+    pool = QThreadPool()
+    proxy = BatchFilter(TaskRunner(pool))
+    proxy.setSourceModel(model)
+    proxy.set_filter("e1", "All rows", now=True)
+    qtbot.waitUntil(lambda: not proxy.pending, timeout=5000)
+    assert proxy.rows == [1, 4, 7]
+    qtmodeltester.check(proxy)
+    # Rows added while filtering are matched as they come.
+    model.add_rows([BatchRow.of({"event": "e1", "distinct_id": "v"})])
+    assert proxy.rows == [1, 4, 7, 9]
+    pool.waitForDone()
 
 
 def test_add_edit_duplicate_move_delete_undo(qtbot, window: MainWindow) -> None:
@@ -115,14 +137,25 @@ def test_add_edit_duplicate_move_delete_undo(qtbot, window: MainWindow) -> None:
 def test_filtering_by_text_and_verdict(qtbot, window: MainWindow, tmp_path: Path) -> None:
     batch = window.workspace.batch
     batch.import_file(str(jsonl(tmp_path / "e.jsonl", 20, bad=(4, 9))))
-    qtbot.waitUntil(lambda: "2 PostHog would reject" in batch.status.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "2 held back" in batch.status.text(), timeout=10000)
     assert batch.status.text().startswith("Imported 20 rows from e.jsonl.")
-    batch.filter_choice.setCurrentText("Errors")
     table = by_name(window, QTableView, "Batch table", visible=False)
+    batch.filter_choice.setCurrentText("Errors")
+    # Matched off the GUI thread: the view switches when the pass is done.
+    qtbot.waitUntil(lambda: table.model() is batch.proxy and not batch.proxy.pending, timeout=5000)
     assert table.model().rowCount() == 2
+    assert table.model().headerData(0, Qt.Orientation.Vertical) == "5"  # its place in the batch
     batch.filter_choice.setCurrentText("All rows")
-    batch.filter_text.setText("user-1")
+    for char in "user-1":  # typed: one pass after the pause, not one per key
+        batch.filter_text.setText(batch.filter_text.text() + char)
+    assert batch.proxy.pending
+    qtbot.waitUntil(lambda: not batch.proxy.pending, timeout=5000)
     assert table.model().rowCount() == 11  # user-1, user-10 .. user-19
+    # Rows deleted while filtered: the view never points past the end.
+    batch.model.take([batch.model.rows[-1].uuid])
+    assert all(r < len(batch.model.rows) for r in batch.proxy.rows)
+    qtbot.waitUntil(lambda: not batch.proxy.pending, timeout=5000)
+    assert table.model().rowCount() == 10
     batch.filter_text.setText("")
     assert table.model() is batch.model
 

@@ -90,6 +90,17 @@ class BatchRow:
     # The uuid (or the row key, for an unreadable uuid) was made up here, not read from the
     # event: a resumed send derives it again (core/batch/journal.py) instead of drawing anew.
     drawn: bool = False
+    # An error PostHog (or an unfilled variable) would make of it: held back. Tracking-plan
+    # errors are shown but do not hold a row back; PostHog accepts what a plan forbids.
+    # Kept with the findings (set_findings), not worked out again: the window counts these
+    # over 100,000 rows on its GUI thread.
+    blocked: bool = False
+
+    def set_findings(self, findings: tuple[Finding, ...] | None) -> None:
+        self.findings = findings
+        self.blocked = findings is not None and any(
+            f.severity is Severity.ERROR and not is_plan_finding(f) for f in findings
+        )
 
     @property
     def wire_event(self) -> JsonObject:
@@ -143,14 +154,6 @@ class BatchRow:
             return None
         found = self.all_findings
         return min((f.severity for f in found), key=lambda s: s.rank) if found else None
-
-    @property
-    def blocked(self) -> bool:
-        """An error PostHog (or an unfilled variable) would make of it: held back. Tracking-plan
-        errors are shown but do not hold a row back; PostHog accepts what a plan forbids."""
-        return self.findings is not None and any(
-            f.severity is Severity.ERROR and not is_plan_finding(f) for f in self.findings
-        )
 
 
 class RowChecker:
@@ -213,7 +216,7 @@ class RowChecker:
                         position,
                     )
                 )
-        row.findings = tuple(findings)
+        row.set_findings(tuple(findings))
         return row
 
 

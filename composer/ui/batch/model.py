@@ -12,7 +12,6 @@ from PySide6.QtCore import (
     QMimeData,
     QModelIndex,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     Signal,
 )
@@ -207,7 +206,7 @@ class BatchModel(QAbstractTableModel):
         row = self.rows[position]
         row.event = event
         row.size = len(dumps_compact(event))
-        row.findings = None  # checked again before it is sent
+        row.set_findings(None)  # checked again before it is sent
         row.resolved = None  # and its variables filled in again
         row.unresolved = ()
         row.status = RowStatus.NEW
@@ -251,50 +250,6 @@ def _text(row: BatchRow, column: Column) -> str:
             return "ok" if verdict is None else verdict.value
         case _:
             return row.status.value  # Column.STATUS
-
-
-class BatchFilter(QSortFilterProxyModel):
-    """Text (event name or distinct id) and verdict filters."""
-
-    CHOICES = ("All rows", "Errors", "Warnings", "Clean", "Failed", "Held back")
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.text = ""
-        self.choice = "All rows"
-
-    def set_filter(self, text: str, choice: str) -> None:
-        self.beginFilterChange()
-        self.text = text.strip().lower()
-        self.choice = choice
-        self.endFilterChange()
-
-    @property
-    def active(self) -> bool:
-        return bool(self.text) or self.choice != "All rows"
-
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        model = self.sourceModel()
-        assert isinstance(model, BatchModel)
-        row = model.rows[source_row]
-        if (
-            self.text
-            and self.text not in row.name.lower()
-            and (self.text not in row.distinct_id.lower())
-        ):
-            return False
-        choice = self.choice
-        if choice == "Errors":
-            return row.verdict is Severity.ERROR
-        if choice == "Warnings":
-            return row.verdict is Severity.WARNING
-        if choice == "Clean":
-            return row.findings is not None and row.verdict in (None, Severity.INFO)
-        if choice == "Failed":
-            return row.status is RowStatus.FAILED
-        if choice == "Held back":
-            return row.status is RowStatus.HELD or row.blocked
-        return True
 
 
 # -- undoable operations ------------------------------------------------------------------

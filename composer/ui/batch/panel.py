@@ -20,6 +20,7 @@ from PySide6.QtCore import (
     QModelIndex,
     Qt,
     QThreadPool,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
@@ -40,10 +41,10 @@ from composer.core.jsonio import JsonObject
 from composer.core.plans.model import Plan
 from composer.core.templates.variables import Resolver
 from composer.ui import dialogs
+from composer.ui.batch.filtering import BatchFilter
 from composer.ui.batch.journals import BatchJournal, JournalKeeper
 from composer.ui.batch.model import (
     AddRows,
-    BatchFilter,
     BatchModel,
     EditRow,
     MoveRows,
@@ -71,12 +72,16 @@ class BatchPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = BatchModel(self)
-        self.proxy = BatchFilter(self)
-        self.proxy.setSourceModel(self.model)
         self.undo = QUndoStack(self)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(2)
         self._tasks = TaskRunner(self._pool, self)
+        # Its own pool: a filter pass must not wait behind an import or a send.
+        self._filter_pool = QThreadPool(self)
+        self._filter_pool.setMaxThreadCount(1)
+        self.proxy = BatchFilter(TaskRunner(self._filter_pool, self), self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.settled.connect(self._show_filtered)
         # One Cancel for whichever runs: an import or a send (never both: see _busy).
         self._cancel = threading.Event()
         self._busy = ""  # "import", "send" or ""
@@ -216,14 +221,20 @@ class BatchPanel(QWidget):
         ]
 
         self.filter_text.textChanged.connect(self._apply_filter)
-        self.filter_choice.currentTextChanged.connect(self._apply_filter)
+        self.filter_choice.currentTextChanged.connect(lambda: self._apply_filter(now=True))
         self.model.move_requested.connect(self._on_move_requested)
         self.undo.canUndoChanged.connect(self.undo_button.setEnabled)
         self.undo.canRedoChanged.connect(self.redo_button.setEnabled)
+        # The buttons read every row: once per turn of the event loop, however many changes
+        # came in it (a send reports its rows chunk by chunk).
+        self._refresh = QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(0)
+        self._refresh.timeout.connect(self._sync_buttons)
         for change in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset):
             change.connect(self._update_summary)
             change.connect(self._sync_buttons)
-        self.model.dataChanged.connect(self._sync_buttons)
+        self.model.dataChanged.connect(self._refresh.start)
         # What the rows will do to persons, predicted in order whenever they change.
         self.persons = BatchPersons(self.model, self)
         self.persons.message.connect(self.message)
@@ -247,10 +258,16 @@ class BatchPanel(QWidget):
         selection.currentRowChanged.connect(self._on_current)
         selection.selectionChanged.connect(self._sync_buttons)
 
-    def _apply_filter(self) -> None:
-        self.proxy.set_filter(self.filter_text.text(), self.filter_choice.currentText())
-        # Unfiltered, the view sits on the model itself: no per-row filter call on big imports,
-        # and drag-to-reorder means what it shows.
+    def _apply_filter(self, *_args: object, now: bool = False) -> None:
+        """Typing waits for a pause, then the rows are matched off the GUI thread; a verdict
+        choice applies at once (still matched off the thread)."""
+        self.proxy.set_filter(self.filter_text.text(), self.filter_choice.currentText(), now=now)
+        if not self.proxy.active:
+            self._show_filtered()
+
+    def _show_filtered(self) -> None:
+        # Unfiltered, the view sits on the model itself: nothing to map on big imports, and
+        # drag-to-reorder means what it shows.
         wanted = self.proxy if self.proxy.active else self.model
         if self.table.model() is not wanted:
             self.table.setModel(wanted)
