@@ -112,13 +112,16 @@ def check_text(text: str | bytes, options: CheckOptions | None = None) -> CheckR
     if not raw.strip():
         out = _collector(options)
         _check_route_and_host(options, out, endpoint_for(None, options.endpoint))
+        # No bytes at all: no payload. White space only: a payload serde_json finds empty.
+        serde = serdejson.first_error(raw) if raw else None
+        reply = replies.parse_failed(serde.text) if serde is not None else replies.NO_DATA
         out.error(
             "body.empty",
             "$",
-            "The body is empty; PostHog answers 400 (request missing data payload).",
+            f"The body is empty; PostHog answers 400 ({reply}).",
             'Write at least one event, such as {"event": "test", "distinct_id": "user-1"}.',
-            stage=Stage.DECODE,
-            reply=replies.NO_DATA,
+            stage=Stage.DECODE if serde is None else Stage.PARSE,
+            reply=reply,
         )
         return CheckResult(out.findings, 0, None)
     try:
