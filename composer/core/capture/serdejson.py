@@ -30,12 +30,12 @@ what capture stores as the text of a numeric distinct_id (`Value::to_string`). J
 from __future__ import annotations
 
 import contextlib
-import math
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from composer.core.persons.jsvalues import js_number_string, shortest_digits
 
 RECURSION_LIMIT = 128
 U64_MAX = 2**64 - 1
@@ -503,23 +503,12 @@ def serde_float(literal: str) -> float:
 # -- formatting
 
 
-def _shortest(value: float) -> tuple[str, int]:
-    """The shortest digits that read back as `value` (repr's), and the decimal exponent n with
-    value = 0.d1d2... x 10^n. `value` is finite, positive and not zero."""
-    mantissa, _, exp = repr(value).partition("e")
-    whole, _, frac = mantissa.partition(".")
-    combined = whole + frac
-    stripped = combined.lstrip("0")
-    leading = len(combined) - len(stripped)
-    return stripped.rstrip("0"), len(whole) - leading + (int(exp) if exp else 0)
-
-
 def format_f64(value: float) -> str:
     """serde_json's text for a float: ryu's `format_finite` (ryu/src/pretty/mod.rs)."""
     if value == 0.0:
         return "-0.0" if str(value).startswith("-") else "0.0"
     sign = "-" if value < 0 else ""
-    digits, point = _shortest(abs(value))
+    digits, point = shortest_digits(abs(value))
     length = len(digits)
     if point - length >= 0 and point <= 16:
         return f"{sign}{digits}{'0' * (point - length)}.0"
@@ -532,28 +521,8 @@ def format_f64(value: float) -> str:
 
 
 def format_js_number(value: float | int) -> str:
-    """JavaScript's `String(n)` for the double nearest `value` (Number::toString, ES2023
-    6.1.6.1.20)."""
-    number = float(value) if abs(value) <= sys.float_info.max else float("inf")
-    if math.isnan(number):
-        return "NaN"
-    if number in (float("inf"), float("-inf")):
-        return "Infinity" if number > 0 else "-Infinity"
-    if number == 0.0:
-        return "0"
-    sign = "-" if number < 0 else ""
-    digits, point = _shortest(abs(number))
-    length = len(digits)
-    if length <= point <= 21:
-        return f"{sign}{digits}{'0' * (point - length)}"
-    if 0 < point <= 21:
-        return f"{sign}{digits[:point]}.{digits[point:]}"
-    if -6 < point <= 0:
-        return f"{sign}0.{'0' * -point}{digits}"
-    exponent = point - 1
-    mark = "+" if exponent >= 0 else "-"
-    mantissa = digits if length == 1 else f"{digits[0]}.{digits[1:]}"
-    return f"{sign}{mantissa}e{mark}{abs(exponent)}"
+    """JavaScript's `String(n)` for the double nearest `value`."""
+    return js_number_string(value)
 
 
 def serde_number_text(value: int | float) -> str:

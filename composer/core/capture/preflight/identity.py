@@ -81,11 +81,9 @@ def _other_id(props: JsonObject | None, name: str) -> tuple[str, Any] | None:
     if props is None:
         return None
     if name == "$identify":
-        return (
-            ("$anon_distinct_id", props["$anon_distinct_id"])
-            if "$anon_distinct_id" in props
-            else None
-        )
+        if "$anon_distinct_id" not in props:
+            return None
+        return "$anon_distinct_id", props["$anon_distinct_id"]
     alias = props.get("alias")
     return ("alias", alias) if js_truthy(alias) else None
 
@@ -93,10 +91,11 @@ def _other_id(props: JsonObject | None, name: str) -> tuple[str, Any] | None:
 def merge_is_noop(ev: JsonObject, props: JsonObject | None, name: str) -> bool:
     """True when ingestion's merge finds the two ids equal and does nothing: capture's stored
     distinct_id against JavaScript's String() of the other id ("No reason to alias person
-    against itself", checked before the illegal-id rule)."""
+    against itself", checked before the illegal-id rule). A non-string id never gets there:
+    the event is dropped first (composer.core.persons.normalize, invalid_alias)."""
     other = _other_id(props, name)
     raw = _raw_distinct_id(ev, props)
-    if other is None or raw is None:
+    if other is None or raw is None or not isinstance(other[1], str | None):
         return False
     return identifiers.stored_distinct_id(raw) == js_string(other[1])
 
@@ -158,19 +157,31 @@ def check_merge(
                 "Use $create_alias unless you mean to merge two identified users.",
                 event=index,
             )
-        if not js_truthy(props[other_key]):
-            out.warning(
-                "alias.falsy",
-                path_key(ppath, other_key),
-                f"alias is {identifiers.stringify_distinct_id(props[other_key])}, which"
-                " JavaScript counts as false: ingestion skips the merge altogether (no merge,"
-                " no ingestion warning) and only stores the event.",
-                "Set alias to the other person's distinct id.",
-                event=index,
-            )
-            return
     other = props[other_key]
     at = path_key(ppath, other_key)
+    if not isinstance(other, str):
+        # validate-event-properties.ts (newest stored version; composer.core.persons.normalize):
+        # a merge id that is neither null nor a string drops the event before any merge.
+        warning = "invalid_alias" if other_key == "alias" else "invalid_anon_distinct_id"
+        out.warning(
+            "merge.id_not_string",
+            at,
+            f"{other_key} is {type_name(other)}; PostHog's ingestion drops the whole event"
+            f" (ingestion warning {warning}), so nothing is merged or stored.",
+            f'Send the id as a string: "{identifiers.stringify_distinct_id(other)}".',
+            event=index,
+        )
+        return
+    if other == "" and other_key == "alias":
+        out.warning(
+            "alias.falsy",
+            at,
+            "alias is an empty string, which JavaScript counts as false: ingestion skips the"
+            " merge altogether (no merge, no ingestion warning) and only stores the event.",
+            "Set alias to the other person's distinct id.",
+            event=index,
+        )
+        return
     raw = _raw_distinct_id(ev, props)
     if raw is not None and merge_is_noop(ev, props, name):
         out.warning(
@@ -189,22 +200,11 @@ def check_merge(
             "merge.ids_differ_after_normalisation",
             at,
             f"{other_key} is the same as distinct_id as sent, but PostHog compares capture's"
-            f" stored distinct_id ({_short(stored)}) with JavaScript's String({other_key})"
-            f" ({_short(js_string(other))}); they differ, so ingestion merges two different"
-            " ids.",
+            f" stored distinct_id ({_short(stored)}: cut to 200 characters, NUL made U+FFFD)"
+            f" with {other_key} as sent; they differ, so ingestion merges two different ids.",
             "Send both ids as the same string of at most 200 characters.",
             event=index,
         )
-    if not isinstance(other, str):
-        out.warning(
-            "merge.id_not_string",
-            at,
-            f"{other_key} is {type_name(other)}; PostHog merges by string ids, and ingestion"
-            f" turns this one into {_short(js_string(other))}.",
-            "Send the id as a string.",
-            event=index,
-        )
-        return
     if identifiers.is_illegal_merge_id(other):
         out.warning(
             "distinct_id.illegal",
