@@ -29,10 +29,11 @@ what capture stores as the text of a numeric distinct_id (`Value::to_string`). J
 
 from __future__ import annotations
 
-import contextlib
 import re
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 from composer.core.persons.jsvalues import js_number_string, shortest_digits
@@ -456,41 +457,80 @@ def first_error(text: str | bytes) -> SerdeError | None:
     return None
 
 
-def odd_numbers(text: str | bytes) -> list[NumberLiteral]:
-    """Number literals serde or JavaScript will not keep as written, with their JSON paths.
-    Meant for text serde_json parses; it stops at the first error otherwise."""
+def odd_numbers(text: str | bytes) -> tuple[SerdeError | None, list[NumberLiteral]]:
+    """serde_json's error for the body (as `first_error`), and the number literals before it
+    that serde or JavaScript will not keep as written, with their JSON paths. One pass."""
     data = _utf8(text)
     if data is None:
-        return []
+        return None, []
     found: list[NumberLiteral] = []
-    with contextlib.suppress(_Stop):
-        _Reader(data, found.append).value()
-    return found
+    reader = _Reader(data, found.append)
+    try:
+        reader.value()
+        if reader.ws() is not None:
+            raise reader.fail("trailing characters", peek=True)
+    except _Stop as stop:
+        line, column = _position(data, stop.index)
+        return SerdeError(stop.message, line, column, stop.index), found
+    return None, found
 
 
-# Whether a body may hold a number `odd_numbers` reports: 16 or more digits in a row (an
-# integer past 2^53) or a three-digit exponent (an underflow, or an overflow).
-_ODD_NUMBER_HINT = re.compile(rb"[0-9]{16}|[eE][-+]?[0-9]{3}|\.0{300}")
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
-_PAIR = re.compile(rb"\[\]|\{\}")
-
-
-def may_have_odd_numbers(data: bytes) -> bool:
-    return _ODD_NUMBER_HINT.search(data) is not None
+# Cheap passes over the whole body (bytes methods run in C), so an ordinary body costs a few
+# milliseconds per megabyte; only a body they flag goes through the reader above.
+_ALL = bytes(range(256))
+_NOT_STRUCTURE = bytes(b for b in _ALL if b not in b'[]{}"')
+_STEPS = bytes.maketrans(b"[]{}", b"\x01\xff\x01\xff")
+_QUOTED = re.compile(rb'"[^"]*"')
+# Digits become "9", an exponent mark "e", a sign "-", anything else a space.
+_NUMBER_SHAPES = bytes(
+    0x39 if 0x30 <= b <= 0x39 else 0x65 if b in b"eE" else 0x2D if b in b"+-" else 0x20
+    for b in _ALL
+)
+_VALUE_START = frozenset(b":[,")
+_NUMBER_CHARS = frozenset(b"0123456789.-+eE")
 
 
 def nesting_depth_exceeds(data: bytes, limit: int = RECURSION_LIMIT - 1) -> bool:
-    """True when valid JSON `data` nests deeper than `limit` levels. C-speed passes only:
-    strings and scalars are dropped, then innermost pairs are removed once per level."""
+    """True when valid JSON `data` nests deeper than `limit` levels."""
     if data.count(b"[") + data.count(b"{") <= limit:
         return False
-    brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b"", data))
-    for _ in range(limit):
-        if not brackets:
-            return False
-        brackets = _PAIR.sub(b"", brackets)
-    return bool(brackets)
+    if b"\\" in data:
+        # An escaped quote would unpair the quotes; escaped backslashes go first so that
+        # `\\"` still ends its string.
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # Only brackets and quotes are left; empty strings vanish two quotes at a time (two
+    # adjacent quotes are one string's end and the next one's start, or an empty string:
+    # either way nothing between them is structure).
+    structure = data.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in structure:
+        structure = _QUOTED.sub(b"", structure)  # strings that held brackets
+    return max(accumulate(array("b", structure.translate(_STEPS))), default=0) > limit
+
+
+def may_have_odd_numbers(data: bytes) -> bool:
+    """Whether valid JSON `data` may hold a number `odd_numbers` reports: an integer of 16
+    digits or more (past 2^53 from 9007199254740993), a three-digit exponent (an underflow or
+    an overflow), or 300 zeros after a decimal point. Digits inside strings (ids, uuids) are
+    told apart by what comes before them."""
+    shapes = data.translate(_NUMBER_SHAPES)
+    for needle in (b"9" * 16, b"e999", b"e-999", b"9.000" + b"0" * 296):
+        at = shapes.find(needle)
+        while at != -1:
+            if _starts_a_value(data, at):
+                return True
+            at = shapes.find(needle, at + len(needle))
+    return False
+
+
+def _starts_a_value(data: bytes, at: int) -> bool:
+    """Whether the number-like run around `at` is a number literal: walk back over number
+    characters, then white space, and look for `:`, `[` or `,`."""
+    start = at
+    while start > 0 and data[start - 1] in _NUMBER_CHARS:
+        start -= 1
+    while start > 0 and data[start - 1] in b" \t\r\n":
+        start -= 1
+    return start == 0 or data[start - 1] in _VALUE_START
 
 
 def serde_float(literal: str) -> float:

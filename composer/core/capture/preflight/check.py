@@ -405,11 +405,11 @@ def _check_serde_reads_it(source: bytes, parsed: ParsedBody, out: Collector) -> 
             return True
     if not serdejson.may_have_odd_numbers(source):
         return False
-    serde = serdejson.first_error(source)
+    serde, numbers = serdejson.odd_numbers(source)
     if serde is not None:
         _serde_error(out, source, serde, "")
         return True
-    for number in serdejson.odd_numbers(source):
+    for number in numbers:
         _odd_number(number, parsed.shape, out)
     return False
 
