@@ -1,10 +1,16 @@
 """PostHog's capture service, as a pure function from a request to a reply and stored events.
 
-This is what the local sandbox runs. It follows the capture contract: routes with and without
-the trailing slash, the payload from `?data=` or the body, form bodies, base64, gzip by header
-or by magic bytes, the parse order and its 400s, the token rules and their 401s, the size
-limits and 413, `{"status":"Ok"}` on success, plain-text errors and `beacon=1`. The rules that
-decide the reply are the pre-flight check's, so the sandbox and the check cannot disagree.
+This is what the local sandbox runs. It follows the capture contract and the second round of
+research on the current rust/capture (capture-round2.md): routes with and without the trailing
+slash, the payload from `?data=` or the body, form bodies and base64 as payload/common.rs
+@61bafba and utils.rs @027cd53 read them (027cd53 is newer than 7ad97d2, which the contract
+read: it moved lz64 to common_compression, dropped `ver=` from the form prefixes and looks for
+them after `&` too), gzip by header or by magic bytes and lz64 as decompression.rs @027cd53
+decodes them, the parse order and its 400s, the token rules and their 401s, the size limits and
+413, `{"status":"Ok"}` on success, plain-text errors and `beacon=1`. The rules that decide the
+reply are the pre-flight check's, so the sandbox and the check cannot disagree. What capture
+does to an accepted event (the stored distinct_id, the trimmed token, the time from `offset`,
+`$heatmap_data` split off) is done here the way capture does it.
 No I/O happens here: the server in `composer.sandbox` does the sockets and the storage.
 """
 

@@ -2,7 +2,11 @@
 
 `RawRequest` is `#[serde(untagged)]`: Array(Vec<RawEvent>), then Batch(BatchedRequest), then
 One(RawEvent), then Engage(RawEngageEvent), the first that fits wins (v0_request.rs @f12243d,
-and the Engage variant in the version with `events(path)`). When none fits, the reply is the
+and the Engage variant in the stored version with `events(path)`, index id 287290415; no newer
+v0_request.rs is in the index). /engage turning an object without `event` into `$identify` is
+test-confirmed (tests/integration_engage_endpoint.rs @037988e); `"event": null` itself is
+covered by no PostHog test, so that case rests on the serde semantics below (the research
+note's structural model reproduced it). When none fits, the reply is the
 untagged text, which names no field. When Engage is the one that fits, `events(path)` turns it
 into a `$identify` event on /engage and refuses it everywhere else with the hydration error
 ("non-engage request missing event name attribute").

@@ -307,6 +307,10 @@ def _check_distinct_id(
             event=index,
         )
         return text
+    # event.rs @024dbbe `extract_distinct_id_checked` (tests
+    # test_extract_distinct_id_whitespace_only_returns_none and ..._surrounding_whitespace_
+    # preserved). The contract's @6e2cafd accepted these; 024dbbe is the newer one (it has the
+    # truncation report and DLQ headers 6e2cafd lacks).
     if identifiers.is_blank_distinct_id(text):
         out.error(
             "distinct_id.blank",
