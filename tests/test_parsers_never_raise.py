@@ -308,10 +308,12 @@ def test_lone_surrogate_in_json_is_a_finding_with_its_place(tmp_path: Path) -> N
     status, stdout, stderr = run_main("validate", body)
     assert status == 1
     assert stderr == ""
-    assert "body.invalid_json  at line 1, column 118" in stdout
-    assert "The body is not valid JSON: no low surrogate in string at line 1, column 118." in (
+    # serde_json's words and place (it stops after the escape's closing quote): PostHog's reply.
+    assert "body.invalid_json  at line 1, column 124" in stdout
+    assert "The body is not valid JSON: unexpected end of hex escape (line 1, column 124)." in (
         stdout
     )
+    assert "unexpected end of hex escape at line 1 column 124" in stdout
     assert "fix: Write the character itself, or both halves of its pair" in stdout
     # Quoted like Python (this used to be read through the literal fallback, and crashed).
     literal = write(tmp_path, "event.txt", "{'event': 'a\\ud800', 'distinct_id': 'u'}")
@@ -410,14 +412,15 @@ def test_a_5000_digit_number(tmp_path: Path) -> None:
     body = write(tmp_path, "event.json", EVENT + ', "properties": {"n": ' + digits + "}}")
     status, stdout, _ = run_main("validate", body)
     assert status == 1
-    assert "body.invalid_json  at line 1, column 111" in stdout
-    assert "number is infinity when parsed as double" in stdout
-    assert "PostHog reads numbers as 64-bit floats" in stdout
+    # serde_json reports the number where it ends (column 110 + 5,000 - 1).
+    assert "number.out_of_range  at line 1, column 5110" in stdout
+    assert "number out of range at line 1 column 5110" in stdout
+    assert "beyond what a 64-bit float holds" in stdout
     # 1e400 is no longer taken through the Python-literal fallback as inf.
     e400 = write(tmp_path, "e400.json", EVENT + ', "properties": {"n": 1e400}}')
     status, stdout, _ = run_main("validate", e400)
     assert status == 1
-    assert "body.invalid_json" in stdout
+    assert "number.out_of_range" in stdout
     assert "python_literal" not in stdout
     # In a plan: a problem on its line.
     rules = f"version: 1\nevents:\n  a:\n    properties:\n      n: {{maximum: {digits}}}\n"
@@ -432,23 +435,27 @@ def test_2000_deep_nesting(tmp_path: Path) -> None:
     body = write(tmp_path, "event.json", EVENT + ', "properties": {"x": ' + deep + "}}")
     status, stdout, _ = run_main("validate", body)
     assert status == 1
-    assert "body.invalid_json  at line 1, column 1134" in stdout
-    assert "depth limit exceeded" in stdout
+    # serde_json stops at the 128th open bracket (the event object is the first).
+    assert "json.too_deep  at line 1, column 236" in stdout
+    assert "recursion limit exceeded at line 1 column 236" in stdout
     assert "fix: Flatten the nesting" in stdout
     lines = write(tmp_path, "events.jsonl", f'{ROW}}}\n{ROW}, "p": {deep}}}\n')
     status, stdout, _ = run_main("validate", lines)
     assert status == 1
     assert "FAILED (1 event, 1 error" in stdout
     assert "line 2: not valid JSON (depth limit exceeded" in stdout
-    # Just under orjson's limit (1,024) and over Python's recursion limit: checked, no crash.
+    # Just under orjson's limit (1,024) and over Python's recursion limit: no crash, and
+    # refused as PostHog refuses it (serde_json's limit is 128).
     near = "[" * 1010 + "]" * 1010
     body = write(tmp_path, "near.json", EVENT + ', "properties": {"x": ' + near + "}}")
-    assert run_main("validate", body)[0] == 0
+    status, stdout, stderr = run_main("validate", body)
+    assert (status, stderr) == (1, "")
+    assert "json.too_deep" in stdout
     nested: list[Any] = []
     for _ in range(5000):
         nested = [nested]
     result = check_body({"event": "e", "distinct_id": "u", "properties": {"x": nested}})
-    assert "token.missing" in {f.code for f in result.findings}
+    assert "json.too_deep" in {f.code for f in result.findings}
     assert dumps_compact(nested).startswith(b"[[[[")
     plan = write(tmp_path, "plan.yaml", "version: 1\nevents:\n  a: " + "[" * 2000 + "]" * 2000)
     status, _stdout, stderr = run_main("plan", "check", plan)

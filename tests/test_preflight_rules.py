@@ -51,6 +51,22 @@ def envelope(*items: Any, **fields: Any) -> dict[str, Any]:
 
 _DROP = object()
 BIG = "x" * 1_000_100
+HEATMAP = {"https://ex.com/a": [{"x": 160, "y": 320, "target_fixed": False, "type": "click"}]}
+HEATMAP_PROPS = {
+    "$current_url": "https://ex.com/a",
+    "$viewport_height": 900,
+    "$viewport_width": 1440,
+}
+
+
+def _nested(levels: int) -> Any:
+    """`levels` arrays inside one another; with the event object and properties that is
+    levels + 2 levels of nesting."""
+    value: Any = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
 
 # code -> (bad body, good body, options, expected predicted status for errors)
 Case = tuple[Any, Any, dict[str, Any], int | None]
@@ -65,7 +81,47 @@ CASES: dict[str, Case] = {
         {},
         None,
     ),
-    "body.byte_order_mark": (b"\xef\xbb\xbf" + orjson.dumps(ev()), ev(), {}, None),
+    # No step of capture strips a BOM; serde_json answers "expected value" at column 1.
+    "body.byte_order_mark": (b"\xef\xbb\xbf" + orjson.dumps(ev()), ev(), {}, 400),
+    # serde_json (no arbitrary_precision, no unbounded_depth) refuses what Python reads.
+    "number.out_of_range": (
+        b'{"api_key": "phc_k1", "event": "e", "distinct_id": "u", "properties": {"n": 1e400}}',
+        b'{"api_key": "phc_k1", "event": "e", "distinct_id": "u", "properties": {"n": 1e300}}',
+        {},
+        400,
+    ),
+    "number.nonfinite_literal": (
+        b'{"api_key": "phc_k1", "event": "e", "distinct_id": "u", "properties": {"n": NaN}}',
+        b'{"api_key": "phc_k1", "event": "e", "distinct_id": "u", "properties": {"n": null}}',
+        {},
+        400,
+    ),
+    "json.too_deep": (
+        ev(properties={"n": _nested(126)}),
+        ev(properties={"n": _nested(125)}),
+        {},
+        400,
+    ),
+    "number.underflow": (
+        b'{"api_key": "phc_k1", "event": "e", "distinct_id": "u", "properties": {"n": 1e-400}}',
+        b'{"api_key": "phc_k1", "event": "e", "distinct_id": "u", "properties": {"n": 1e-300}}',
+        {},
+        None,
+    ),
+    "number.precision_loss": (
+        ev(properties={"order_id": 9007199254740993}),
+        ev(properties={"order_id": 9007199254740992}),
+        {},
+        None,
+    ),
+    "number.beyond_64bit": (
+        b'{"api_key": "phc_k1", "event": "e", "distinct_id": "u",'
+        b' "properties": {"n": 18446744073709551616}}',
+        b'{"api_key": "phc_k1", "event": "e", "distinct_id": "u",'
+        b' "properties": {"n": "18446744073709551616"}}',
+        {},
+        None,
+    ),
     "body.not_object": (b"42", ev(), {}, 400),
     "body.no_events": (envelope(batch=[]), envelope(), {}, 400),
     "body.too_large": (
@@ -104,6 +160,13 @@ CASES: dict[str, Case] = {
         None,
     ),
     "batch.field_ignored": (envelope(library="x"), envelope(), {}, None),
+    # An item that fits no RawEvent: the envelope is read as Engage, refused by hydration.
+    "batch.items_fall_to_engage": (
+        envelope(item(timestamp=5)),
+        envelope(item(timestamp="2024-05-01T12:00:00Z")),
+        {},
+        400,
+    ),
     # tokens
     "token.missing": (ev(api_key=_DROP), ev(), {}, 401),
     "token.duplicate": (ev(token=KEY), ev(), {}, 400),
@@ -114,13 +177,16 @@ CASES: dict[str, Case] = {
     "token.personal_key": (ev(api_key="phx_abc"), ev(), {}, 401),
     "token.null_byte": (ev(api_key="phc_a\u0000b"), ev(), {}, 401),
     "token.not_project_key": (ev(api_key="abc123"), ev(), {}, None),
+    # token.rs @14b6bb0 trims surrounding white space first (trims_surrounding_whitespace).
+    "token.whitespace": (ev(api_key=KEY + "\n"), ev(), {}, None),
+    "token.internal_whitespace": (ev(api_key="phc_test key"), ev(), {}, None),
     "token.placeholder": (ev(api_key="<ph_project_api_key>"), ev(), {}, None),
     "token.inconsistent": ([ev(), ev(api_key="phc_other")], [ev(), ev()], {}, 401),
     "token.ignored_in_batch": (envelope({**item(), "api_key": KEY}), envelope(), {}, None),
     # event name
     "event.not_object": (envelope(item(), "oops"), envelope(item(), item()), {}, 400),
     "event.missing": (ev(event=_DROP), ev(), {}, 400),
-    "event.engage_identify": (ev(event=_DROP), ev(event=_DROP), {"endpoint": "/engage/"}, None),
+    "event.engage_identify": (ev(event=None), ev(), {"endpoint": "/engage/"}, None),
     "event.not_string": (ev(event=5), ev(), {}, 400),
     "event.empty": (ev(event=""), ev(), {}, 400),
     "event.name_too_long": (ev(event="e" * 201), ev(event="e" * 200), {}, None),
@@ -176,6 +242,8 @@ CASES: dict[str, Case] = {
     ),
     "distinct_id.empty": (ev(distinct_id="", properties={"distinct_id": "u"}), ev(), {}, 400),
     "distinct_id.not_string": (ev(distinct_id=1.0), ev(distinct_id="1.0"), {}, None),
+    # event.rs @024dbbe: a distinct_id that trims to nothing is no distinct_id (400).
+    "distinct_id.blank": (ev(distinct_id=" \t"), ev(distinct_id=" u "), {}, 400),
     "distinct_id.null_char": (ev(distinct_id="a\u0000b"), ev(distinct_id="ab"), {}, None),
     "distinct_id.too_long": (ev(distinct_id="u" * 201), ev(distinct_id="u" * 200), {}, None),
     "distinct_id.illegal": (
@@ -242,6 +310,10 @@ CASES: dict[str, Case] = {
         {},
         None,
     ),
+    "offset.future": (ev(offset=-5000), ev(offset=5000), {}, None),
+    "offset.clamped": (ev(offset=-82_800_001), ev(offset=-82_800_000), {}, None),
+    # Past chrono's range `now - offset` panics (an error); before year 0 it is the epoch.
+    "offset.out_of_range": (ev(offset=9 * 10**15), ev(offset=3 * 10**11), {}, 500),
     # uuid
     "uuid.not_string": (ev(uuid=123), ev(uuid="0190d5b2-6c1a-7cc1-9a1b-4f3c2e1d0a9b"), {}, 400),
     "uuid.invalid": (
@@ -280,6 +352,24 @@ CASES: dict[str, Case] = {
     "identify.no_anon_id": (
         ev(event="$identify"),
         ev(event="$identify", properties={"$anon_distinct_id": "anon-1"}),
+        {},
+        None,
+    ),
+    "identify.anon_null": (
+        ev(event="$identify", properties={"$anon_distinct_id": None}),
+        ev(event="$identify", properties={"$anon_distinct_id": "anon-1"}),
+        {},
+        None,
+    ),
+    "alias.falsy": (
+        ev(event="$create_alias", properties={"alias": ""}),
+        ev(event="$create_alias", properties={"alias": "user-2"}),
+        {},
+        None,
+    ),
+    "merge.ids_differ_after_normalisation": (
+        ev(event="$create_alias", distinct_id="x" * 250, properties={"alias": "x" * 250}),
+        ev(event="$create_alias", distinct_id="x" * 200, properties={"alias": "x" * 200}),
         {},
         None,
     ),
@@ -322,6 +412,51 @@ CASES: dict[str, Case] = {
     "value.date_not_recognised": (
         ev(properties={"renews": "01.05.2024"}),
         ev(properties={"renews": "2024-05-01"}),
+        {},
+        None,
+    ),
+    # $ignore_sent_at counts only as the JSON boolean (events/analytics.rs as_bool).
+    "properties.ignore_sent_at_type": (
+        envelope(
+            item(timestamp="2024-05-01T11:00:00Z", properties={"$ignore_sent_at": "true"}),
+            sent_at="2024-05-01T12:00:10Z",
+        ),
+        envelope(
+            item(timestamp="2024-05-01T11:00:00Z", properties={"$ignore_sent_at": True}),
+            sent_at="2024-05-01T12:00:10Z",
+        ),
+        {},
+        None,
+    ),
+    # Capture splits $heatmap_data off the event (analytics.rs has_heatmap_data).
+    "heatmap.data_stripped": (
+        ev(event="$pageview", properties={**HEATMAP_PROPS, "$heatmap_data": HEATMAP}),
+        ev(event="$pageview", properties=HEATMAP_PROPS),
+        {},
+        None,
+    ),
+    "heatmap.viewport_missing": (
+        ev(event="$pageview", properties={"$viewport_width": 1440, "$heatmap_data": HEATMAP}),
+        ev(event="$pageview", properties={**HEATMAP_PROPS, "$heatmap_data": HEATMAP}),
+        {},
+        None,
+    ),
+    "heatmap.illegal_distinct_id": (
+        ev(
+            event="$pageview",
+            distinct_id="anonymous",
+            properties={**HEATMAP_PROPS, "$heatmap_data": HEATMAP},
+        ),
+        ev(event="$pageview", properties={**HEATMAP_PROPS, "$heatmap_data": HEATMAP}),
+        {},
+        None,
+    ),
+    "heatmap.invalid_items": (
+        ev(
+            event="$pageview",
+            properties={**HEATMAP_PROPS, "$heatmap_data": {"https://ex.com/a": {"x": 1}}},
+        ),
+        ev(event="$pageview", properties={**HEATMAP_PROPS, "$heatmap_data": HEATMAP}),
         {},
         None,
     ),
@@ -372,7 +507,6 @@ GOOD_OPTIONS: dict[str, dict[str, Any]] = {
     "host.insecure": {"host": "http://127.0.0.1:8000"},
     "host.includes_endpoint": {"host": "https://eu.i.posthog.com"},
     "endpoint.unknown": {"endpoint": "/i/v0/e/"},
-    "event.engage_identify": {"endpoint": "/i/v0/e/"},
 }
 
 
@@ -482,3 +616,291 @@ def test_tutorial_timestamp_is_read_as_utc_and_flagged() -> None:
     assert "space-separated" in finding.message
     assert "2022-09-21T09:03:11.913Z" in finding.fix
     assert result.ok
+
+
+# -- capture fidelity, round 2: the check and the sandbox give PostHog's answer ---------------
+
+P = b'{"event":"e","distinct_id":"u","api_key":"phc_x","properties":{"n":%s}}'
+NESTED_126 = b"[" * 126 + b"]" * 126
+NOT_ENGAGE = (
+    "failed to hydrate events from request: non-engage request missing event name attribute"
+)
+UNTAGGED = "failed to parse request: data did not match any variant of untagged enum RawRequest"
+
+
+def _j(body: Any) -> bytes:
+    return orjson.dumps(body)
+
+
+# (body, endpoint, status, reply): the research note's certain cases, PostHog's answers.
+OK = '{"status":"Ok"}'
+ROUND2: list[tuple[bytes, str, int, str]] = [
+    # tokens (token.rs @14b6bb0)
+    (_j({"event": "e", "distinct_id": "u", "api_key": " phc_x"}), "/i/v0/e/", 200, OK),
+    (_j({"event": "e", "distinct_id": "u", "api_key": "phc_x\n"}), "/i/v0/e/", 200, OK),
+    (
+        _j({"event": "e", "distinct_id": "u", "api_key": "   "}),
+        "/i/v0/e/",
+        401,
+        "API key is not valid: empty",
+    ),
+    (
+        _j({"event": "e", "distinct_id": "u", "api_key": "\t"}),
+        "/i/v0/e/",
+        401,
+        "API key is not valid: empty",
+    ),
+    (_j({"event": "e", "distinct_id": "u", "api_key": "phc_a b"}), "/i/v0/e/", 200, OK),
+    (
+        _j({"event": "e", "distinct_id": "u", "api_key": " phx_abc"}),
+        "/i/v0/e/",
+        401,
+        "API key is not valid: personal_api_key",
+    ),
+    (_j({"event": "e", "distinct_id": "u", "api_key": "phc_x\u00a0"}), "/i/v0/e/", 200, OK),
+    (_j({"event": "e", "distinct_id": "u", "api_key": "a" * 64 + " "}), "/i/v0/e/", 200, OK),
+    (
+        _j([{"event": "e", "distinct_id": "u", "api_key": k} for k in ("phc_x", "phc_x ")]),
+        "/i/v0/e/",
+        401,
+        "batch submitted with inconsistent api_key values",
+    ),
+    # JSON serde_json refuses
+    (
+        P % b"1e400",
+        "/i/v0/e/",
+        400,
+        "failed to parse request: number out of range at line 1 column 72",
+    ),
+    (P % b"NaN", "/i/v0/e/", 400, "failed to parse request: expected value at line 1 column 68"),
+    (
+        P % b"-Infinity",
+        "/i/v0/e/",
+        400,
+        "failed to parse request: invalid number at line 1 column 69",
+    ),
+    (
+        b"\xef\xbb\xbf" + _j({"event": "e", "distinct_id": "u", "api_key": "phc_x"}),
+        "/i/v0/e/",
+        400,
+        "failed to parse request: expected value at line 1 column 1",
+    ),
+    (
+        P % NESTED_126,
+        "/i/v0/e/",
+        400,
+        "failed to parse request: recursion limit exceeded at line 1 column 193",
+    ),
+    (P % b"1e-400", "/i/v0/e/", 200, OK),
+    # /engage/ and objects whose event does not count (event.rs RawEngageEvent)
+    (
+        _j({"event": None, "distinct_id": "u", "api_key": "phc_x", "$set": {"a": 1}}),
+        "/engage/",
+        200,
+        OK,
+    ),
+    (_j({"event": 5, "distinct_id": "u", "api_key": "phc_x"}), "/engage/", 200, OK),
+    (_j({"event": None, "distinct_id": "u", "api_key": "phc_x"}), "/e/", 400, NOT_ENGAGE),
+    (
+        _j({"event": None, "distinct_id": "u", "api_key": "phc_x", "properties": None}),
+        "/engage/",
+        400,
+        UNTAGGED,
+    ),
+    (_j([{"event": None, "distinct_id": "u", "api_key": "phc_x"}]), "/engage/", 400, UNTAGGED),
+    (
+        _j({"api_key": "phc_x", "batch": [{"event": None, "distinct_id": "u"}]}),
+        "/batch/",
+        400,
+        NOT_ENGAGE,
+    ),
+    (
+        _j({"api_key": "phc_x", "batch": [{"event": None, "distinct_id": "u"}]}),
+        "/engage/",
+        400,
+        "event submitted without a distinct_id",
+    ),
+    (b'{"event":"a","event":"b","distinct_id":"u","api_key":"phc_x"}', "/i/v0/e/", 400, NOT_ENGAGE),
+    (b'{"event":"a","event":"b","distinct_id":"u","api_key":"phc_x"}', "/engage/", 200, OK),
+    (
+        _j({"event": "e", "distinct_id": "u", "api_key": "phc_x", "timestamp": 5}),
+        "/e/",
+        400,
+        UNTAGGED,
+    ),
+    # offsets (timestamp.rs @1acee2e)
+    (
+        _j({"event": "e", "distinct_id": "u", "api_key": "phc_x", "offset": -5000}),
+        "/i/v0/e/",
+        200,
+        OK,
+    ),
+    (
+        _j({"event": "e", "distinct_id": "u", "api_key": "phc_x", "offset": 1.5}),
+        "/i/v0/e/",
+        400,
+        UNTAGGED,
+    ),
+    # a whitespace-only distinct_id (event.rs @024dbbe)
+    (
+        _j({"event": "e", "distinct_id": " \t", "api_key": "phc_x"}),
+        "/i/v0/e/",
+        400,
+        "event submitted without a distinct_id",
+    ),
+    # integers past 2^53 and past 64 bits: accepted (ingestion rounds them)
+    (
+        b'{"event":"e","distinct_id":"u","api_key":"phc_x","properties":{"id":9007199254740993}}',
+        "/i/v0/e/",
+        200,
+        OK,
+    ),
+    (b'{"event":"e","distinct_id":18446744073709551616,"api_key":"phc_x"}', "/i/v0/e/", 200, OK),
+]
+
+
+@pytest.mark.parametrize(("body", "endpoint", "status", "reply"), ROUND2)
+def test_the_check_and_the_sandbox_answer_as_posthog_does(
+    body: bytes, endpoint: str, status: int, reply: str
+) -> None:
+    from composer.core.capture.service import CaptureRequest, process
+
+    predicted = check_text(body, CheckOptions(endpoint=endpoint, now=NOW)).predicted
+    assert (predicted.status, predicted.body) == (status, reply)
+    outcome = process(CaptureRequest("POST", endpoint, body=body), now=NOW)
+    assert (outcome.status, outcome.reply_text) == (status, reply)
+    # Never a false accept: whatever PostHog refuses, the check says so.
+    assert check_text(body, CheckOptions(endpoint=endpoint, now=NOW)).ok is (status == 200)
+
+
+def test_token_findings_name_the_trim() -> None:
+    codes = _codes(ev(api_key=" phc_test_key_0123456789"))
+    assert codes == {"token.whitespace": Severity.WARNING}  # no "does not start with phc_"
+    assert _codes(ev(api_key="phc_test\tkey")) == {"token.internal_whitespace": Severity.WARNING}
+
+
+def test_engage_names_what_it_ignores() -> None:
+    codes = _codes(ev(event=5), endpoint="/engage/")
+    assert codes == {"event.engage_identify": Severity.WARNING}
+    assert _codes(ev(event=None), endpoint="/engage/") == {"event.engage_identify": Severity.INFO}
+    # Elsewhere a non-string name is an error, with the hydration reply.
+    result = check_text(_as_bytes(ev(event=None)), CheckOptions(now=NOW))
+    assert {f.code for f in result.errors} == {"event.not_string"}
+    assert result.predicted.body == NOT_ENGAGE
+
+
+def test_a_batch_with_a_bad_item_is_refused_with_the_hydration_text() -> None:
+    result = check_text(_as_bytes(envelope(item(), item(uuid="nope"))), CheckOptions(now=NOW))
+    assert (result.predicted.status, result.predicted.body) == (400, NOT_ENGAGE)
+    (item_error,) = [f for f in result.findings if f.code == "uuid.invalid"]
+    assert item_error.event_index == 1
+    # An envelope that fits no variant either: the untagged text.
+    bad = check_text(_as_bytes(envelope(item(uuid="nope"), timestamp=5)), CheckOptions(now=NOW))
+    assert bad.predicted.body == UNTAGGED
+
+
+@pytest.mark.parametrize(
+    ("distinct_id", "alias", "codes"),
+    [
+        ("user-1", "user-1", {"merge.same_ids"}),
+        # The equality comes before the illegal-id rule: no merge, no warning at all.
+        ("null", "null", {"merge.same_ids"}),
+        # Capture cuts the distinct_id to 200 characters; the alias is compared as sent.
+        ("x" * 250, "x" * 250, {"merge.ids_differ_after_normalisation", "distinct_id.too_long"}),
+        ("a\x00b", "a\x00b", {"merge.ids_differ_after_normalisation", "distinct_id.null_char"}),
+        ("user-1", "", {"alias.falsy"}),
+        # A number (even one equal to the id): the newest ingestion drops the event
+        # (invalid_alias), as composer.core.persons models it.
+        (123, 123, {"merge.id_not_string", "distinct_id.not_string"}),
+        (1.0, 1.0, {"merge.id_not_string", "distinct_id.not_string"}),
+        ("user-1", 0, {"merge.id_not_string"}),
+    ],
+)
+def test_alias_against_the_events_own_id(distinct_id: Any, alias: Any, codes: set[str]) -> None:
+    from composer.core.capture.persons import prediction_findings
+
+    body = ev(event="$create_alias", distinct_id=distinct_id, properties={"alias": alias})
+    found = {f.code for f in check_text(_as_bytes(body), CheckOptions(now=NOW)).findings}
+    assert found == codes
+    # The persons prediction (the same ingestion rule, run on a copy of the persons) agrees.
+    predicted = prediction_findings(None, body)
+    texts = " ".join(f.message for f in predicted)
+    if codes & {"merge.same_ids", "alias.falsy", "merge.id_not_string"}:
+        assert "Will link" not in texts
+        assert "Will merge" not in texts
+        assert not [f for f in predicted if f.code.startswith("persons.cannot")]
+    if "merge.id_not_string" in codes:
+        assert "persons.invalid_alias" in {f.code for f in predicted}
+    if "merge.ids_differ_after_normalisation" in codes:
+        assert "Will link the two ids" in texts
+
+
+def test_identify_with_a_null_anon_id_is_an_illegal_merge() -> None:
+    from composer.core.capture.persons import predict
+
+    body = ev(event="$identify", properties={"$anon_distinct_id": None})
+    assert _codes(body) == {"identify.anon_null": Severity.WARNING}
+    (outcome,) = predict(None, [body])
+    assert [w.type for w in outcome.warnings] == ["cannot_merge_with_illegal_distinct_id"]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (1.0, "1.0"),
+        (1e21, "1e21"),
+        (1.5e-7, "1.5e-7"),
+        (1e20, "1e20"),
+        (-0.0, "-0.0"),
+        (0.00001, "0.00001"),
+        (123.456, "123.456"),
+    ],
+)
+def test_numeric_distinct_ids_are_shown_as_serde_writes_them(value: Any, shown: str) -> None:
+    result = check_text(_as_bytes(ev(distinct_id=value)), CheckOptions(now=NOW))
+    (finding,) = [f for f in result.findings if f.code == "distinct_id.not_string"]
+    assert f"the string {shown!r}" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (1.0, "1"),
+        (1e21, "1e+21"),
+        (1.5e-7, "1.5e-7"),
+        (1e-7, "1e-7"),
+        (0.000001, "0.000001"),
+        (2.0**64, "18446744073709552000"),
+        (-0.0, "0"),
+        (9007199254740993, "9007199254740992"),
+    ],
+)
+def test_javascript_number_strings(value: Any, shown: str) -> None:
+    from composer.core.persons.jsvalues import js_number_string, js_string
+
+    assert js_number_string(value) == shown
+    if isinstance(value, float):
+        assert js_string(value) == shown
+
+
+def test_precision_findings_name_the_stored_value() -> None:
+    result = check_text(
+        b'{"api_key":"phc_k1","batch":[{"event":"e","distinct_id":"u"},'
+        b'{"event":"e","distinct_id":"u","properties":{"ids":[1,18446744073709551615]}}]}',
+        CheckOptions(now=NOW),
+    )
+    (finding,) = [f for f in result.findings if f.code == "number.precision_loss"]
+    assert (finding.path, finding.event_index) == ("batch[1].properties.ids[1]", 1)
+    assert "stores 18446744073709552000" in finding.message
+    # A numeric distinct_id is stringified exactly by capture: nothing to say about it.
+    exact = check_text(b'{"api_key":"phc_k1","event":"e","distinct_id":9007199254740993}')
+    assert "number.precision_loss" not in {f.code for f in exact.findings}
+
+
+def test_a_whitespace_body_is_serdes_eof() -> None:
+    result = check_text(b"   ", CheckOptions(now=NOW))
+    assert (result.predicted.status, result.predicted.body) == (
+        400,
+        "failed to parse request: EOF while parsing a value at line 1 column 3",
+    )
+    assert check_text(b"", CheckOptions(now=NOW)).predicted.body == "request missing data payload"

@@ -132,6 +132,14 @@ _GUIDANCE: list[tuple[int, str, str]] = [
         " from the other region (US vs EU).",
     ),
     (
+        # api.rs @33230e0 `UnknownToken` (under TOKEN_VALIDATION_MODE=enforce); a0f7f82 had the
+        # "invalid or has expired" text above.
+        401,
+        "does not belong to any project",
+        "PostHog knows no project with this key: check for a typo, a deleted project, or a key"
+        " from the other region (US vs EU).",
+    ),
+    (
         400,
         "distinct_id",
         "An event has no usable distinct_id; PostHog refused the whole request. The pre-flight"

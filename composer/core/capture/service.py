@@ -1,10 +1,16 @@
 """PostHog's capture service, as a pure function from a request to a reply and stored events.
 
-This is what the local sandbox runs. It follows the capture contract: routes with and without
-the trailing slash, the payload from `?data=` or the body, form bodies, base64, gzip by header
-or by magic bytes, the parse order and its 400s, the token rules and their 401s, the size
-limits and 413, `{"status":"Ok"}` on success, plain-text errors and `beacon=1`. The rules that
-decide the reply are the pre-flight check's, so the sandbox and the check cannot disagree.
+This is what the local sandbox runs. It follows the capture contract and the second round of
+research on the current rust/capture (capture-round2.md): routes with and without the trailing
+slash, the payload from `?data=` or the body, form bodies and base64 as payload/common.rs
+@61bafba and utils.rs @027cd53 read them (027cd53 is newer than 7ad97d2, which the contract
+read: it moved lz64 to common_compression, dropped `ver=` from the form prefixes and looks for
+them after `&` too), gzip by header or by magic bytes and lz64 as decompression.rs @027cd53
+decodes them, the parse order and its 400s, the token rules and their 401s, the size limits and
+413, `{"status":"Ok"}` on success, plain-text errors and `beacon=1`. The rules that decide the
+reply are the pre-flight check's, so the sandbox and the check cannot disagree. What capture
+does to an accepted event (the stored distinct_id, the trimmed token, the time from `offset`,
+`$heatmap_data` split off) is done here the way capture does it.
 No I/O happens here: the server in `composer.sandbox` does the sockets and the storage.
 """
 
@@ -12,19 +18,27 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
+import contextlib
 import uuid as uuidlib
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, parse_qsl
 
-from composer.core.capture import identifiers
+from composer.core.capture import identifiers, lzstring
 from composer.core.capture.bodies import TOKEN_FIELDS
 from composer.core.capture.parse import BodyShape
 from composer.core.capture.preflight import CheckOptions, CheckResult, check_text, replies
-from composer.core.capture.timestamps import FUTURE_LIMIT, format_rfc3339, parse_timestamp
+from composer.core.capture.preflight.heatmaps import has_heatmap_data, heatmap_redirect
+from composer.core.capture.timestamps import (
+    FUTURE_LIMIT,
+    OffsetOutcome,
+    format_rfc3339,
+    offset_time,
+    parse_timestamp,
+)
+from composer.core.capture.variants import ENVELOPE_TOKEN_FIELDS
 from composer.core.findings import Finding, Severity, Stage
 from composer.core.jsonio import JsonObject
 
@@ -35,8 +49,6 @@ SANDBOX_HEADER = "X-Event-Composer-Sandbox"
 
 _ROUTES = frozenset({"/i/v0/e", "/e", "/capture", "/track", "/engage", "/batch"})
 _LEGACY_UNWRAP = frozenset({"/e", "/capture", "/engage", "/track"})
-_FORM_PREFIXES = (b"data=", b"ver=", b"_=", b"ip=", b"compression=")
-_STRICT_BASE64 = re.compile(rb"^[A-Za-z0-9+/]+={0,2}$")
 _CORS_METHODS = "GET, POST, OPTIONS"
 
 
@@ -157,69 +169,168 @@ def _first(query: Mapping[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def _looks_base64(data: bytes) -> bool:
-    return (
-        len(data) % 4 == 0
-        and bool(_STRICT_BASE64.match(data))
-        and not data.startswith(_FORM_PREFIXES)
-    )
+# utils.rs @027cd53: only the first 128 bytes are looked at to guess what a payload is.
+_SNIFF = 128
+_FORM_MIME = "application/x-www-form-urlencoded"
+_FORM_PREFIXES = (b"data=", b"_=", b"ip=", b"compression=")
+_STRICT_B64 = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+_LOOSE_B64 = _STRICT_B64 | {ord(" ")}
 
 
-def _maybe_base64(data: bytes) -> bytes:
-    """Capture's optimistic unwrap: strict base64 is decoded; if that fails, keep the bytes."""
-    if data and _looks_base64(data):
-        try:
-            return base64.b64decode(data, validate=True)
-        except binascii.Error:
-            return data
-    return data
+def _likely_form(payload: bytes) -> bool:
+    """`is_likely_urlencoded_form`: `data=`, `_=`, `ip=` or `compression=` at the start or
+    right after an `&`, within the first 128 bytes (`ver=` no longer counts)."""
+    head = payload[:_SNIFF]
+    return any(head.startswith(prefix) or b"&" + prefix in head for prefix in _FORM_PREFIXES)
+
+
+def _likely_base64(payload: bytes, *, loose: bool = False) -> bool:
+    """`is_likely_base64`: the first 128 bytes are base64 characters (and spaces, for form
+    data whose `+` became spaces), and the whole length is a multiple of 4."""
+    allowed = _LOOSE_B64 if loose else _STRICT_B64
+    return bool(payload) and len(payload) % 4 == 0 and all(b in allowed for b in payload[:_SNIFF])
+
+
+def _decode_base64(data: bytes) -> bytes | None:
+    """Rust's base64 STANDARD engine: canonical padding and no stray trailing bits, or None.
+    (Python's b64decode accepts non-canonical trailing bits; re-encoding catches them.)"""
+    try:
+        decoded = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return decoded if base64.b64encode(decoded) == data else None
+
+
+def _compression(value: str | None) -> str | None:
+    """payload/types.rs @0f759a5 `Compression`: case-insensitive names; others unsupported."""
+    if value is None:
+        return None
+    return _COMPRESSIONS.get(value.lower())
+
+
+_COMPRESSIONS = {
+    "gzip": "gzip",
+    "gzip-js": "gzip",
+    "lz64": "lz64",
+    "lz-string": "lz64",
+    "base64": "base64",
+    "b64": "base64",
+}
+
+
+def _decode_form(payload: bytes) -> tuple[str | None, str | None]:
+    """serde_urlencoded into EventFormData {data, compression}: `+` is a space, %XX bytes are
+    UTF-8 (lossy), other fields are ignored, and a field given twice is refused."""
+    try:
+        pairs = parse_qsl(payload.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
+    except ValueError:
+        raise _Refused(400, "failed to decode request: invalid urlencoded form data") from None
+    found: dict[str, str] = {}
+    for name_text, value_text in pairs:
+        name = name_text.encode("latin-1").decode("utf-8", "replace")
+        if name not in ("data", "compression"):
+            continue
+        if name in found:
+            raise _Refused(400, "failed to decode request: invalid urlencoded form data")
+        found[name] = value_text.encode("latin-1").decode("utf-8", "replace")
+    return found.get("data"), found.get("compression")
 
 
 def _decode_payload(request: CaptureRequest, query: Mapping[str, list[str]], path: str) -> str:
+    """payload/common.rs @61bafba `extract_payload_bytes`, then decompression.rs @027cd53
+    `decompress_payload`."""
     data_param = _first(query, "data")
-    form_compression: str | None = None
-    is_form = False
     if data_param:
-        # A query string turns "+" into a space; base64 needs it back.
-        raw = data_param.replace(" ", "+").encode()
-    else:
+        # A query string's "+" is a space, and stays one: capture restores "+" only in form
+        # data that looks like base64.
+        raw = data_param.encode()
+    elif request.body:
         raw = request.body
-        if request.header("content-type") == "application/x-www-form-urlencoded":
-            if not raw.startswith(_FORM_PREFIXES):
-                raise _Refused(
-                    400, "failed to decode request: expected form data in POST request payload"
-                )
-            form = parse_qs(raw.decode("latin-1"), keep_blank_values=True)
-            raw = (_first(form, "data") or "").replace(" ", "+").encode("latin-1")
-            form_compression = _first(form, "compression")
-            is_form = True
-    if not raw:
+    else:
         raise _Refused(400, replies.NO_DATA)
-    if not is_form:
-        raw = _maybe_base64(raw)  # the optimistic unwrap applies to the payload as sent
+    # The optimistic unwrap of a payload that is base64 as a whole; a failure keeps the bytes.
+    if not _likely_form(raw) and _likely_base64(raw):
+        raw = _decode_base64(raw) or raw
+    form_data: str | None = None
+    form_compression: str | None = None
+    if request.header("content-type") == _FORM_MIME:
+        if not _likely_form(raw):
+            raise _Refused(
+                400, "failed to decode request: expected form data in POST request payload"
+            )
+        form_data, form_compression = _decode_form(raw)
+        if form_data is not None and _likely_base64(form_data.encode(), loose=True):
+            form_data = form_data.replace(" ", "+")
+    header = request.header("content-encoding")
     hint = (
-        _first(query, "compression") or form_compression or request.header("content-encoding") or ""
-    ).lower()
-    if hint in ("gzip", "gzip-js") or raw.startswith(b"\x1f\x8b\x08"):
-        raw = _gunzip(raw)
-    elif hint in ("lz64", "lz-string"):
-        raise _Refused(
-            400, "failed to decode request: lz64 compression is not supported by the sandbox"
-        )
-    elif hint in ("base64", "b64"):
-        raw = _maybe_base64(raw)  # already unwrapped above when it was plain base64
-    if len(raw) > MAX_DECOMPRESSED_BYTES:
+        _compression(_first(query, "compression"))
+        or _compression(form_compression)
+        or (_HEADER_COMPRESSIONS.get(header) if header is not None else None)
+    )
+    payload = form_data.encode() if form_data is not None else raw
+    if hint == "gzip" or payload.startswith(b"\x1f\x8b\x08"):
+        try:
+            text = _gunzip(payload).decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Refused(400, "failed to decode request: invalid gzip data") from None
+    elif hint == "lz64":
+        text = _lz64(payload)
+    else:
+        try:
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Refused(400, replies.UTF8) from None
+    if not text:
+        # Decoding left nothing (an empty form field, an empty lz64 stream): serde_json's
+        # answer to "", not the empty-body one.
+        raise _Refused(400, replies.parse_failed("EOF while parsing a value at line 1 column 0"))
+    if path in _LEGACY_UNWRAP and _likely_base64(text.encode()):
+        unwrapped = _decode_base64(text.encode())
+        if unwrapped is not None:
+            with contextlib.suppress(UnicodeDecodeError):  # capture keeps it as it was then
+                text = unwrapped.decode("utf-8")
+    return text
+
+
+# utils.rs `extract_compression`: the header is matched exactly, not lower-cased.
+_HEADER_COMPRESSIONS = {
+    "gzip": "gzip",
+    "gzip-js": "gzip",
+    "lz64": "lz64",
+    "lz-string": "lz64",
+    "base64": "base64",
+    "b64": "base64",
+}
+
+
+def _lz64(payload: bytes) -> str:
+    """decompression.rs @027cd53 `decompress_lz64_to_string`, with PostHog's capped port of
+    lz-string (composer.core.capture.lzstring)."""
+    try:
+        compressed = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        compressed = "INVALID_UTF8"  # `from_utf8(payload).unwrap_or("INVALID_UTF8")`
+    try:
+        units = lzstring.decompress_units(compressed, MAX_DECOMPRESSED_BYTES)
+    except lzstring.Lz64TooLarge:
         raise _Refused(
             413,
-            "maximum event size exceeded: Decompressed payload would exceed"
+            "maximum event size exceeded: Decompressed LZ64 payload would exceed"
             f" {MAX_DECOMPRESSED_BYTES} bytes",
-        )
-    if path in _LEGACY_UNWRAP:
-        raw = _maybe_base64(raw.strip())
+        ) from None
+    except lzstring.Lz64Invalid:
+        raise _Refused(
+            400, "failed to decode request: decompress_lz64: failed decompress to UTF16"
+        ) from None
     try:
-        return raw.decode("utf-8")
+        text = lzstring.units_to_text(units)
     except UnicodeDecodeError:
-        raise _Refused(400, replies.UTF8) from None
+        raise _Refused(
+            400, "failed to decode request: decompress_lz64: failed UTF16 to UTF8 conversion"
+        ) from None
+    if len(text.encode("utf-8")) > MAX_DECOMPRESSED_BYTES:
+        raise _Refused(413, "maximum event size exceeded: lz64 request payload size limit exceeded")
+    return text
 
 
 def _gunzip(data: bytes) -> bytes:
@@ -245,8 +356,6 @@ def _accept(
     now: datetime,
     new_uuid: Callable[[], str],
 ) -> CaptureOutcome:
-    if text.startswith("\ufeff"):
-        return _text(400, replies.parse_failed("expected value at line 1 column 1"))
     result = check_text(
         text,
         CheckOptions(
@@ -275,12 +384,17 @@ def _accept(
         request.client.rsplit(":", 1)[0].strip("[]") if request.client else "",
         new_uuid,
     )
-    for index, item in enumerate(result.parsed.events):
-        assert isinstance(item, dict)  # anything else was refused above
-        if item.get("event") == "$performance_event":
+    # An object (or an envelope that is no batch) whose event name does not count on /engage/
+    # is stored as one $identify event (v0_request.rs `events(path)`).
+    items = [result.parsed.value] if result.engage else result.parsed.events
+    single = result.engage or result.shape in (BodyShape.ONE, BodyShape.ENGAGE)
+    for index, given in enumerate(items):
+        assert isinstance(given, dict)  # anything else was refused above
+        item = {k: v for k, v in given.items() if k != "event"} if result.engage else given
+        if not result.engage and item.get("event") == "$performance_event":
             filtered += 1
             continue
-        key = None if result.shape in (BodyShape.ONE, BodyShape.ENGAGE) else index
+        key = None if single else index
         findings = [
             f
             for f in result.by_event.get(key, [])
@@ -303,12 +417,13 @@ def _accept(
 
 
 def _envelope_token(result: CheckResult) -> str | None:
-    if result.shape is not BodyShape.BATCH or result.parsed is None:
+    if result.shape is not BodyShape.BATCH or result.parsed is None or result.engage:
         return None
     envelope = result.parsed.value
-    for name in TOKEN_FIELDS:
+    for name in ENVELOPE_TOKEN_FIELDS:
         if isinstance(envelope.get(name), str):
-            return str(envelope[name])
+            # token.rs @14b6bb0: "The trimmed token is returned and must be used by callers".
+            return identifiers.rust_trim(str(envelope[name]))
     return None
 
 
@@ -332,10 +447,10 @@ def _sent_at(result: CheckResult, query: Mapping[str, list[str]]) -> datetime | 
 def _event_token(item: JsonObject) -> str | None:
     for name in TOKEN_FIELDS:
         if isinstance(item.get(name), str):
-            return str(item[name])
+            return identifiers.rust_trim(str(item[name]))
     props = item.get("properties")
     if isinstance(props, dict) and isinstance(props.get("token"), str):
-        return str(props["token"])
+        return identifiers.rust_trim(str(props["token"]))
     return None
 
 
@@ -369,8 +484,7 @@ def _normalize(item: JsonObject, index: int, ctx: _Context, findings: list[Findi
     raw_id = item.get("distinct_id", item.get("$distinct_id"))
     if raw_id is None:
         raw_id = props.get("distinct_id")
-    distinct_id = identifiers.stringify_distinct_id(raw_id).replace("\x00", "\ufffd")
-    distinct_id = distinct_id[: identifiers.MAX_DISTINCT_ID_CHARS]
+    distinct_id = identifiers.stored_distinct_id(raw_id)
     for field_name in ("$set", "$set_once"):
         top = item.get(field_name)
         if isinstance(top, dict):
@@ -378,6 +492,12 @@ def _normalize(item: JsonObject, index: int, ctx: _Context, findings: list[Findi
             merged = dict(inner) if isinstance(inner, dict) else {}
             merged.update(top)  # the top-level value wins on a clash
             props[field_name] = merged
+    heatmap: JsonObject | None = None
+    if name != "$$heatmap" and has_heatmap_data(props):
+        # analytics.rs: the event goes on without $heatmap_data, and a $$heatmap record with
+        # the heatmap properties goes to the heatmaps topic (kept here for the inbox).
+        heatmap = heatmap_redirect(distinct_id, props)
+        props.pop("$heatmap_data", None)
     if "$ip" not in props and client_ip:
         props["$ip"] = client_ip
     given = item.get("uuid")
@@ -396,6 +516,8 @@ def _normalize(item: JsonObject, index: int, ctx: _Context, findings: list[Findi
         "sent_at": sent_at_text,
         "endpoint": path + "/",
     }
+    if heatmap is not None:
+        normalized["heatmap"] = heatmap
     return StoredEvent(
         index, name, distinct_id, event_uuid, normalized["timestamp"], token, normalized, findings
     )
@@ -404,19 +526,25 @@ def _normalize(item: JsonObject, index: int, ctx: _Context, findings: list[Findi
 def _event_time(
     item: JsonObject, props: JsonObject, sent_at: datetime | None, now: datetime
 ) -> datetime:
-    """Capture's timestamp algorithm (contract §10): skew correction, offset, future clamp."""
+    """Capture's timestamp algorithm (timestamp.rs @1acee2e): skew correction, offset, future
+    clamp, years outside 0..9999 -> the epoch."""
     when = now
     raw = item.get("timestamp")
     if isinstance(raw, str):
         parsed = parse_timestamp(raw)
         if parsed.value is not None:
+            # `$ignore_sent_at` counts only as the JSON boolean true (analytics.rs as_bool).
             if sent_at is not None and props.get("$ignore_sent_at") is not True:
                 when = now + (parsed.value - sent_at)
             else:
                 when = parsed.value
     offset = item.get("offset")
     if isinstance(offset, int) and not isinstance(offset, bool):
-        when = now - timedelta(milliseconds=offset)
+        outcome, at = offset_time(now, offset)
+        # PANIC was answered by the check (no normal reply); the rest have a time.
+        assert outcome is not OffsetOutcome.PANIC
+        assert at is not None
+        return at
     if when - now > FUTURE_LIMIT:
         when = now
     return when

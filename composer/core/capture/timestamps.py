@@ -140,3 +140,51 @@ def format_rfc3339(value: datetime) -> str:
 
 def now_rfc3339() -> str:
     return format_rfc3339(datetime.now(UTC))
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date, for any year (H. Hinnant's
+    algorithm): Python's datetime stops at year 1, chrono's range is far wider."""
+    year -= month <= 2
+    era = (year if year >= 0 else year - 399) // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+_MS_PER_DAY = 86_400_000
+# chrono's DateTime<Utc> range: NaiveDate::MIN is -262144-01-01, NaiveDate::MAX 262143-12-31.
+CHRONO_MIN_MS = _days_from_civil(-262144, 1, 1) * _MS_PER_DAY
+CHRONO_MAX_MS = (_days_from_civil(262143, 12, 31) + 1) * _MS_PER_DAY - 1
+_YEAR_0_MS = _days_from_civil(0, 1, 1) * _MS_PER_DAY
+_YEAR_10000_MS = _days_from_civil(10000, 1, 1) * _MS_PER_DAY
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FUTURE_LIMIT_MS = 23 * 3600 * 1000
+
+
+class OffsetOutcome(StrEnum):
+    KEPT = "kept"  # now - offset, in the past or up to 23 h ahead
+    CLAMPED = "clamped"  # more than 23 h ahead: the receive time instead
+    EPOCH = "epoch"  # a year below 0: 1970-01-01T00:00:00Z
+    PANIC = "panic"  # beyond chrono's range: capture's `now - Duration` panics
+
+
+def offset_time(now: datetime, offset_ms: int) -> tuple[OffsetOutcome, datetime | None]:
+    """The event time capture computes from `offset` (timestamp.rs @1acee2e
+    `parse_event_timestamp`): now - offset, which overrides timestamp and sent_at; then more
+    than 23 h ahead (strictly) becomes now; then a year outside 0..9999 becomes the epoch.
+    The datetime is None only for PANIC. A year-0 result, which chrono keeps, is given as the
+    epoch: Python's datetime has no year 0."""
+    now_ms = (now - _UNIX_EPOCH) // timedelta(milliseconds=1)
+    result_ms = now_ms - offset_ms
+    if offset_ms <= -(2**63) or not CHRONO_MIN_MS <= result_ms <= CHRONO_MAX_MS:
+        return OffsetOutcome.PANIC, None
+    if -offset_ms > FUTURE_LIMIT_MS:
+        return OffsetOutcome.CLAMPED, now
+    if result_ms < _YEAR_0_MS or result_ms >= _YEAR_10000_MS:
+        return OffsetOutcome.EPOCH, _UNIX_EPOCH
+    try:
+        return OffsetOutcome.KEPT, now - timedelta(milliseconds=offset_ms)
+    except OverflowError:  # year 0
+        return OffsetOutcome.EPOCH, _UNIX_EPOCH

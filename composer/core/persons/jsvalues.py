@@ -7,6 +7,8 @@ are exactly what a user sends by mistake, so they are spelled out once here.
 
 from __future__ import annotations
 
+import math
+import sys
 from typing import Any
 
 # ECMAScript WhiteSpace and LineTerminator: what String.prototype.trim() removes. Python's
@@ -37,14 +39,48 @@ def js_string(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e21:
-            return str(int(value))
-        return repr(value)
+        return js_number_string(value)
     if isinstance(value, list):
         return ",".join("" if item is None else js_string(item) for item in value)
     if isinstance(value, dict):
         return "[object Object]"
     return str(value)
+
+
+def shortest_digits(value: float) -> tuple[str, int]:
+    """The shortest digits that read back as `value` (repr's, as JavaScript and ryu choose
+    them), and the exponent n with value = 0.d1d2... x 10^n. `value` is finite and > 0."""
+    mantissa, _, exp = repr(value).partition("e")
+    whole, _, frac = mantissa.partition(".")
+    combined = whole + frac
+    stripped = combined.lstrip("0")
+    leading = len(combined) - len(stripped)
+    return stripped.rstrip("0"), len(whole) - leading + (int(exp) if exp else 0)
+
+
+def js_number_string(value: float | int) -> str:
+    """`String(n)` (Number::toString, ECMA-262 6.1.6.1.20) for the double nearest `value`:
+    1e+21, 1.5e-7, 0.000001, 18446744073709552000, and "1" for 1.0."""
+    number = float(value) if abs(value) <= sys.float_info.max else math.copysign(math.inf, value)
+    if math.isnan(number):
+        return "NaN"
+    if math.isinf(number):
+        return "Infinity" if number > 0 else "-Infinity"
+    if number == 0.0:
+        return "0"
+    sign = "-" if number < 0 else ""
+    digits, point = shortest_digits(abs(number))
+    length = len(digits)
+    if length <= point <= 21:
+        return f"{sign}{digits}{'0' * (point - length)}"
+    if 0 < point <= 21:
+        return f"{sign}{digits[:point]}.{digits[point:]}"
+    if -6 < point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    exponent = point - 1
+    mark = "+" if exponent >= 0 else "-"
+    mantissa = digits if length == 1 else f"{digits[0]}.{digits[1:]}"
+    return f"{sign}{mantissa}e{mark}{abs(exponent)}"
 
 
 def js_truthy(value: Any) -> bool:

@@ -8,18 +8,22 @@ from composer.core.capture import identifiers
 from composer.core.capture.parse import BodyShape
 from composer.core.capture.preflight import replies
 from composer.core.capture.preflight.collector import Collector
+from composer.core.capture.preflight.heatmaps import check_heatmap
 from composer.core.capture.preflight.identity import (
     MERGE_EVENTS,
     check_group,
     check_merge,
     check_person_updates,
+    merge_is_noop,
 )
 from composer.core.capture.preflight.tokens import type_name
 from composer.core.capture.preflight.value_types import check_value_types
 from composer.core.capture.timestamps import (
     FUTURE_LIMIT,
+    OffsetOutcome,
     TimestampForm,
     format_rfc3339,
+    offset_time,
     parse_timestamp,
 )
 from composer.core.findings import Stage
@@ -81,7 +85,12 @@ def check_event(
     if name == "$performance_event":
         return  # capture drops it before any other rule looks at it
     props = _check_properties(ev, path, index, shape, out)
-    distinct_id = _check_distinct_id(ev, props, path, index, name, out)
+    # A merge with itself does nothing at all in ingestion, whatever the id (the equality
+    # comes before the illegal-id rule), so the id's own merge warning would mislead.
+    noop = name in MERGE_EVENTS and merge_is_noop(ev, props, name)
+    distinct_id = _check_distinct_id(ev, props, path, index, name, out, merging_itself=noop)
+    if props is not None and "$heatmap_data" in props and name != "$$heatmap":
+        check_heatmap(ev, props, distinct_id, path, index, out)
     check_person_updates(ev, props, path, index, name, out)
     check_value_types(ev, props, path, index, name, out)
     _check_timestamp(ev, path, index, shape, out)
@@ -252,6 +261,8 @@ def _check_distinct_id(
     index: int | None,
     name: str | None,
     out: Collector,
+    *,
+    merging_itself: bool = False,
 ) -> str | None:
     if "distinct_id" in ev and "$distinct_id" in ev:
         out.error(
@@ -298,6 +309,23 @@ def _check_distinct_id(
             event=index,
         )
         return text
+    # event.rs @024dbbe `extract_distinct_id_checked` (tests
+    # test_extract_distinct_id_whitespace_only_returns_none and ..._surrounding_whitespace_
+    # preserved). The contract's @6e2cafd accepted these; 024dbbe is the newer one (it has the
+    # truncation report and DLQ headers 6e2cafd lacks).
+    if identifiers.is_blank_distinct_id(text):
+        out.error(
+            "distinct_id.blank",
+            at,
+            "distinct_id is only white space; PostHog's capture counts that as no distinct_id"
+            " and refuses the whole request (400). A blank top-level value does not fall back"
+            " to properties.distinct_id.",
+            "Give the user's id; check for a variable that was not filled in.",
+            stage=Stage.EVENT,
+            reply=replies.NO_DISTINCT_ID,
+            event=index,
+        )
+        return text
     if not isinstance(value, str):
         out.warning(
             "distinct_id.not_string",
@@ -323,7 +351,7 @@ def _check_distinct_id(
             "Use an id of 200 characters or fewer, such as a database id or a hash.",
             event=index,
         )
-    if identifiers.is_illegal_merge_id(text):
+    if identifiers.is_illegal_merge_id(text) and not merging_itself:
         out.warning(
             "distinct_id.illegal",
             at,
@@ -342,26 +370,23 @@ def _check_timestamp(
     value = ev.get("timestamp")
     if "offset" in ev and ev["offset"] is not None:
         offset = ev["offset"]
-        if isinstance(offset, bool) or not isinstance(offset, int):
+        if (
+            isinstance(offset, bool)
+            or not isinstance(offset, int)
+            or not -(2**63) <= offset < 2**63
+        ):
             out.error(
                 "offset.not_integer",
                 path_key(path, "offset"),
-                f"offset must be a whole number of milliseconds; this one is"
+                f"offset must be a whole number of milliseconds (a 64-bit integer); this one is"
                 f" {type_name(offset)}{' with a fraction' if isinstance(offset, float) else ''}.",
                 "Write offset as an integer, or leave it out and send a timestamp.",
                 stage=Stage.PARSE,
                 reply=_reply_for_type_error(shape),
                 event=index,
             )
-        elif value is not None:
-            out.warning(
-                "offset.with_timestamp",
-                path_key(path, "offset"),
-                "The event has both offset and timestamp. PostHog's code lets offset win"
-                " (the docs say the opposite), so the timestamp is ignored.",
-                "Send only one of them; a timestamp is clearer.",
-                event=index,
-            )
+        else:
+            _check_offset(offset, value is not None, path, index, out)
     if value is None:
         return
     if not isinstance(value, str):
@@ -431,6 +456,65 @@ def _check_timestamp(
             f"{value!r} is more than 23 hours in the future; PostHog replaces it with the time"
             " it receives the event.",
             "Check the clock or the time zone that produced it.",
+            event=index,
+        )
+
+
+def _check_offset(
+    offset: int, with_timestamp: bool, path: str, index: int | None, out: Collector
+) -> None:
+    """What capture makes of `offset` (timestamp.rs @1acee2e, PH-test
+    `source_names_the_branch_that_computed_the_value`: offset wins over timestamp)."""
+    at = path_key(path, "offset")
+    outcome, _when = offset_time(out.now, offset)
+    if outcome is OffsetOutcome.PANIC:
+        out.error(
+            "offset.out_of_range",
+            at,
+            f"offset {offset} puts the event beyond the dates capture can compute: its"
+            " `now - offset` overflows and panics, so PostHog gives no normal answer (the"
+            " connection is dropped; code-derived, not seen in a PostHog test).",
+            "Send a timestamp instead, or an offset of a few seconds or minutes.",
+            stage=Stage.EVENT,
+            status=500,
+            reply=replies.OFFSET_PANIC,
+            event=index,
+        )
+        return
+    if with_timestamp:
+        out.warning(
+            "offset.with_timestamp",
+            at,
+            "The event has both offset and timestamp. PostHog's code lets offset win"
+            " (the docs say the opposite), so the timestamp is ignored.",
+            "Send only one of them; a timestamp is clearer.",
+            event=index,
+        )
+    if outcome is OffsetOutcome.CLAMPED:
+        out.warning(
+            "offset.clamped",
+            at,
+            f"A negative offset places the event {-offset:,} ms (more than 23 hours) in the"
+            " future; PostHog stores the time it receives the event instead.",
+            "offset is how long ago the event happened, in ms: send a positive number.",
+            event=index,
+        )
+    elif offset < 0:
+        out.warning(
+            "offset.future",
+            at,
+            f"A negative offset places the event {-offset:,} ms in the future (PostHog stores"
+            " receive time - offset, and keeps times up to 23 hours ahead).",
+            "offset is how long ago the event happened, in ms: send a positive number.",
+            event=index,
+        )
+    elif outcome is OffsetOutcome.EPOCH:
+        out.warning(
+            "offset.out_of_range",
+            at,
+            f"offset {offset:,} ms puts the event before year 0; PostHog stores it at"
+            " 1970-01-01T00:00:00Z.",
+            "Send a timestamp instead, or a smaller offset.",
             event=index,
         )
 

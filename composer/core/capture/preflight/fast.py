@@ -20,7 +20,10 @@ _PLAIN_KEYS = frozenset(
     {"event", "distinct_id", "properties", "timestamp", "uuid", "$set", "$set_once"}
 )
 # Property keys some rule looks at; events that carry them take the full path.
-_WATCHED_PROPS = frozenset({"$cookieless_mode", "$process_person_profile", "$unset"})
+# ($heatmap_data: capture splits it off the event, preflight/heatmaps.py.)
+_WATCHED_PROPS = frozenset(
+    {"$cookieless_mode", "$process_person_profile", "$unset", "$heatmap_data"}
+)
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 # A distinct_id whose lower-case form PostHog never merges, or that starts or ends with a quote
 # or white space, takes the full path.

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from composer.core.capture import identifiers
 from composer.core.capture.preflight import replies
 from composer.core.capture.preflight.collector import Collector
@@ -10,6 +12,7 @@ from composer.core.capture.preflight.tokens import type_name
 from composer.core.findings import Stage
 from composer.core.jsonio import JsonObject
 from composer.core.jsonpath import key as path_key
+from composer.core.persons.jsvalues import js_string, js_truthy, json_equal
 
 MAX_GROUP_FIELD = 400
 MERGE_EVENTS = frozenset({"$identify", "$create_alias", "$merge_dangerously"})
@@ -64,6 +67,39 @@ def check_person_updates(
             )
 
 
+def _raw_distinct_id(ev: JsonObject, props: JsonObject | None) -> Any:
+    raw = ev.get("distinct_id", ev.get("$distinct_id"))
+    if raw is None and props is not None:
+        raw = props.get("distinct_id")
+    return raw
+
+
+def _other_id(props: JsonObject | None, name: str) -> tuple[str, Any] | None:
+    """The id ingestion merges with the event's (person-merge-service.ts @bddc589
+    `handleIdentifyOrAlias`): a truthy `alias` for $create_alias and $merge_dangerously, a
+    present `$anon_distinct_id` for $identify; None when no merge is attempted."""
+    if props is None:
+        return None
+    if name == "$identify":
+        if "$anon_distinct_id" not in props:
+            return None
+        return "$anon_distinct_id", props["$anon_distinct_id"]
+    alias = props.get("alias")
+    return ("alias", alias) if js_truthy(alias) else None
+
+
+def merge_is_noop(ev: JsonObject, props: JsonObject | None, name: str) -> bool:
+    """True when ingestion's merge finds the two ids equal and does nothing: capture's stored
+    distinct_id against JavaScript's String() of the other id ("No reason to alias person
+    against itself", checked before the illegal-id rule). A non-string id never gets there:
+    the event is dropped first (composer.core.persons.normalize, invalid_alias)."""
+    other = _other_id(props, name)
+    raw = _raw_distinct_id(ev, props)
+    if other is None or raw is None or not isinstance(other[1], str | None):
+        return False
+    return identifiers.stored_distinct_id(raw) == js_string(other[1])
+
+
 def check_merge(
     ev: JsonObject,
     props: JsonObject | None,
@@ -76,13 +112,25 @@ def check_merge(
     ppath = path_key(path, "properties")
     if name == "$identify":
         other_key = "$anon_distinct_id"
-        if props is None or props.get(other_key) is None:
+        if props is None or other_key not in props:
             out.info(
                 "identify.no_anon_id",
                 path_key(ppath, other_key),
                 "Without properties.$anon_distinct_id, $identify only sets person properties;"
                 " it merges nobody.",
                 "Add $anon_distinct_id to merge the anonymous person into this one.",
+                event=index,
+            )
+            return
+        if props[other_key] is None:
+            # `'$anon_distinct_id' in properties` is all ingestion asks, so it merges "null".
+            out.warning(
+                "identify.anon_null",
+                path_key(ppath, other_key),
+                "$anon_distinct_id is null. Ingestion still tries the merge, with the id"
+                ' "null", which it never merges through: nothing is merged and it records the'
+                " ingestion warning cannot_merge_with_illegal_distinct_id.",
+                "Send the anonymous id, or leave $anon_distinct_id out.",
                 event=index,
             )
             return
@@ -112,14 +160,51 @@ def check_merge(
     other = props[other_key]
     at = path_key(ppath, other_key)
     if not isinstance(other, str):
+        # validate-event-properties.ts (newest stored version; composer.core.persons.normalize):
+        # a merge id that is neither null nor a string drops the event before any merge.
+        warning = "invalid_alias" if other_key == "alias" else "invalid_anon_distinct_id"
         out.warning(
             "merge.id_not_string",
             at,
-            f"{other_key} is {type_name(other)}; PostHog merges by string ids.",
-            "Send the id as a string.",
+            f"{other_key} is {type_name(other)}; PostHog's ingestion drops the whole event"
+            f" (ingestion warning {warning}), so nothing is merged or stored.",
+            f'Send the id as a string: "{identifiers.stringify_distinct_id(other)}".',
             event=index,
         )
         return
+    if other == "" and other_key == "alias":
+        out.warning(
+            "alias.falsy",
+            at,
+            "alias is an empty string, which JavaScript counts as false: ingestion skips the"
+            " merge altogether (no merge, no ingestion warning) and only stores the event.",
+            "Set alias to the other person's distinct id.",
+            event=index,
+        )
+        return
+    raw = _raw_distinct_id(ev, props)
+    if raw is not None and merge_is_noop(ev, props, name):
+        out.warning(
+            "merge.same_ids",
+            at,
+            f"{other_key} equals the event's distinct_id as PostHog compares them, so"
+            f" ingestion does nothing: no merge, no ingestion warning, and the {name} only"
+            " updates that one person.",
+            f"Set {other_key} to the other id.",
+            event=index,
+        )
+        return
+    if raw is not None and json_equal(raw, other):
+        stored = identifiers.stored_distinct_id(raw)
+        out.warning(
+            "merge.ids_differ_after_normalisation",
+            at,
+            f"{other_key} is the same as distinct_id as sent, but PostHog compares capture's"
+            f" stored distinct_id ({_short(stored)}: cut to 200 characters, NUL made U+FFFD)"
+            f" with {other_key} as sent; they differ, so ingestion merges two different ids.",
+            "Send both ids as the same string of at most 200 characters.",
+            event=index,
+        )
     if identifiers.is_illegal_merge_id(other):
         out.warning(
             "distinct_id.illegal",
@@ -129,14 +214,10 @@ def check_merge(
             "Use the real id of the other person.",
             event=index,
         )
-    elif distinct_id is not None and other == distinct_id:
-        out.info(
-            "merge.same_ids",
-            at,
-            f"{other_key} equals distinct_id, so there is nothing to merge.",
-            f"Set {other_key} to the other id.",
-            event=index,
-        )
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def check_group(

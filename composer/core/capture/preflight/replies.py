@@ -18,6 +18,12 @@ EVENT_TOO_LARGE = "maximum event size exceeded: Event rejected by kafka during s
 UTF8 = "failed to decode request: invalid UTF8 in request payload"
 NOT_FOUND = "Not Found"
 OK_BODY = '{"status":"Ok"}'
+# PostHog's `now - offset` panics (chrono overflow) and the connection is dropped: there is no
+# reply text. The sandbox answers this labelled 500 instead of pretending either way.
+OFFSET_PANIC = (
+    "sandbox: no reply from PostHog: capture panics computing now - offset (chrono overflow)"
+    " and drops the connection"
+)
 
 
 def invalid_key(reason: str) -> str:

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from composer.core.capture.bodies import TOKEN_FIELDS
+from composer.core.capture.identifiers import rust_trim
 from composer.core.capture.preflight import replies
 from composer.core.capture.preflight.collector import Collector
 from composer.core.findings import Stage
@@ -21,7 +22,13 @@ PROJECT_KEY_FIX = "Use the project API key (phc_...) from your PostHog project s
 
 
 def shape_problem(token: str) -> str | None:
-    """The reason capture-rs's token.rs refuses this token, or None when it passes."""
+    """The reason capture-rs's token.rs refuses this token, or None when it passes.
+
+    token.rs @14b6bb0 `validate_token` trims surrounding white space (Rust's `str::trim`) and
+    runs every check on what is left (tests `trims_surrounding_whitespace`,
+    `blocks_whitespace_only_token`). The older @3741b61 did not trim; 14b6bb0 is the newer one:
+    it keeps every test of 3741b61 and adds these two."""
+    token = rust_trim(token)
     if not token:
         return "empty"
     if len(token.encode()) > MAX_TOKEN_BYTES:
@@ -36,7 +43,10 @@ def shape_problem(token: str) -> str | None:
 
 
 _SHAPE_TEXT = {
-    "empty": ("the project API key is empty.", PROJECT_KEY_FIX),
+    "empty": (
+        "the project API key is empty (PostHog trims white space around it first).",
+        PROJECT_KEY_FIX,
+    ),
     "too_long": (
         "the project API key is longer than 64 bytes.",
         "Check that only the key was pasted; project keys are about 47 characters.",
@@ -53,9 +63,16 @@ _SHAPE_TEXT = {
 }
 
 
-def event_token_fields(obj: dict[str, Any], path: str, index: int | None, out: Collector) -> Any:
-    """Check the token fields of one object; return the token it carries (or None)."""
-    present = [name for name in TOKEN_FIELDS if name in obj]
+def event_token_fields(
+    obj: dict[str, Any],
+    path: str,
+    index: int | None,
+    out: Collector,
+    fields: tuple[str, ...] = TOKEN_FIELDS,
+) -> Any:
+    """Check the token fields of one object; return the token it carries (or None).
+    `fields` are the names of the one serde field (an envelope has fewer than an event)."""
+    present = [name for name in fields if name in obj]
     if len(present) > 1:
         out.error(
             "token.duplicate",
@@ -99,6 +116,26 @@ def check_token_value(token: str, path: str, out: Collector) -> None:
             reply=replies.invalid_key(reason),
         )
         return
+    trimmed = rust_trim(token)
+    if trimmed != token:
+        out.warning(
+            "token.whitespace",
+            path,
+            "The key has spaces or a line break around it. PostHog's current capture trims them"
+            " before checking the key (token.rs), but older capture versions refuse or keep"
+            " them, and the project is looked up by the exact key, so the events can be lost.",
+            "Remove the spaces and line breaks around the key.",
+        )
+    if any(ch.isspace() or ch < " " or ch == "\x7f" for ch in trimmed):
+        out.warning(
+            "token.internal_whitespace",
+            path,
+            "The key has white space or a control character inside it. No project key does;"
+            " PostHog answers 200 and then drops the events, since no project owns this key.",
+            PROJECT_KEY_FIX,
+        )
+        return
+    token = trimmed
     if _PLACEHOLDER.match(token):
         out.warning(
             "token.placeholder",
