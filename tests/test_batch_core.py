@@ -256,3 +256,32 @@ def test_a_resend_keeps_the_values_its_first_send_drew() -> None:
     RowChecker(resolver=Resolver({})).check(row)
     assert row.wire_event["properties"]["id"] != first
     assert row.event["properties"]["id"] == "{{$uuid}}"
+
+
+def test_a_batch_run_keeps_its_counts_and_a_link_to_its_rows() -> None:
+    from composer.core.batch.runs import LINKED_ROWS, BatchRun
+
+    rows = [BatchRow.of({"event": "e", "distinct_id": f"u{i}"}) for i in range(LINKED_ROWS + 1)]
+    run = BatchRun.of(
+        "http://127.0.0.1:1/batch/",
+        rows,
+        sent=LINKED_ROWS,
+        failed=1,
+        held=0,
+        requests=2,
+        elapsed=1.5,
+        cancelled=False,
+        first_failure="503 from the server",
+    )
+    # Too many to list one by one: the first and the last stand for the range.
+    assert run.uuids == ()
+    assert (run.first, run.last) == (rows[0].uuid, rows[-1].uuid)
+    assert not run.ok
+    assert BatchRun.from_json(run.to_json()) == run
+    small = BatchRun.of(
+        "u", rows[:3], sent=3, failed=0, held=0, requests=1, elapsed=0.1, cancelled=False
+    )
+    assert small.uuids == tuple(r.uuid for r in rows[:3])
+    assert small.ok
+    assert small.names == "e ×3"
+    assert BatchRun.from_json(b"not json") is None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import orjson
 from PySide6.QtCore import QItemSelectionModel
-from PySide6.QtWidgets import QTableView
+from PySide6.QtWidgets import QTableView, QToolButton
 
 from composer import settings
 from composer.app import create_main_window
@@ -221,3 +221,40 @@ def test_the_response_pane_searches_shows_raw_and_copies(qtbot, fault_server: Fa
     assert copied.startswith(pane.status_label.text())
     assert "content-type: application/json" in copied.lower()
     assert copied.endswith(body.decode())
+
+
+def test_a_batch_send_is_one_history_entry_with_counts_and_its_rows(
+    qtbot, fault_server: FaultServer
+) -> None:
+    window = open_window(qtbot, fault_server)
+    ws = window.workspace
+    batch = ws.batch
+    events = [{"event": "signed_up", "distinct_id": f"u{i}"} for i in range(20)]
+    events += [{"event": "$pageview", "distinct_id": f"u{i}"} for i in range(10)]
+    events.append({"event": "", "distinct_id": "u"})  # held back: PostHog refuses it
+    batch.add_events(events, "rows")
+    batch.sending.chunk_events = 10  # several requests, still one entry
+    by_name(window, QToolButton, "Send batch", visible=False).click()
+    qtbot.waitUntil(lambda: not batch.busy and len(fault_server.requests) >= 3, timeout=20000)
+    table = history_rows(qtbot, window, 1)
+    (entry,) = ws.history.model.entries
+    assert entry.kind == "batch run"
+    assert entry.events == 31
+    assert entry.event_names == "signed_up ×20, $pageview ×10, (no name)"
+    assert entry.elapsed_ms is not None
+    assert table.model().rowCount() == 1
+
+    # The entry leads back to its rows, and is not offered as a body to reopen or resend.
+    batch.table.clearSelection()
+    select_rows(table, 0)
+    assert not ws.history.reopen_button.isEnabled()
+    assert not ws.history.resend_button.isEnabled()
+    by_name(window, QToolButton, "Show rows of batch run", visible=False).click()
+    qtbot.waitUntil(lambda: len(batch.selected_uuids()) == 31, timeout=5000)
+    assert ws.bottom_tabs.currentWidget() is batch
+    full = ws.history.store.get(entry.id) if ws.history.store else None
+    assert full is not None
+    run = full.batch_run()
+    assert run is not None
+    assert (run.sent, run.failed, run.held, run.requests) == (30, 0, 1, 3)
+    window.close()

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from composer.core.batch.runs import KIND as RUN_KIND
+from composer.core.batch.runs import BatchRun
 from composer.core.capture.bodies import mask_in_render, mask_key
 from composer.core.jsonio import JsonSyntaxError, loads
 from composer.sqlfiles import keep_aside_with_journal, missing_columns, page_damage, read_only
@@ -107,8 +109,40 @@ class HistoryEntry:
             error=error,
         )
 
+    @classmethod
+    def from_batch_run(
+        cls, run: BatchRun, *, profile: str, host: str, sent_at: datetime | None = None
+    ) -> HistoryEntry:
+        """One entry for a whole batch send: its counts as the body, the link to its rows."""
+        return cls(
+            id=None,
+            sent_at=sent_at if sent_at is not None else datetime.now(UTC),
+            profile=profile,
+            host=host,
+            url=run.url,
+            endpoint="/batch/",
+            kind=RUN_KIND,
+            event_names=run.names,
+            events=run.rows,
+            body=run.to_json(),
+            status=200 if run.ok else None,
+            elapsed_ms=run.elapsed * 1000,
+            response_headers=[],
+            response_body=run.line().encode(),
+            error="" if run.ok else (run.first_failure or run.line()),
+            truncated=True,  # its rows are in the batch, not in this entry: never a body to resend
+        )
+
+    def batch_run(self) -> BatchRun | None:
+        return BatchRun.from_json(self.body) if self.kind == RUN_KIND else None
+
     def reopenable_body(self) -> tuple[object, str]:
         """The body as JSON to open or send again, or None and why it cannot be."""
+        if self.kind == RUN_KIND:
+            return None, (
+                "This is a whole batch run; its rows are in the batch, not in the history."
+                " Show rows brings them up there."
+            )
         if self.truncated:
             return None, (
                 "This send's body was too large to keep whole in the history; it cannot be"

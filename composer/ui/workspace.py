@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QComboBox, QLineEdit, QSplitter, QVBoxLayout, QWidget
 
 from composer.core.batch.rows import BatchRow
+from composer.core.batch.runs import BatchRun
 from composer.core.capture import endpoints
 from composer.core.capture.hosts import HostError, resolve_host
 from composer.core.persons import PersonGraph
@@ -243,6 +244,8 @@ class Workspace(QWidget):
         self.history.show_requested.connect(self.show_history_entry)
         self.history.reopen_requested.connect(self.reopen_history)
         self.history.resend_requested.connect(self.sending.resend)
+        self.history.rows_requested.connect(self.show_run_rows)
+        self.batch.sending.ran.connect(self._record_batch_run)
 
     def show_message(self, text: str, ms: int = 6000) -> None:
         self.message.emit(text, ms)
@@ -343,6 +346,25 @@ class Workspace(QWidget):
     def show_history_entry(self, entry: HistoryEntry) -> None:
         self.sending.show_history_entry(entry)
         self.rooms.setCurrentWidget(self.outer)
+
+    def _record_batch_run(self, run: BatchRun) -> None:
+        entry = HistoryEntry.from_batch_run(
+            run, profile=self.shell.target.currentText(), host=self.shell.host.text()
+        )
+        self.history.record(entry, (self.shell.key.text(),))
+
+    def show_run_rows(self, entry: HistoryEntry) -> None:
+        run = entry.batch_run()
+        if run is None:
+            return
+        self.show_bottom("batch")
+        found = self.batch.select_run(run.uuids, run.first, run.last)
+        if found == run.rows:
+            self.show_message(f"Selected the {found:,} rows of that run.")
+        elif found:
+            self.show_message(f"{found:,} of the run's {run.rows:,} rows are still in the batch.")
+        else:
+            self.show_message("None of that run's rows are in the batch any more.", 8000)
 
     def reopen_history(self, entry: HistoryEntry) -> None:
         body, why = entry.reopenable_body()

@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import (
+    QItemSelection,
     QItemSelectionModel,
     QModelIndex,
     Qt,
@@ -308,6 +309,35 @@ class BatchPanel(QWidget):
         finally:
             self._quiet = False
         self.table.scrollTo(index)
+
+    def select_run(self, uuids: Sequence[str], first: str, last: str) -> int:
+        """Select the rows of a past run (listed, or from its first to its last); how many of
+        them are still in the batch."""
+        if self.proxy.active:  # a filter could hide some of them
+            self.filter_text.clear()
+            self.filter_choice.setCurrentIndex(0)
+        if uuids:
+            found = sorted(p for u in uuids if (p := self.model.position(u)) is not None)
+        else:
+            start, end = self.model.position(first), self.model.position(last)
+            found = list(range(start, end + 1)) if start is not None and end is not None else []
+        ranges: list[list[int]] = []  # contiguous positions make one range: 100,000 rows, one
+        for position in found:
+            if ranges and ranges[-1][1] == position - 1:
+                ranges[-1][1] = position
+            else:
+                ranges.append([position, position])
+        selection = QItemSelection()
+        for top, bottom in ranges:
+            selection.select(self.model.index(top, 0), self.model.index(bottom, 0))
+        self.table.selectionModel().select(
+            selection,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
+        if found:
+            self.table.scrollTo(self.model.index(found[0], 0))
+        return len(found)
 
     def _update_summary(self, *_args: object) -> None:
         if self._busy:

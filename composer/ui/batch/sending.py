@@ -23,6 +23,7 @@ from composer.core.batch.rows import (
     RowStatus,
     held_back_note,
 )
+from composer.core.batch.runs import BatchRun
 from composer.core.plans.model import Plan
 from composer.core.templates.variables import Resolver
 from composer.ui.batch.journals import (
@@ -69,6 +70,7 @@ class BatchSending(QObject):
     stopped = Signal()
     summary = Signal(str, int)
     settled = Signal()
+    ran = Signal(object)  # BatchRun: the whole run, for the history
     message = Signal(str, int)
 
     def __init__(
@@ -101,6 +103,8 @@ class BatchSending(QObject):
         self.transport_factory: Callable[[], Transport] | None = None
         self.chunk_events = DEFAULT_CHUNK_EVENTS  # per request; tests send small chunks
         self.chunk_bytes = DEFAULT_CHUNK_BYTES
+        self._url = ""  # the send running now, for its history entry
+        self._run_rows: list[BatchRow] = []
         self._bridge = _Bridge(self)
         self._bridge.rows.connect(self._on_rows)
         self._bridge.progress.connect(self._on_progress)
@@ -211,6 +215,7 @@ class BatchSending(QObject):
         self, sender: BatchSender, rows: list[BatchRow], journal: BatchJournal
     ) -> None:
         self._journals.adopt(journal)
+        self._url, self._run_rows = sender.url, rows
         sender.journal = journal.writer
         self._tasks.run(partial(sender.send, rows), self._on_sent, self._on_send_failed)
 
@@ -254,7 +259,25 @@ class BatchSending(QObject):
                 self._journals.settle(journal)
         self.summary.emit(text, 15000)
         self._model.refresh_verdicts()
+        self._record_run(summary)
         self.settled.emit()
+
+    def _record_run(self, summary: Summary) -> None:
+        p = summary.progress
+        self.ran.emit(
+            BatchRun.of(
+                self._url,
+                self._run_rows,
+                sent=p.sent,
+                failed=p.failed,
+                held=p.held,
+                requests=p.requests,
+                elapsed=p.elapsed,
+                cancelled=summary.cancelled,
+                first_failure=next(iter(summary.failures.values()), ""),
+            )
+        )
+        self._run_rows = []
 
     def _on_send_failed(self, exc: Exception) -> None:
         self.stopped.emit()

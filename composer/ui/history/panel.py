@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from composer import settings as app_settings
+from composer.core.batch.runs import KIND as RUN_KIND
 from composer.core.jsonio import JsonSyntaxError, loads
 from composer.services.history import RETENTION_CHOICES, HistoryEntry, HistoryStore, default_path
 from composer.ui.tasks import TaskRunner
@@ -142,6 +143,7 @@ class HistoryPanel(QWidget):
     show_requested = Signal(HistoryEntry)
     reopen_requested = Signal(HistoryEntry)
     resend_requested = Signal(HistoryEntry)
+    rows_requested = Signal(HistoryEntry)  # a batch run: show its rows in the batch
     message = Signal(str, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -179,6 +181,12 @@ class HistoryPanel(QWidget):
             self.resend_selected,
             "Send this body again to the current profile's host, with its key",
         )
+        self.rows_button = button(
+            "Show rows",
+            "Show rows of batch run",
+            self.show_rows_selected,
+            "Select this batch run's rows in the batch table",
+        )
         self.compare_button = button(
             "Compare",
             "Compare responses",
@@ -212,13 +220,14 @@ class HistoryPanel(QWidget):
             header.resizeSection(column, width)
         header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
-        self.table.doubleClicked.connect(lambda _i: self.reopen_selected())
+        self.table.doubleClicked.connect(lambda _i: self._open_selected())
 
         tools = QHBoxLayout()
         tools.addWidget(self.search, 1)
         for widget in (
             self.reopen_button,
             self.resend_button,
+            self.rows_button,
             self.compare_button,
             self.delete_button,
             self.retention,
@@ -313,9 +322,12 @@ class HistoryPanel(QWidget):
         return [self.model.entries[r] for r in rows if r < len(self.model.entries)]
 
     def _sync_buttons(self, *_args: object) -> None:
-        count = len(self.selected())
-        self.reopen_button.setEnabled(count == 1)
-        self.resend_button.setEnabled(count == 1)
+        chosen = self.selected()
+        count = len(chosen)
+        run = count == 1 and chosen[0].kind == RUN_KIND
+        self.reopen_button.setEnabled(count == 1 and not run)
+        self.resend_button.setEnabled(count == 1 and not run)
+        self.rows_button.setEnabled(run)
         self.compare_button.setEnabled(count == 2)
         self.delete_button.setEnabled(count >= 1)
 
@@ -340,6 +352,13 @@ class HistoryPanel(QWidget):
 
         self._tasks.run(get, done, self._on_failed)
 
+    def _open_selected(self) -> None:
+        chosen = self.selected()
+        if len(chosen) == 1 and chosen[0].kind == RUN_KIND:
+            self.show_rows_selected()
+        else:
+            self.reopen_selected()
+
     def reopen_selected(self) -> None:
         chosen = self.selected()
         if len(chosen) == 1:
@@ -349,6 +368,11 @@ class HistoryPanel(QWidget):
         chosen = self.selected()
         if len(chosen) == 1:
             self._load(chosen[0], self.resend_requested.emit)
+
+    def show_rows_selected(self) -> None:
+        chosen = self.selected()
+        if len(chosen) == 1 and chosen[0].kind == RUN_KIND:
+            self._load(chosen[0], self.rows_requested.emit)
 
     def compare_selected(self) -> None:
         chosen = self.selected()
