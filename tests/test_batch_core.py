@@ -285,3 +285,22 @@ def test_a_batch_run_keeps_its_counts_and_a_link_to_its_rows() -> None:
     assert small.ok
     assert small.names == "e ×3"
     assert BatchRun.from_json(b"not json") is None
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (
+            ["Event Name", "User", "When", "plan"],
+            ["event", "distinct_id", "timestamp", "property"],
+        ),
+        (["event", "user_id", "time", "email"], ["event", "distinct_id", "timestamp", "$set"]),
+        (["action", "email", "date"], ["event", "distinct_id", "timestamp"]),
+        # PostHog's own names win over the ordinary ones, which then stay properties.
+        (["user", "distinct_id", "event"], ["property", "distinct_id", "event"]),
+        (["name", "user"], ["property", "distinct_id"]),  # a name may be a person's
+    ],
+)
+def test_csv_mapping_guesses_ordinary_headers(header: list[str], expected: list[str]) -> None:
+    mapping = auto_mapping(header, [["x"] * len(header)])
+    assert [m.target.value for m in mapping] == expected

@@ -8,7 +8,14 @@ from pathlib import Path
 import orjson
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QPushButton, QTableView
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QTableView,
+)
 
 from composer.app import create_main_window
 from composer.core.batch.rows import RowStatus
@@ -205,11 +212,15 @@ def test_csv_import_with_mapping(qtbot, window: MainWindow, tmp_path: Path) -> N
                 for b in dialog.findChildren(QPushButton)
                 if b.accessibleName() == "Import with this mapping"
             )
-            # "name" and "user" are not guessed; with no event column Import is refused.
+            # "user" is guessed as the distinct ID; "name" is not (it may be a person's
+            # name), and with no event column Import is refused.
+            assert combos["Column user: becomes"].currentText() == "Distinct ID"
             assert not ok.isEnabled()
             assert "exactly one column for the event name" in dialog.problem.text()
+            # The dialog opens at its first column, whatever the file's width.
+            assert dialog.focusWidget() is combos["Column name: becomes"]
+            assert dialog.findChild(QScrollArea).verticalScrollBar().value() == 0
             combos["Column name: becomes"].setCurrentText("Event name")
-            combos["Column user: becomes"].setCurrentText("Distinct ID")
             combos["Column seats: type"].setCurrentText("number")
             assert ok.isEnabled()
             assert not dialog.problem.text()

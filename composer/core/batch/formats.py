@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -208,6 +209,34 @@ _FIXED = {
     "timestamp": Target.TIMESTAMP,
     "uuid": Target.UUID,
 }
+# Headers people write in their own exports, by what they stand for (compared folded: lower
+# case, with spaces, dashes and dots as underscores). The first column to match a field takes
+# it; a later one stays a property.
+_ORDINARY = {
+    Target.EVENT: ("event_name", "eventname", "event_type", "action"),
+    Target.DISTINCT_ID: (
+        "distinctid",
+        "user",
+        "user_id",
+        "userid",
+        "person",
+        "person_id",
+        "customer_id",
+        "visitor_id",
+    ),
+    Target.TIMESTAMP: (
+        "time",
+        "when",
+        "date",
+        "datetime",
+        "event_time",
+        "occurred_at",
+        "created_at",
+        "ts",
+    ),
+    Target.UUID: ("event_uuid", "event_id", "$uuid"),
+}
+_EMAIL = ("email", "e_mail", "email_address", "user_email")
 _PREFIXES = (
     ("properties.", Target.PROPERTY),
     ("$set.", Target.SET),
@@ -256,15 +285,44 @@ def _scalar(text: str) -> Any:
     return value if math.isfinite(value) else text
 
 
+def _folded(name: str) -> str:
+    return re.sub(r"[\s.\-]+", "_", name.strip().lower())
+
+
+def _ordinary_targets(header: Sequence[str]) -> dict[int, Target]:
+    """Columns whose header names a field the ordinary way ("Event Name", "User", "When")."""
+    folded = [_folded(name) for name in header]
+    taken: dict[Target, int] = {}
+    for index, name in enumerate(folded):  # PostHog's own names first: they are meant exactly
+        if name in _FIXED and _FIXED[name] not in taken:
+            taken[_FIXED[name]] = index
+    for target, names in _ORDINARY.items():
+        if target not in taken:
+            found = next((i for i, n in enumerate(folded) if n in names), None)
+            if found is not None and found not in taken.values():
+                taken[target] = found
+    if Target.DISTINCT_ID not in taken:  # no user column: the email is who did it
+        found = next((i for i, n in enumerate(folded) if n in _EMAIL), None)
+        if found is not None and found not in taken.values():
+            taken[Target.DISTINCT_ID] = found
+    return {index: target for target, index in taken.items()}
+
+
 def auto_mapping(header: Sequence[str], sample: Sequence[Sequence[str]]) -> list[ColumnMap]:
-    """What each column becomes: event, distinct_id, timestamp and uuid by name;
-    properties.x, $set.x and $set_once.x by prefix; any other column a property."""
+    """What each column becomes: event, distinct_id, timestamp and uuid by name (PostHog's
+    own or the ordinary "Event Name", "User", "When", "user_id", "email"); properties.x,
+    $set.x and $set_once.x by prefix; an email beside a user column a $set property; any
+    other column a property."""
+    fixed = _ordinary_targets(header)
     mapping: list[ColumnMap] = []
     for index, column in enumerate(header):
         name = column.strip()
         values = [row[index] for row in sample if index < len(row)]
-        if name.lower() in _FIXED:
-            mapping.append(ColumnMap(column, _FIXED[name.lower()]))
+        if index in fixed:
+            mapping.append(ColumnMap(column, fixed[index]))
+            continue
+        if _folded(name) in _EMAIL:  # a person property, as the SDKs set it
+            mapping.append(ColumnMap(column, Target.SET, "email", ValueType.STRING))
             continue
         for prefix, target in _PREFIXES:
             if name.startswith(prefix) and len(name) > len(prefix):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -91,10 +92,11 @@ class CsvMappingDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(
             QLabel(
-                "Columns named event, distinct_id, timestamp and uuid, and headers such as"
-                " properties.plan, $set.email or $set_once.first_seen, are mapped already. Every"
-                " other column becomes an event property; its type was guessed from the first"
-                " rows.",
+                "Columns named event, distinct_id, timestamp and uuid (or the usual Event Name,"
+                " User, user_id, When, time), and headers such as properties.plan, $set.email or"
+                " $set_once.first_seen, are mapped already; an email column is the distinct ID"
+                " when no column names the user, else a $set property. Every other column"
+                " becomes an event property; its type was guessed from the first rows.",
                 self,
             ),
             0,
@@ -103,6 +105,13 @@ class CsvMappingDialog(QDialog):
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
         self._refresh()
+        self._scroll = scroll
+        if self.rows:  # start with the first column, at the top, however many there are
+            self.rows[0][1].setFocus()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._scroll.verticalScrollBar().setValue(0)
 
     def mapping(self) -> list[ColumnMap]:
         result = []
