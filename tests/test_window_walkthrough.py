@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from composer.app import create_main_window
 from composer.ui import names
 from composer.ui.main_window import MainWindow
+from composer.ui.widgets.key_field import KeyField
 from tests.support.fault_server import FaultServer
 from tests.window_helpers import by_name
 
@@ -255,3 +256,23 @@ def test_an_empty_new_form_says_what_to_do_first(qtbot, window: MainWindow) -> N
     shown = {f.code for f in window.workspace.compose.shown_findings}
     assert {"event.empty", "distinct_id.empty"} <= shown
     assert not predicted.text().startswith("To start")
+
+
+@pytest.mark.parametrize("width", [1024, 1280])
+def test_the_masked_key_shows_whole_dots_and_the_form_never_scrolls_sideways(
+    qtbot, window: MainWindow, width: int
+) -> None:
+    window.resize(width, 700 if width == 1024 else 720)
+    qtbot.wait(50)
+    assert window.width() == width  # the window fits: its parts' minimums allow it
+    key = by_name(window, QLineEdit, names.API_KEY)
+    assert isinstance(key, KeyField)
+    key.setText("phc_" + "k" * 43)  # a real project key's length
+    dots = key.shown_dots()
+    assert 0 < dots <= 47
+    room = key._text_rect().width() - 2
+    assert key.fontMetrics().horizontalAdvance(key._mask() * dots) <= room
+    # The form column is never narrower than its rows need: no sideways scrolling.
+    scroll = window.workspace.compose.form_scroll
+    assert scroll.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+    assert scroll.viewport().width() >= window.workspace.form.minimumSizeHint().width()

@@ -25,8 +25,12 @@ class KeyField(QLineEdit):
         if not self.text():
             return 0
         room = self._text_rect().width() - 2
-        dot = self.fontMetrics().horizontalAdvance(self._mask())
-        return max(1, min(len(self.text()), room // max(dot, 1)))
+        metrics, mask = self.fontMetrics(), self._mask()
+        dots = max(1, min(len(self.text()), room // max(metrics.horizontalAdvance(mask), 1)))
+        # A dot's advance is rounded to whole pixels; a row of them is measured as it is drawn.
+        while dots > 1 and metrics.horizontalAdvance(mask * dots) > room:
+            dots -= 1
+        return dots
 
     def paintEvent(self, event: QPaintEvent) -> None:
         dots = self.shown_dots()
