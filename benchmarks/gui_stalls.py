@@ -4,7 +4,8 @@ operation on 100,000 events.
 
 Operations: `ingest` (another process sends 100,000 events to the window's sandbox, which the
 inbox and the persons view follow), `import` (a 100,000-line JSONL file into the batch),
-`filter` (typing "checkout" into the batch filter over 100,000 rows), `send` (the batch sent
+`filter` (typing "checkout" into the batch filter over 100,000 rows), `check` (every row
+checked again, as after a change of variables or plan), `send` (the batch sent
 to the sandbox), `predict` (persons predicted for a 10,000-row batch). Each runs in a fresh
 window (offscreen); the reference is the heartbeat of the same window sitting idle.
 
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import orjson
 
-OPERATIONS = ("idle", "ingest", "import", "filter", "send", "predict")
+OPERATIONS = ("idle", "ingest", "import", "filter", "check", "send", "predict")
 SENDER = r"""
 import sys, httpx, orjson, uuid
 url, n = sys.argv[1], int(sys.argv[2])
@@ -100,11 +101,11 @@ def run(operation: str, events: int) -> tuple[float, int, float]:
     wait(lambda: ws.profiles.loaded and ws.sandbox.local is not None)
     folder = Path(tempfile.mkdtemp())
     batch = ws.batch
-    if operation in ("filter", "send", "predict"):
+    if operation in ("filter", "check", "send", "predict"):
         source = folder / "events.jsonl"
         write_jsonl(source, 10_000 if operation == "predict" else events)
         batch.import_file(str(source))
-        wait(lambda: not batch.busy and len(batch.model.rows) > 0)
+        wait(lambda: not batch.busy and len(batch.model.rows) > 0 and not batch.checks_running)
         wait(lambda: batch.persons.idle)
         for _ in range(50):
             app.processEvents()
@@ -129,6 +130,9 @@ def run(operation: str, events: int) -> tuple[float, int, float]:
             line.setText(line.text() + char)
             app.processEvents()
         wait(lambda: time.perf_counter() - started > 2)
+    elif operation == "check":
+        batch.recheck()
+        wait(lambda: not batch.checks_running)
     elif operation == "send":
         batch.send_all()
         wait(lambda: not batch.busy)

@@ -129,6 +129,7 @@ def _spawn(port: int, db: str) -> LocalSandbox | None:
             raise OSError(f"the sandbox process ended with {code}; see {folder / 'sandbox.log'}")
         time.sleep(0.05)
     process.kill()
+    process.wait(timeout=5)  # reaped: no zombie, and no "still running" when it is collected
     raise OSError(f"the sandbox process did not start in {SPAWN_TIMEOUT_S:.0f} s")
 
 

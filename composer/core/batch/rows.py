@@ -280,11 +280,17 @@ def held_back_reason(row: BatchRow) -> str:
 
 def held_back_note(rows: Sequence[BatchRow]) -> str:
     """ ". Held back: row 3 (distinct_id.missing), ..." for the rows a send held back, or ""."""
-    held = [(p, r) for p, r in enumerate(rows) if r.status is RowStatus.HELD]
+    return held_note([(p, r) for p, r in enumerate(rows) if r.status is RowStatus.HELD])
+
+
+def held_note(held: Sequence[tuple[int, BatchRow]], total: int | None = None) -> str:
+    """The note for held-back rows given with their positions in the batch (the first five
+    are named; `total` is how many there are, when more than were given)."""
     if not held:
         return ""
     named = ", ".join(f"row {p + 1} ({held_back_reason(r).split(':')[0]})" for p, r in held[:5])
-    return f". Held back: {named}{' …' if len(held) > 5 else ''}."
+    more = (total if total is not None else len(held)) > 5
+    return f". Held back: {named}{' …' if more else ''}."
 
 
 def predict_persons(rows: Sequence[BatchRow], graph: PersonGraph | None) -> None:

@@ -299,7 +299,7 @@ class JournalKeeper(QObject):
     def resumable_rows(self, *, first_only: bool = False) -> list[BatchRow]:
         """The rows Resume batch send sends: interrupted, and still pending in the journal."""
         journal = self.journal
-        if journal is None or journal.done:
+        if journal is None or journal.done or RowStatus.INTERRUPTED not in self._model.statuses():
             return []
         found = []
         for row in self._model.rows:

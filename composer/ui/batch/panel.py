@@ -16,7 +16,6 @@ from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QItemSelection,
     QItemSelectionModel,
     QModelIndex,
     Qt,
@@ -53,7 +52,7 @@ from composer.ui.batch.model import (
 )
 from composer.ui.batch.persons import BatchPersons
 from composer.ui.batch.sending import BatchSending
-from composer.ui.batch.table import batch_table
+from composer.ui.batch.table import batch_table, select_positions
 from composer.ui.batch.transfer import BatchTransfer
 from composer.ui.tasks import TaskRunner
 from composer.ui.widgets.buttons import tool_button
@@ -86,6 +85,7 @@ class BatchPanel(QWidget):
         # One Cancel for whichever runs: an import or a send (never both: see _busy).
         self._cancel = threading.Event()
         self._busy = ""  # "import", "send" or ""
+        self.checks_running = 0  # checks of rows on the pool (an import's, a recheck's)
         self._quiet = False  # a row is made current without loading it into the form
         self._last_progress = 0.0
         self._noted = ""  # the blocked-rows note last added to the summary line
@@ -251,6 +251,7 @@ class BatchPanel(QWidget):
         self._connect_selection()
         self._set_busy("")
         self.journals.scan()
+        QTimer.singleShot(1500, self.sending.warm_up)
 
     # -- what is shown -----------------------------------------------------------------------
 
@@ -316,27 +317,8 @@ class BatchPanel(QWidget):
         if self.proxy.active:  # a filter could hide some of them
             self.filter_text.clear()
             self.filter_choice.setCurrentIndex(0)
-        if uuids:
-            found = sorted(p for u in uuids if (p := self.model.position(u)) is not None)
-        else:
-            start, end = self.model.position(first), self.model.position(last)
-            found = list(range(start, end + 1)) if start is not None and end is not None else []
-        ranges: list[list[int]] = []  # contiguous positions make one range: 100,000 rows, one
-        for position in found:
-            if ranges and ranges[-1][1] == position - 1:
-                ranges[-1][1] = position
-            else:
-                ranges.append([position, position])
-        selection = QItemSelection()
-        for top, bottom in ranges:
-            selection.select(self.model.index(top, 0), self.model.index(bottom, 0))
-        self.table.selectionModel().select(
-            selection,
-            QItemSelectionModel.SelectionFlag.ClearAndSelect
-            | QItemSelectionModel.SelectionFlag.Rows,
-        )
-        if found:
-            self.table.scrollTo(self.model.index(found[0], 0))
+        found = self.model.positions_of(uuids, first, last)
+        select_positions(self.table, self.model, found)
         return len(found)
 
     def _update_summary(self, *_args: object) -> None:
@@ -382,7 +364,7 @@ class BatchPanel(QWidget):
         self.duplicate_button.setEnabled(idle and selected)
         self.delete_button.setEnabled(idle and selected)
         # While a send runs the scan would repeat per chunk; the end of the send syncs again.
-        failed = idle and any(row.status is RowStatus.FAILED for row in rows)
+        failed = idle and RowStatus.FAILED in self.model.statuses()
         self.resend_button.setEnabled(failed)
         self.resume_button.setEnabled(idle and bool(self.journals.resumable_rows(first_only=True)))
 
@@ -533,9 +515,15 @@ class BatchPanel(QWidget):
         rows = list(rows)
         if rows:
             work = partial(check_rows, rows, resolver=self._resolver(), plan=self.plan_provider())
-            self._tasks.run(work, self._on_verified, self._on_import_failed)
+            self.checks_running += 1
+            self._tasks.run(work, self._on_verified, self._on_check_failed)
+
+    def _on_check_failed(self, exc: Exception) -> None:
+        self.checks_running -= 1
+        self._on_import_failed(exc)
 
     def _on_verified(self, _result: object) -> None:
+        self.checks_running -= 1
         self.model.refresh_verdicts()
         if not self._busy:  # the import's own report stays; the verdicts add to it, once
             text = self.status.text().removesuffix(self._noted)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from collections.abc import Sequence
+
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from composer.ui.batch.model import BatchModel, Column
@@ -35,3 +37,23 @@ def batch_table(model: BatchModel, parent: QWidget) -> QTableView:
     ):
         header.resizeSection(column, width)
     return table
+
+
+def select_positions(table: QTableView, model: BatchModel, positions: Sequence[int]) -> None:
+    """Select these rows (sorted positions in the model the table shows) and show the first.
+    Contiguous positions are one range: a run of 100,000 rows is one selection range."""
+    ranges: list[list[int]] = []
+    for position in positions:
+        if ranges and ranges[-1][1] == position - 1:
+            ranges[-1][1] = position
+        else:
+            ranges.append([position, position])
+    selection = QItemSelection()
+    for top, bottom in ranges:
+        selection.select(model.index(top, 0), model.index(bottom, 0))
+    table.selectionModel().select(
+        selection,
+        QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+    )
+    if positions:
+        table.scrollTo(model.index(positions[0], 0))

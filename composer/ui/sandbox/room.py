@@ -32,6 +32,7 @@ class SandboxRoom(QObject):
         super().__init__(parent)
         self.local: LocalSandbox | None = None
         self._made: list[LocalSandbox] = []
+        self._closed = False  # shut down: a sandbox that starts after that is stopped at once
         self._lock = threading.Lock()
         self.persons = PersonGraph()
         self.inbox = InboxPane(parent)
@@ -53,9 +54,15 @@ class SandboxRoom(QObject):
     def _start(self) -> LocalSandbox:  # a worker thread
         sandbox = start_sandbox_process()
         # Kept here at once, not only when the queued "started" arrives: a window closed
-        # meanwhile must still stop the process it started.
+        # meanwhile must still stop the process it started. One closed while the process
+        # was still starting (past shutdown's wait) stops it here.
         with self._lock:
-            self._made.append(sandbox)
+            closed = self._closed
+            if not closed:
+                self._made.append(sandbox)
+        if closed:
+            sandbox.stop()
+            raise RuntimeError("the window closed while its sandbox was starting")
         return sandbox
 
     @Slot(int, object)
@@ -111,6 +118,7 @@ class SandboxRoom(QObject):
         self.inbox.stop()
         self._pool.waitForDone(5000)
         with self._lock:
+            self._closed = True
             made, self._made = self._made, []
         for sandbox in made:
             sandbox.stop()
