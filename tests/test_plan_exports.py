@@ -24,14 +24,10 @@ from composer.core.plans.json_schema import (
     plan_to_json_schema,
 )
 from composer.core.plans.model import Plan, PropertyType, matches_type
-from composer.core.plans.posthog_schema import (
-    ExportSource,
-    PostHogExportError,
-    diff,
-    plan_document_from_posthog,
-    read_schema,
-    to_posthog_export,
-)
+from composer.core.plans.posthog_diff import diff
+from composer.core.plans.posthog_export import to_posthog_export
+from composer.core.plans.posthog_schema import ExportSource, PostHogExportError, read_schema
+from composer.core.plans.posthog_to_plan import plan_document_from_posthog
 from composer.core.plans.reader import parse_plan
 from composer.services.plans import example_plan_path, load_plan
 

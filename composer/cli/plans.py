@@ -145,7 +145,7 @@ def run_export(args: argparse.Namespace) -> ExitStatus:
 
         doc: Any = plan_to_json_schema(plan)
     else:
-        from composer.core.plans.posthog_schema import to_posthog_export
+        from composer.core.plans.posthog_export import to_posthog_export
 
         doc, notes = to_posthog_export(plan)
         _notes(notes)
@@ -197,7 +197,7 @@ def _posthog_schema(path: str) -> Any:
 
 
 def run_from_posthog(args: argparse.Namespace) -> ExitStatus:
-    from composer.core.plans.posthog_schema import plan_document_from_posthog
+    from composer.core.plans.posthog_to_plan import plan_document_from_posthog
 
     schema = _posthog_schema(args.file)
     doc, notes = plan_document_from_posthog(schema, args.name or "", args.include_system)
@@ -212,7 +212,7 @@ def run_from_posthog(args: argparse.Namespace) -> ExitStatus:
 
 
 def run_diff(args: argparse.Namespace) -> ExitStatus:
-    from composer.core.plans.posthog_schema import diff
+    from composer.core.plans.posthog_diff import diff
 
     plan = load_plan_argument(args.plan)
     differences, notes = diff(plan, _posthog_schema(args.against))
