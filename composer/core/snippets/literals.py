@@ -22,16 +22,19 @@ MAX_LITERAL_DEPTH = 40
 INLINE_WIDTH = 72  # a small object or array fits on one line up to this width
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_ESCAPED = ("\ufeff", "\u2028", "\u2029")
 
 
 def json_string(text: str) -> str:
     """A double-quoted string as JSON writes it (non-ASCII kept); also a valid Python,
     JavaScript and Go string literal, with the same meaning in each."""
     out = json.dumps(text, ensure_ascii=False)
-    # U+FEFF is refused by Go's compiler outside the first byte; a lone surrogate cannot be
-    # written as UTF-8. Both are escaped, which every one of the languages reads back.
-    if "\ufeff" in out:
-        out = out.replace("\ufeff", "\\ufeff")
+    # U+FEFF is refused by Go's compiler outside the first byte; U+2028 and U+2029 end lines
+    # for many editors (and for JavaScript before ES2019); a lone surrogate cannot be written as
+    # UTF-8. They are escaped, which every one of the languages reads back.
+    for char in _ESCAPED:
+        if char in out:
+            out = out.replace(char, f"\\u{ord(char):04x}")
     if _SURROGATE.search(out):
         out = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", out)
     return out
@@ -50,7 +53,7 @@ def ruby_string(text: str) -> str:
             out.append("\\t")
         elif char == "\r":
             out.append("\\r")
-        elif code < 0x20 or code == 0x7F or char == "\ufeff" or 0xD800 <= code <= 0xDFFF:
+        elif code < 0x20 or code == 0x7F or char in _ESCAPED or 0xD800 <= code <= 0xDFFF:
             out.append(f"\\u{{{code:x}}}")
         else:
             out.append(char)

@@ -80,8 +80,8 @@ def posthog_python(request: SnippetRequest, body: object, notes: Notes) -> Snipp
         notes.add(moved)
     notes.add(
         "posthog-python adds $lib, $lib_version, $python_runtime, $python_version, $os,"
-        " $os_version and $is_server to each event's properties, and its own sent_at (PostHog"
-        " moves each timestamp by the difference to its clock)."
+        " $os_version, $os_distro (on Linux) and $is_server to each event's properties, and its"
+        " own sent_at (PostHog moves each timestamp by the difference to its clock)."
     )
     ctor_args = [
         f"{key_expr},",
