@@ -161,6 +161,8 @@ class _Writer:
     def write(self, value: Any, level: int, depth: int) -> str:
         if not isinstance(value, dict | list):
             return self.scalar(value)
+        if not value:
+            return "{}" if isinstance(value, dict) else "[]"
         if depth >= MAX_LITERAL_DEPTH:
             return self.style.parse_json(self.style.string(dumps_compact(value).decode()))
         pad = self.style.indent * level
