@@ -3,7 +3,8 @@
 - No snippet of any language carries a known key unless the user asked to include it: not the
   target's key, not one in the body's token fields, properties.token or inside a value.
 - Python literals read back (ast.literal_eval) as the value they were written from.
-- Each curl example of the PostHog capture tutorial (tests/data/tutorial, a verbatim copy),
+- Each curl example of the PostHog capture tutorial (tests/data/posthog-api-capture-tutorial.md,
+  a verbatim copy),
   pasted, gives the body the golden files hold; so does each Python example; and every curl
   and Python snippet the composer writes reads back as its body (a round trip).
 - Malformed input gets a message that says what and where.
@@ -31,7 +32,7 @@ from composer.core.snippets.events import big_integers
 from composer.core.snippets.literals import JAVASCRIPT, PYTHON, literal
 from composer.core.snippets.model import KEY_SENTINEL
 from composer.core.snippets.paste import PasteError, paste
-from tests.conftest import TUTORIAL
+from tests.conftest import DATA, TUTORIAL
 
 GOLDEN = Path(__file__).parent / "golden"
 KEY = "phc_target_key_never_in_a_snippet_0001"
@@ -193,7 +194,7 @@ def test_javascript_literals_read_back_as_the_value(values: list[Any]) -> None:
 
 # -- paste ---------------------------------------------------------------------------------------
 
-TUTORIAL_MD = TUTORIAL / "posthog-api-capture-tutorial.md"
+TUTORIAL_MD = DATA / "posthog-api-capture-tutorial.md"
 ORDER = ["basic", "properties_timestamp", "batch", "identify", "alias"]
 
 

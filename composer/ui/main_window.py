@@ -106,6 +106,8 @@ class MainWindow(QMainWindow):
                 splitter.restoreState(saved)
         workspace.compose.restore_kind(self.state.text("compose/kind", "event"))
         workspace.drafts.start()
+        workspace.code.fill_copy_menu(self.copy_as_menu)
+        self.copy_as_menu.setEnabled(True)
         for action in self._workspace_actions:
             action.setEnabled(True)
         self.cancel_action.setEnabled(False)
@@ -184,6 +186,12 @@ class MainWindow(QMainWindow):
             partial(self._compose_call, "copy_body"),
             [QKeySequence("Ctrl+Shift+C")],
             "Copy the body (the key stays masked unless Show key is on)",
+        )
+        self.paste_code_action = self._action(
+            "&Paste from code…",
+            partial(self._workspace_call, "paste_from_code"),
+            [QKeySequence("Ctrl+Alt+V")],
+            "Fill the form from a curl command, Python code or a JSON body (Ctrl+Alt+V)",
         )
         self.edit_json_action = self._action(
             "&Edit JSON",
@@ -342,6 +350,7 @@ class MainWindow(QMainWindow):
             self.new_action,
             self.focus_event_action,
             self.copy_action,
+            self.paste_code_action,
             self.edit_json_action,
         )
         for action in self._workspace_actions:
@@ -381,6 +390,12 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         edit = menus.addMenu("&Edit")
         edit.addAction(self.copy_action)
+        # Filled by the code room once the workspace exists (the languages live in the core).
+        self.copy_as_menu = edit.addMenu("Copy &as")
+        self.copy_as_menu.setObjectName("copy_as_menu")
+        self.copy_as_menu.setEnabled(False)
+        edit.addAction(self.paste_code_action)
+        edit.addSeparator()
         edit.addAction(self.edit_json_action)
         edit.addAction(self.focus_event_action)
         view = menus.addMenu("&View")

@@ -21,7 +21,18 @@ __all__ = ["PasteError", "Pasted", "paste"]
 
 
 def paste(text: str) -> Pasted:
-    """What `text` sends. Raises PasteError with a message (and a line where there is one)."""
+    """What `text` sends. Raises PasteError with a message (and a line of `text` where there
+    is one)."""
+    lead = text[: len(text) - len(text.lstrip())].count("\n")
+    try:
+        return _paste(text)
+    except PasteError as exc:
+        if exc.line and lead:
+            raise PasteError(exc.message, exc.line + lead) from None
+        raise
+
+
+def _paste(text: str) -> Pasted:
     if len(text) > MAX_PASTE_CHARS:
         raise PasteError("The pasted text is larger than 32 MiB; PostHog takes 20 MiB a request.")
     stripped = text.strip().lstrip("\ufeff")
