@@ -3,10 +3,9 @@
 - No snippet of any language carries a known key unless the user asked to include it: not the
   target's key, not one in the body's token fields, properties.token or inside a value.
 - Python literals read back (ast.literal_eval) as the value they were written from.
-- Each curl example of the PostHog capture tutorial (tests/data/posthog-api-capture-tutorial.md,
-  a verbatim copy),
-  pasted, gives the body the golden files hold; so does each Python example; and every curl
-  and Python snippet the composer writes reads back as its body (a round trip).
+- Each curl example of the PostHog capture tutorial (a verbatim copy in tests/data), pasted,
+  gives the body the golden files hold; so does each Python example; and every curl and Python
+  snippet the composer writes reads back as its body (a round trip).
 - Malformed input gets a message that says what and where.
 """
 
@@ -95,6 +94,33 @@ def test_curl_sends_the_previews_exact_bytes() -> None:
     assert text.startswith("'")
     assert text.endswith("'")
     assert text[1:-1].encode() == bodies.render(body)
+
+
+_GO_PIECE = re.compile(r'`([^`]*)`|("(?:[^"\\]|\\.)*")|(string\(key\))|(\s*\+\s*)', re.S)
+
+
+@pytest.mark.parametrize("tick", ["no backquote", "a ` backquote"])
+def test_go_sends_the_previews_exact_bytes(tick: str) -> None:
+    """Without Go here, the Go body expression is evaluated as Go would: raw `...` strings,
+    interpreted "..." strings and the key's JSON, concatenated."""
+    body = golden("event_full")
+    body["properties"]["note"] = tick
+    code = generate("go", SnippetRequest(body, key="phc_test_key")).code
+    expression = code.split("\tbody := ", 1)[1].split("\n\tresponse, err :=", 1)[0]
+    out, position = [], 0
+    while position < len(expression):
+        piece = _GO_PIECE.match(expression, position)
+        assert piece is not None, expression[position:]
+        raw, quoted, key, _plus = piece.groups()
+        if raw is not None:
+            out.append(raw)
+        elif quoted is not None:
+            out.append(json.loads(quoted))
+        elif key is not None:
+            out.append(json.dumps("phc_test_key"))
+        position = piece.end()
+    sent = "".join(out).encode()
+    assert sent == bodies.render(bodies.with_api_key(body, "phc_test_key"))
 
 
 def test_sdk_snippets_say_what_they_cannot_express() -> None:

@@ -31,24 +31,24 @@ LANGUAGES: tuple[Language, ...] = (
     Language("curl", "curl", "shell", shell.curl, sdk=False),
     Language(
         "python-requests",
-        "Python (requests)",
+        "Python requests",
         "python",
         partial(python.http_client, library="requests"),
         sdk=False,
     ),
     Language(
         "python-httpx",
-        "Python (httpx)",
+        "Python httpx",
         "python",
         partial(python.http_client, library="httpx"),
         sdk=False,
     ),
     Language("posthog-python", "posthog-python", "python", python.posthog_python, sdk=True),
-    Language("node-fetch", "Node (fetch)", "javascript", javascript.node_fetch, sdk=False),
+    Language("node-fetch", "Node fetch", "javascript", javascript.node_fetch, sdk=False),
     Language("posthog-node", "posthog-node", "javascript", javascript.posthog_node, sdk=True),
-    Language("posthog-js", "posthog-js (browser)", "javascript", javascript.posthog_js, sdk=True),
-    Language("go", "Go (net/http)", "go", go.go, sdk=False),
-    Language("ruby", "Ruby (Net::HTTP)", "ruby", ruby.ruby, sdk=False),
+    Language("posthog-js", "posthog-js (web)", "javascript", javascript.posthog_js, sdk=True),
+    Language("go", "Go net/http", "go", go.go, sdk=False),
+    Language("ruby", "Ruby Net::HTTP", "ruby", ruby.ruby, sdk=False),
 )
 BY_ID = {language.id: language for language in LANGUAGES}
 IDS = tuple(BY_ID)

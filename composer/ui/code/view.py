@@ -63,8 +63,15 @@ class CodeView(QWidget):
         self.copy_button.setAccessibleName(names.COPY_CODE)
         self.copy_button.setObjectName("code_copy_button")
         self.copy_button.setToolTip("Copy the code to the clipboard")
+        # Nothing in the bar may widen the window: the title gives way first, then the combo.
+        self.language.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.language.setMinimumContentsLength(16)  # the longest label
         bar = QHBoxLayout()
         title = QLabel("<b>Code</b> that sends this payload", self)
+        title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        title.setMinimumWidth(0)
         bar.addWidget(title, 1)
         bar.addWidget(self.language)
         bar.addWidget(self.include_key)
