@@ -286,7 +286,7 @@ def test_the_snippet_sends_the_composed_events(
     if reason is not None:
         pytest.skip(reason)
     if language == "posthog-js" and case == "single":
-        pytest.skip("posthog-js runs once, on the batch (every kind of event; 8 s in Chromium)")
+        pytest.skip("posthog-js runs once, on the batch of every kind (Chromium is slow)")
     body, endpoint = CASES[case]
     assert sandbox.server is not None
     sandbox.server.reset()

@@ -208,3 +208,25 @@ def test_a_pasted_python_snippet_with_a_key_fills_the_form_but_not_the_key(
     assert window.key.text() != KEY
     body = orjson.loads(ws.preview.text())
     assert KEY not in orjson.dumps(body).decode()
+
+
+def test_copy_a_history_send_as_code_without_its_key(qtbot, fault_server) -> None:
+    from tests.test_window_history import KEY as HISTORY_KEY
+    from tests.test_window_history import history_rows, open_window, select_rows, send_event
+
+    window = open_window(qtbot, fault_server)
+    ws = window.workspace
+    send_event(qtbot, window, fault_server, "history_send")
+    table = history_rows(qtbot, window, 1)
+    shown: list[object] = []
+    ws.history.show_requested.connect(shown.append)
+    select_rows(table, 0)
+    qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+    ws.code.copy_as("python-httpx", "history")
+    copied = QGuiApplication.clipboard().text()
+    assert "history_send" in copied
+    assert HISTORY_KEY not in copied
+    assert bodies.mask_key(HISTORY_KEY) not in copied  # the masked key is not "the key" either
+    assert 'os.environ["POSTHOG_PROJECT_API_KEY"]' in copied
+    assert fault_server.url in copied  # the current target's host
+    window.close()
