@@ -125,6 +125,7 @@ def main() -> int:
         (Appearance.LIGHT, out / "window-templates.png", ws.response, ws.templates),
         (Appearance.DARK, out / "window-history.png", ws.response, ws.history),
         (Appearance.LIGHT, out / "window-plan.png", ws.response, ws.plan_panel),
+        (Appearance.LIGHT, out / "window-code.png", ws.response, ws.batch),  # the Code tab
         (Appearance.LIGHT, out / "window-persons.png", ws.persons, ws.batch),  # last: it sends
     ]
     # The ordinary laptop sizes issue 16 asks to look at: nothing may be clipped there.
@@ -171,6 +172,12 @@ def main() -> int:
         if path in sizes:
             window.resize(*sizes[path])
             ws.splitter.setSizes([300, 400, 300])  # as on a first start (stretch 3:4:3)
+        # The Code tab beside the body: the payload as posthog-python, with its notes.
+        code_shot = path.name == "window-code.png"
+        ws.preview_tabs.setCurrentWidget(ws.code.view if code_shot else ws.compose.preview_pane)
+        if code_shot:
+            ws.code.view.set_language("posthog-python")
+            ws.compose.middle.setSizes([560, 160])  # room for the code and its notes
         ws.bottom_tabs.setCurrentWidget(bottom)
         ws.compose.update_preview()
         ws.response.show_entry(ws.response.history_model.entries[-1])

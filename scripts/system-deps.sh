@@ -14,7 +14,8 @@ runtime="libegl1 libgl1 libfontconfig1 libglib2.0-0 libxkbcommon0 libdbus-1-3 fo
  libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0 libx11-xcb1"
 # dbus-x11 is named so that apt satisfies gnome-keyring's session-bus need without systemd.
 # chromium runs posthog-js in the real-SDK tests (driven by playwright-core, no browser download).
-testing="xvfb xauth x11-utils dbus dbus-x11 gnome-keyring libsecret-tools chromium"
+# curl runs the curl snippets the window and `event-composer code` write (tests/test_snippets_run.py).
+testing="xvfb xauth x11-utils dbus dbus-x11 gnome-keyring libsecret-tools chromium curl"
 
 case "$mode" in
   run) wanted=$runtime ;;

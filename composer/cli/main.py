@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from composer import __version__
-from composer.cli import persons, plans, profile, sandbox, send, templates, validate
+from composer.cli import code, persons, plans, profile, sandbox, send, templates, validate
 from composer.cli.errors import CliError, ExitStatus
 
 log = logging.getLogger("composer")
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  event-composer send 'Plan upgraded' --var user=u-1   send a template\n"
         "  event-composer sandbox                         a local capture endpoint\n"
         "  event-composer persons simulate events.jsonl   the persons and merges they make\n"
+        "  event-composer code --lang curl event.json     the body as code that sends it\n"
         "\nRun 'event-composer COMMAND --help' for a command's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     templates.add_parser(sub)
     plans.add_parser(sub)
     persons.add_parser(sub)
+    code.add_parser(sub)
     return parser
 
 

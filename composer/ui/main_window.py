@@ -14,7 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QPaintEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from composer.sandbox.keys import generate_sandbox_key
 from composer.ui import names
+from composer.ui.menus import add_menu, appearance_menu
 from composer.ui.palettes import Appearance, apply_appearance
 from composer.ui.target_row import TargetRow
 from composer.ui.ui_state import UiState
@@ -108,6 +109,8 @@ class MainWindow(QMainWindow):
                 splitter.restoreState(saved)
         workspace.compose.restore_kind(self.state.text("compose/kind", "event"))
         workspace.drafts.start()
+        workspace.code.fill_copy_menu(self.copy_as_menu)
+        self.copy_as_menu.setEnabled(True)
         for action in self._workspace_actions:
             action.setEnabled(True)
         self.cancel_action.setEnabled(False)
@@ -189,6 +192,12 @@ class MainWindow(QMainWindow):
             partial(self._compose_call, "copy_body"),
             [QKeySequence("Ctrl+Shift+C")],
             "Copy the body (the key stays masked unless Show key is on)",
+        )
+        self.paste_code_action = self._action(
+            "&Paste from code…",
+            partial(self._workspace_call, "paste_from_code"),
+            [QKeySequence("Ctrl+Alt+V")],
+            "Fill the form from a curl command, Python code or a JSON body (Ctrl+Alt+V)",
         )
         self.edit_json_action = self._action(
             "&Edit JSON",
@@ -365,6 +374,7 @@ class MainWindow(QMainWindow):
             self.new_action,
             self.focus_event_action,
             self.copy_action,
+            self.paste_code_action,
             self.edit_json_action,
         )
         for action in self._workspace_actions:
@@ -388,15 +398,9 @@ class MainWindow(QMainWindow):
         self.target_row.addWidget(self.cancel_button)
 
     def _build_menus(self) -> None:
-        menus = self.menuBar()
-
-        def menu(title: str, *actions: QAction | None) -> QMenu:
-            added = menus.addMenu(title)
-            for action in actions:  # None: a separator
-                added.addSeparator() if action is None else added.addAction(action)
-            return added
-
-        menu(
+        bar = self.menuBar()
+        add_menu(
+            bar,
             "&File",
             self.new_action,
             self.new_window_action,
@@ -408,8 +412,16 @@ class MainWindow(QMainWindow):
             None,
             self.quit_action,
         )
-        menu("&Edit", self.copy_action, self.edit_json_action, self.focus_event_action)
-        view = menu(
+        # Filled by the code room once the workspace exists (the languages live in the core).
+        self.copy_as_menu = QMenu("Copy &as", self)
+        self.copy_as_menu.setObjectName("copy_as_menu")
+        self.copy_as_menu.setEnabled(False)
+        edit_items = (self.copy_action, self.copy_as_menu, self.paste_code_action, None)
+        add_menu(bar, "&Edit", *edit_items, self.edit_json_action, self.focus_event_action)
+        appearance, self.appearance_group, self.appearance_actions = appearance_menu(self)
+        self.appearance_group.triggered.connect(self._on_appearance)
+        self.view_menu = add_menu(
+            bar,
             "&View",
             self.show_key_action,
             None,
@@ -419,39 +431,15 @@ class MainWindow(QMainWindow):
             self.show_templates_action,
             self.show_history_action,
             self.show_plan_action,
+            appearance,
         )
-        self.view_menu = view
-        appearance = view.addMenu("&Appearance")
-        self.appearance_group = QActionGroup(self)
-        self.appearance_actions: dict[Appearance, QAction] = {}
-        for choice in Appearance:
-            action = QAction(choice.label, self, checkable=True)
-            action.setData(choice.value)
-            self.appearance_group.addAction(action)
-            appearance.addAction(action)
-            self.appearance_actions[choice] = action
-        self.appearance_group.triggered.connect(self._on_appearance)
-        menu(
-            "&Profile",
-            self.new_profile_action,
-            self.edit_profile_action,
-            self.delete_profile_action,
-            None,
-            self.plaintext_action,
-        )
-        menu(
-            "&Batch",
-            self.add_batch_action,
-            self.import_batch_action,
-            self.export_batch_action,
-            None,
-            self.undo_batch_action,
-            self.redo_batch_action,
-            None,
-            self.send_batch_action,
-            self.resend_failed_action,
-        )
-        menu("&Request", self.send_action, self.cancel_action)
+        profiles = (self.new_profile_action, self.edit_profile_action, self.delete_profile_action)
+        add_menu(bar, "&Profile", *profiles, None, self.plaintext_action)
+        batch_files = (self.add_batch_action, self.import_batch_action, self.export_batch_action)
+        batch_undo = (self.undo_batch_action, self.redo_batch_action)
+        batch_send = (self.send_batch_action, self.resend_failed_action)
+        add_menu(bar, "&Batch", *batch_files, None, *batch_undo, None, *batch_send)
+        add_menu(bar, "&Request", self.send_action, self.cancel_action)
 
     def _build_status_bar(self) -> None:
         self.busy = QProgressBar(self)

@@ -61,6 +61,13 @@ PERSONS_AND_GROUPS = "Persons and groups"
 PERSONS_COUNT = "Persons count"
 GROUPS = "Groups"
 GROUP_DETAILS = "Group details"
+CODE = "Code"
+CODE_LANGUAGE = "Code language"
+COPY_CODE = "Copy code"
+INCLUDE_KEY = "Include the key in the code"
+CODE_NOTES = "Code notes"
+PASTE_CODE = "Code to paste"
+PASTE_ERROR = "Why the code could not be read"
 
 REQUIRED = (
     ROOMS,
@@ -95,4 +102,8 @@ REQUIRED = (
     PERSON_SEARCH,
     PERSON_DETAILS,
     GROUPS,
+    CODE,
+    CODE_LANGUAGE,
+    COPY_CODE,
+    INCLUDE_KEY,
 )

@@ -8,6 +8,7 @@ two rooms (Send, Save template, Add to batch) are a handful of lines each here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from PySide6.QtCore import Qt, Signal
@@ -16,16 +17,19 @@ from PySide6.QtWidgets import QComboBox, QLineEdit, QSplitter, QVBoxLayout, QWid
 
 from composer.core.batch.rows import BatchRow
 from composer.core.batch.runs import BatchRun
-from composer.core.capture import endpoints
+from composer.core.capture import bodies, endpoints
 from composer.core.capture.hosts import HostError, resolve_host
 from composer.core.persons import PersonGraph
 from composer.core.plans.model import Plan
-from composer.core.templates.document import Template, TemplateType
+from composer.core.snippets.paste import Pasted
+from composer.core.templates.document import Template, TemplateType, without_keys
 from composer.services.history import HistoryEntry
 from composer.services.templates import TemplateEntry
 from composer.ui import names
 from composer.ui.batch.panel import BatchPanel
 from composer.ui.batch.sending import BatchTarget
+from composer.ui.code.room import CodeRoom, CodeSource
+from composer.ui.code.room import Target as CodeTarget
 from composer.ui.compose.room import ComposeRoom, ComposeShell
 from composer.ui.drafts import DraftKeeper
 from composer.ui.history.panel import HistoryPanel
@@ -94,6 +98,7 @@ class Workspace(QWidget):
             ),
             self,
         )
+        self.code = CodeRoom(self)
         self.profiles = ProfilesController(shell, self)
         self.sending = SendRoom(_Target(shell, self.profiles), self, controller)
         self.sandbox = SandboxRoom(self)
@@ -122,6 +127,12 @@ class Workspace(QWidget):
     # -- layout --------------------------------------------------------------------------------
 
     def _lay_out(self) -> None:
+        # The Code tab sits beside the body preview, in the preview's place in the splitter.
+        self.preview_tabs = NamedTabs("Body and code", self, document_mode=True)
+        self.preview_tabs.setObjectName("preview_tabs")
+        self.compose.middle.replaceWidget(0, self.preview_tabs)
+        self.preview_tabs.addTab(self.compose.preview_pane, "Body")
+        self.preview_tabs.addTab(self.code.view, "Code")
         response_box = QWidget(self)
         response_layout = QVBoxLayout(response_box)
         response_layout.setContentsMargins(4, 0, 4, 0)
@@ -192,6 +203,7 @@ class Workspace(QWidget):
             self.templates,
             self.history,
             self.plan_panel,
+            self.code,
         ):
             room.message.connect(self.show_message)
         self.profiles.banner.connect(self.banner.show_text)
@@ -246,6 +258,23 @@ class Workspace(QWidget):
         self.history.resend_requested.connect(self.sending.resend)
         self.history.rows_requested.connect(self.show_run_rows)
         self.batch.sending.ran.connect(self._record_batch_run)
+        self._wire_code()
+
+    def _wire_code(self) -> None:
+        """The Code tab follows the preview; Copy as … reads the batch, history and templates."""
+        code = self.code
+        code.source = self._code_source
+        code.target = lambda: CodeTarget(self.shell.host.text(), self.shell.key.text())
+        code.apply_pasted = self.apply_pasted
+        code.sources.batch = self._batch_code_source
+        code.sources.history = self._history_code_source
+        code.sources.template = self._template_code_source
+        self.compose.edited.connect(code.schedule_refresh)
+        self.compose.preview.textChanged.connect(code.schedule_refresh)
+        self.shell.host.textChanged.connect(code.target_changed)
+        self.shell.key.textChanged.connect(code.target_changed)
+        self._shown_send: HistoryEntry | None = None
+        self.history.show_requested.connect(self._remember_send)
 
     def show_message(self, text: str, ms: int = 6000) -> None:
         self.message.emit(text, ms)
@@ -373,6 +402,98 @@ class Workspace(QWidget):
         elif self.compose.reopen(body, entry.endpoint or endpoints.DEFAULT):
             when = entry.sent_at.astimezone()
             self.show_message(f"Opened the send of {when:%Y-%m-%d %H:%M} as a new payload.")
+
+    # -- code --------------------------------------------------------------------------------
+
+    def _code_source(self) -> CodeSource | str:
+        """The payload as the preview shows it, variables filled in as the preview fills them."""
+        compose, key = self.compose, self.shell.key.text()
+        if compose.raw_mode:
+            if compose.json_editing.value is None:
+                return "Fix the JSON first; the error is marked in the body."
+            body = compose.json_editing.body(key)
+            check = compose.last_check
+            endpoint = check.endpoint if check is not None else endpoints.DEFAULT
+        else:
+            body, endpoint = compose.template_body(key), compose.form.endpoint_path()
+        resolution = compose.resolve(body)
+        problem = ""
+        if resolution.unresolved:
+            problem = "Variables without a value are left as {{name}} in the code."
+        return CodeSource(resolution.value, endpoint, secrets=compose.secrets(), problem=problem)
+
+    def _batch_code_source(self) -> CodeSource | str:
+        rows = [self.batch.model.row(uuid) for uuid in self.batch.selected_uuids()]
+        events = [row.wire_event for row in rows if row is not None]
+        if not events:
+            return "Choose the batch rows to copy first (Ctrl+Shift+B shows the batch)."
+        resolved = self.compose.batch_resolver().resolve(events).value
+        body = bodies.batch_body(resolved, self.shell.key.text() or None)
+        what = f"{len(events)} batch row{'s' * (len(events) != 1)}"
+        return CodeSource(body, endpoints.BATCH, what, self.compose.secrets())
+
+    def _remember_send(self, entry: HistoryEntry) -> None:
+        self._shown_send = entry
+
+    def _history_code_source(self) -> CodeSource | str:
+        chosen = self.history.selected()
+        entry = self._shown_send
+        if len(chosen) != 1 or entry is None or entry.id != chosen[0].id:
+            return "Choose one send in the History tab first (Ctrl+H)."
+        body, why = entry.reopenable_body()
+        if body is None:
+            return why
+        endpoint = entry.endpoint or endpoints.DEFAULT
+        return CodeSource(body, endpoint, "the history send", self.compose.secrets())
+
+    def _template_code_source(self) -> Callable[[], CodeSource | str] | str:
+        """What the chosen template needs from the window, read here; the returned function
+        reads its file, off the GUI thread."""
+        entry = self.templates.selected()
+        if entry is None or entry.error:
+            return "Choose a template in the Templates tab first (Ctrl+T)."
+        store, key = self.templates.store, self.shell.key.text() or None
+        resolver, secrets = self.compose.batch_resolver(), self.compose.secrets()
+
+        def load() -> CodeSource | str:
+            template = store.load(entry)[0]
+            if template.type is TemplateType.BATCH:
+                body: object = bodies.batch_body(template.events, key)
+                endpoint = endpoints.BATCH
+            else:
+                endpoint = template.endpoint
+                body = bodies.body_for_endpoint([template.event], key, endpoint)
+            resolution = resolver.resolve(body)
+            problem = (
+                "Variables without a value are left as {{name}}." if resolution.unresolved else ""
+            )
+            what = f"template {template.name!r}"
+            return CodeSource(resolution.value, endpoint, what, secrets, problem)
+
+        return load
+
+    def paste_from_code(self) -> None:
+        self.code.paste_from_code()
+
+    def apply_pasted(self, pasted: Pasted) -> bool:
+        """Put a body read from code in the form (one event) or in JSON editing (several)."""
+        compose = self.compose
+        if pasted.fits_the_form:
+            if compose.raw_mode:
+                self.shell.edit_json_action.setChecked(False)  # may ask; may stay
+                if compose.raw_mode:
+                    return False
+            compose.stop_editing_row()
+            compose.current_template = None
+            compose.form.load_event(without_keys(pasted.events[0]), pasted.endpoint)
+            compose.update_preview()
+            compose.form.event_name.setFocus()
+            return True
+        if compose.raw_mode:  # reopen() turns JSON editing on through the action: off first
+            self.shell.edit_json_action.setChecked(False)
+            if compose.raw_mode:
+                return False
+        return compose.reopen(pasted.body, pasted.endpoint)
 
     # -- the shell's calls -------------------------------------------------------------------
 

@@ -18,6 +18,8 @@
 //     "quietMs": 750,                         optional: then wait until no request ran for this long
 //     "settleTimeoutMs": 15000,               optional: ...but no longer than this
 //     "leavePage": false,                     optional: navigate away at the end ($pageleave)
+//     "init": true,                           optional: false leaves posthog.init to an "eval"
+//                                             action (code that initialises posthog itself)
 //     "chromium": "/usr/bin/chromium",        optional (or COMPOSER_CHROMIUM in the environment)
 //     "actions": [
 //       {"type": "capture", "event": "e", "properties": {}},
@@ -533,7 +535,8 @@ async function main() {
     })
 
     await page.goto(result.pageUrl, { waitUntil: 'load', timeout: 15000 })
-    result.init = await initPostHog(page, scenario)
+    // "init": false leaves posthog.init to the actions (a snippet that initialises it itself).
+    result.init = scenario.init === false ? { error: null, skipped: true } : await initPostHog(page, scenario)
     if (result.init.error) note(result.init.error)
 
     for (const [index, action] of (scenario.actions || []).entries()) {
