@@ -13,9 +13,13 @@ from typing import Any
 import pytest
 
 # Before any QApplication exists: no display is needed, and none of the user's settings leak in.
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The offscreen screen is 800x600 unless told otherwise; a laptop-sized one (as the screenshots
+# use) lets the window be as big as people have it, and restore its size as they left it.
+_SCREEN = Path(__file__).resolve().parent / "data" / "offscreen-screen.json"
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_SCREEN}"
 
-from tests.support.fault_server import FaultServer
+from tests.support.fault_server import FaultServer  # noqa: E402 - after the platform is set
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"

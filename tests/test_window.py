@@ -135,8 +135,9 @@ def test_compose_an_event(qtbot, window: MainWindow) -> None:
 def test_findings_update_live_and_mark_the_field(qtbot, window: MainWindow) -> None:
     by_name(window, QLineEdit, names.API_KEY).setText(KEY)
     type_into(qtbot, window, names.DISTINCT_ID, "user-1")
-    assert "event.empty" in finding_codes(window)
     event_name = by_name(window, QLineEdit, names.EVENT_NAME)
+    event_name.editingFinished.emit()  # the user left the event name empty: now it is wrong
+    assert "event.empty" in finding_codes(window)
     assert event_name.property("severity") == "error"
     predicted = by_name(window, QLabel, names.PREDICTED_REPLY)
     assert "400" in predicted.text()
@@ -438,7 +439,7 @@ def test_geometry_splitters_and_kind_are_restored(qtbot) -> None:
     first = create_main_window()
     qtbot.addWidget(first)
     first.show()
-    first.resize(760, 555)
+    first.resize(1010, 650)  # near the smallest the form, the body and the response allow
     choose(first, names.PAYLOAD_KIND, "Group identify")
     first.workspace.splitter.setSizes([300, 250, 200])
     sizes = first.workspace.splitter.sizes()
@@ -447,7 +448,7 @@ def test_geometry_splitters_and_kind_are_restored(qtbot) -> None:
     qtbot.addWidget(second)
     second.show()
     assert second.workspace.form.current_kind().value == "group_identify"
-    assert (second.width(), second.height()) == (760, 555)
+    assert (second.width(), second.height()) == (1010, 650)
     assert second.workspace.splitter.sizes() == sizes
     second.close()
 
@@ -499,7 +500,8 @@ def test_status_colours_follow_a_theme_switch(qtbot, window: MainWindow) -> None
 def test_marked_fields_are_tinted_not_restyled(qtbot, window: MainWindow) -> None:
     field = by_name(window, QLineEdit, names.EVENT_NAME)
     plain = by_name(window, QLineEdit, names.UUID)
-    window.workspace.compose.update_preview()  # no event name yet: an error at that field
+    field.editingFinished.emit()  # left empty: an error at that field
+    window.workspace.compose.update_preview()
     base = field.palette().color(field.palette().ColorRole.Base)
     assert base != plain.palette().color(plain.palette().ColorRole.Base)
     assert field.styleSheet() == ""

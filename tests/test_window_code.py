@@ -151,7 +151,7 @@ def test_each_tutorial_curl_example_fills_the_form(
         golden = (GOLDEN / f"{name}.curl.json").read_bytes()
         if name == "batch":
             assert ws.compose.raw_mode  # several events: JSON editing
-            body = ws.compose.raw_body("<ph_project_api_key>")
+            body = ws.compose.json_editing.body("<ph_project_api_key>")
             assert bodies.render(body) + b"\n" == golden
             continue
         assert not ws.compose.raw_mode

@@ -96,7 +96,7 @@ def test_the_window_shows_the_persons_of_a_scripted_sequence_and_a_refused_merge
 ) -> None:
     started = time.monotonic()
     send_story(wait_for_sandbox(qtbot, window))
-    right = by_name(window, QTabWidget, "Response and inbox")
+    right = by_name(window, QTabWidget, names.ROOMS)
     show_tab(right, "Persons")
     persons = by_name(window, QTableView, names.PERSONS)
     people = persons.model()
