@@ -19,10 +19,11 @@ from composer.files import write_atomic
 
 
 def run(args: argparse.Namespace) -> ExitStatus:
+    from composer.sandbox.defaults import default_db_path, port_in_use
     from composer.sandbox.keys import generate_sandbox_key
     from composer.sandbox.sdk_calls import SdkConfig
-    from composer.sandbox.server import RequestLog, SandboxServer, port_in_use
-    from composer.sandbox.store import SandboxStore, StoreError, default_db_path
+    from composer.sandbox.server import RequestLog, SandboxServer
+    from composer.sandbox.store import SandboxStore, StoreError
 
     db = args.db or str(default_db_path())
     try:

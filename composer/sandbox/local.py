@@ -7,7 +7,6 @@ when something else holds the port, the window starts its sandbox on a free port
 
 from __future__ import annotations
 
-import http.client
 import logging
 import os
 import subprocess
@@ -15,13 +14,17 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
 from composer.core.capture.service import SANDBOX_HEADER
-from composer.sandbox.sdk_calls import SdkConfig
-from composer.sandbox.server import DEFAULT_PORT, SandboxServer, port_in_use
-from composer.sandbox.store import SandboxStore, default_db_path
+from composer.sandbox.defaults import DEFAULT_PORT, default_db_path, port_in_use
+
+if TYPE_CHECKING:  # the window runs the sandbox as a process: it never loads the server
+    from composer.sandbox.sdk_calls import SdkConfig
+    from composer.sandbox.server import SandboxServer
+    from composer.sandbox.store import SandboxStore
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,8 @@ def preferred_port() -> int:
 
 def probe(port: int, timeout: float = 1.0) -> dict[str, object] | None:
     """What a sandbox on 127.0.0.1:port says about itself, or None if it is not one of ours."""
+    import http.client  # here: it brings the email package, 60 ms of the window's start
+
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request("GET", "/_sandbox")
@@ -138,6 +143,10 @@ def start_local_sandbox(
 ) -> LocalSandbox:
     """Start (or find) a sandbox in this process (tests, embedding). Runs off the GUI thread."""
     port = preferred_port() if port is None else port
+    from composer.sandbox.sdk_calls import SdkConfig
+    from composer.sandbox.server import SandboxServer
+    from composer.sandbox.store import SandboxStore
+
     sdk = sdk or SdkConfig.from_environment()
     db_path = str(db or default_db_path())
     note = ""

@@ -7,7 +7,6 @@ when Kafka fails, and a bug answers 500; neither takes the server down.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import socket
@@ -29,6 +28,7 @@ from composer.core.capture.service import (
     process,
 )
 from composer.sandbox import api
+from composer.sandbox.defaults import DEFAULT_PORT
 from composer.sandbox.http import HttpRequest, HttpResponse, HttpServer, Limits
 from composer.sandbox.sdk import answer_sdk_request
 from composer.sandbox.sdk_calls import SdkConfig, served_outcome
@@ -36,7 +36,6 @@ from composer.sandbox.store import SandboxStore, StoreError, source_of
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORT = 8787
 # Inflating a compressed body can take up to 100 MiB (PostHog's cap); one at a time keeps ten
 # gzip bombs at once from taking a gigabyte. Small compressed bodies wait a moment, no more.
 _INFLATING = threading.BoundedSemaphore(1)
@@ -308,7 +307,3 @@ def _listen(host: str, port: int) -> socket.socket:
         raise
     sock.setblocking(False)
     return sock
-
-
-def port_in_use(error: OSError) -> bool:
-    return error.errno in (errno.EADDRINUSE, errno.EACCES)

@@ -90,13 +90,6 @@ CREATE INDEX IF NOT EXISTS events_by_request ON events(request_id);
 """
 
 
-def default_db_path() -> Path:
-    """The inbox file the window and `event-composer sandbox` share, in the app's data dir."""
-    from composer.paths import data_dir
-
-    return data_dir() / "sandbox.sqlite3"
-
-
 def source_of(user_agent: str) -> str:
     return "composer" if user_agent.startswith("posthog-event-composer/") else "external"
 
