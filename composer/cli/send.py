@@ -138,6 +138,10 @@ def run_batch(args: argparse.Namespace, host: Host, target: Target | None) -> Ex
     key = os.environ.get(KEY_ENV) or (target.key if target else None)
     if not key:
         raise CliError(f"no project key for a batch: set {KEY_ENV} or use --profile NAME.")
+    if format_for(args.file) is Format.JSONL:  # read as it is sent, in bounded memory
+        from composer.cli.send_batch import run_stream
+
+        return run_stream(args, host, key, target)
     failed_path = args.failed_file or str(Path(args.file).with_suffix("")) + ".failed.jsonl"
     if format_for(failed_path) is not Format.JSONL:
         raise CliError(

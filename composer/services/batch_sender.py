@@ -18,7 +18,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -131,9 +131,16 @@ class BatchSender:
         reuse_resolved: bool = False,
         journal: SendJournal | None = None,
         on_undelivered: UndeliveredCallback | None = None,
-        resent: frozenset[str] = frozenset(),
+        resent: frozenset[str] | set[str] = frozenset(),
+        remember: int | None = None,
+        failures_kept: int | None = None,
     ) -> None:
+        """`remember` and `failures_kept` bound the memory of a streaming send: how many
+        uuids the check keeps for its duplicate warning (0: none; a warning holds nothing
+        back), and how many failures the summary lists (None: all)."""
         self.transport = transport
+        self.remember = remember
+        self.failures_kept = failures_kept
         self.journal = journal
         self.on_undelivered = on_undelivered or (lambda rows: None)
         # Rows an interrupted send had in flight: delivered now, they may be duplicates.
@@ -154,17 +161,24 @@ class BatchSender:
         self._lock = threading.Lock()
         self._failure: Exception | None = None
 
-    def send(self, rows: Sequence[BatchRow], now: datetime | None = None) -> Summary:
-        """Check and send `rows`; rows with errors are held back. Blocks until done."""
+    def send(
+        self, rows: Iterable[BatchRow], now: datetime | None = None, total: int | None = None
+    ) -> Summary:
+        """Check and send `rows`; rows with errors are held back. Blocks until done.
+
+        `rows` may be an iterator (a file read as it is sent), with `total` its expected
+        length, for the progress; only the chunks on their way are held in memory."""
         started = time.monotonic()
-        progress = Progress(total=len(rows))
+        if total is None:
+            total = len(rows) if isinstance(rows, Sequence) else 0
+        progress = Progress(total=total)
         summary = Summary(progress)
         bodies: queue.Queue[_Item] = queue.Queue(maxsize=2)
         worker = threading.Thread(
             target=self._post_all, name="batch-sender", daemon=True, args=(bodies, summary, started)
         )
         worker.start()
-        checker = RowChecker(now, self.resolver, self.plan, self.reuse_resolved)
+        checker = RowChecker(now, self.resolver, self.plan, self.reuse_resolved, self.remember)
         held: list[BatchRow] = []
         # Each request is checked and encoded while the one before it is on the wire.
         for chunk in plan_chunks(
@@ -204,7 +218,7 @@ class BatchSender:
 
     def _sendable(
         self,
-        rows: Sequence[BatchRow],
+        rows: Iterable[BatchRow],
         checker: RowChecker,
         progress: Progress,
         held: list[BatchRow],
@@ -300,7 +314,10 @@ class BatchSender:
         if self.journal is not None:
             self.journal.failed(ref, why)
         summary.progress.failed += len(chunk)
-        for row in chunk:
+        kept = chunk
+        if self.failures_kept is not None:
+            kept = chunk[: max(0, self.failures_kept - len(summary.failures))]
+        for row in kept:
             summary.failures[row.uuid] = why
 
     def _mark(self, rows: Sequence[BatchRow], status: RowStatus, text: str) -> None:

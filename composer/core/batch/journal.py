@@ -203,6 +203,9 @@ class JournalState:
     damaged_lines: list[int] = field(default_factory=list)  # 1-based; ignored
     torn_tail: int = 0  # bytes of a last line cut short by a crash; ignored
     complete_bytes: int = 0  # the length of the journal up to its last complete line
+    # False for a streaming send: the outcomes of what this run sends are written to the
+    # journal but not kept here (10M uuids would not fit in memory); only open chunks are.
+    remember: bool = True
 
     def apply(self, record: Any) -> None:
         """Take one record into the state; a record that makes no sense raises ValueError."""
@@ -237,11 +240,13 @@ class JournalState:
     def sending(self, chunk: int, uuids: list[str]) -> None:
         self.open_chunks[chunk] = uuids
         self.next_chunk = max(self.next_chunk, chunk + 1)
-        self.outcomes.update(dict.fromkeys(uuids, (Outcome.SENDING, "")))
+        if self.remember:
+            self.outcomes.update(dict.fromkeys(uuids, (Outcome.SENDING, "")))
 
     def answered(self, chunk: int, outcome: Outcome, text: str) -> None:
         uuids = self.open_chunks.pop(chunk, [])
-        self.outcomes.update(dict.fromkeys(uuids, (outcome, text)))
+        if self.remember:
+            self.outcomes.update(dict.fromkeys(uuids, (outcome, text)))
 
     def outcome(self, uuid: str) -> Outcome | None:
         found = self.outcomes.get(uuid)
@@ -326,12 +331,13 @@ def derived_uuid(seed: bytes, index: int) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def assign_derived_uuids(rows: Sequence[BatchRow], seed: bytes) -> int:
+def assign_derived_uuids(rows: Sequence[BatchRow], seed: bytes, start: int = 0) -> int:
     """Replace the uuids drawn at import (events without one) by ones derived from the seed and
-    the row's position in the file; returns how many. An event whose uuid cannot be read keeps
-    it (the check reports it) and only its row key is derived."""
+    the row's position in the file (`start` is the first row's, for a file read in blocks);
+    returns how many. An event whose uuid cannot be read keeps it (the check reports it) and
+    only its row key is derived."""
     changed = 0
-    for index, row in enumerate(rows):
+    for index, row in enumerate(rows, start):
         if not row.drawn:
             continue
         made = derived_uuid(seed, index)

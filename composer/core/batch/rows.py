@@ -165,8 +165,13 @@ class RowChecker:
         resolver: Resolver | None = None,
         plan: Plan | None = None,
         reuse_resolved: bool = False,
+        remember: int | None = None,
     ) -> None:
+        """`remember`: how many uuids to keep for the duplicate warning (None: all; a
+        streaming check of a file of any size keeps a bounded number, 0 for a send, where
+        the warning changes nothing)."""
         self.now = now or datetime.now(UTC)
+        self._remember = remember
         self._reuse = reuse_resolved
         self._plan = plan if plan is not None and plan.usable else None
         self._limit = future_limit(self.now)
@@ -202,8 +207,11 @@ class RowChecker:
         if self._plan is not None:
             findings.extend(check_against_plan(event, self._plan, "", position))
         uid = event.get("uuid")
-        if isinstance(uid, str) and uid:
-            first = self._seen.setdefault(uid.lower(), position)
+        if isinstance(uid, str) and uid and self._remember != 0:
+            if self._remember is not None and len(self._seen) >= self._remember:
+                first = self._seen.get(uid.lower(), position)
+            else:
+                first = self._seen.setdefault(uid.lower(), position)
             if first != position:
                 findings.append(
                     Finding(
