@@ -137,3 +137,64 @@ def test_ordinary_events_take_the_fast_path() -> None:
         "properties": {"plan": "team", "$groups": {"company": "acme"}, "$set": {"a": 1}},
     }
     assert is_plain(ev, 200, future_limit(NOW))
+
+
+typed_texts = st.sampled_from(
+    [
+        "1.2.3",
+        "2024-05-01T12:00:00.000Z",
+        "2024-05-01",
+        "19.99",
+        "007",
+        "1e5",
+        "-3",
+        ".5",
+        "May 1, 2024",
+        "mayday",
+        "12/05/2024",
+        "1 May 2024",
+        "true",
+        "TRUE",
+        "0x1F",
+        "3 apples",
+        "1,000",
+    ]
+)
+typed_keys = st.sampled_from(
+    ["version", "price", "user_id", "zip", "sku", "createdAt", "plan", "orderId", "count"]
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.dictionaries(typed_keys, typed_texts | values, max_size=4),
+    st.dictionaries(typed_keys, typed_texts, max_size=2),
+    st.sampled_from(["signed_up", "$groupidentify", "$identify"]),
+)
+@example({"version": "1.2.3", "price": "19.99"}, {}, "signed_up")
+def test_typed_text_is_judged_exactly(
+    properties: dict[str, Any], person: dict[str, Any], name: str
+) -> None:
+    """Text that may read as a number, date or boolean: the fast path says yes exactly when the
+    full value rules say nothing (the common "1.2.3" or ISO date no longer takes the full path)."""
+    ev: dict[str, Any] = {"event": name, "distinct_id": "user-1", "properties": properties}
+    if person:
+        ev["$set"] = person
+    size = len(dumps_compact(ev))
+    out = Collector(NOW)
+    check_event(ev, "", 0, BodyShape.BATCH, False, out, size)
+    plain = is_plain(ev, size, future_limit(NOW))
+    if plain:
+        assert out.findings == [], [f.code for f in out.findings]
+    elif name == "signed_up" and not any(k in ev["properties"] for k in ("$set", "$set_once")):
+        assert out.findings, "an ordinary event the full rules pass went the slow way"
+
+
+def test_versions_and_iso_dates_take_the_fast_path() -> None:
+    ev = {
+        "event": "app_opened",
+        "distinct_id": "user-1",
+        "timestamp": "2024-05-01T11:00:00.000Z",
+        "properties": {"version": "1.2.3", "opened_at": "2024-05-01T11:00:00Z", "sku": "0042"},
+    }
+    assert is_plain(ev, 200, future_limit(NOW))

@@ -149,6 +149,13 @@ def _check_rows_file(
     from composer.core.templates.variables import Resolver
     from composer.services.batch_files import read_batch_file
 
+    if path.lower().endswith((".jsonl", ".ndjson")):  # a block at a time, in bounded memory
+        from composer.cli.validate_stream import check_jsonl
+
+        streamed = check_jsonl(path, templates.variables(args), plan, key)
+        if isinstance(streamed[1], str):
+            return Unreadable(streamed[0], streamed[1])
+        return path, streamed[1]
     try:
         imported = read_batch_file(path)
     except OSError as exc:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from composer.core.capture.identifiers import ILLEGAL_LOWER
-from composer.core.capture.property_types import may_trap
+from composer.core.capture.property_types import may_trap, text_trap
 from composer.core.capture.timestamps import FUTURE_LIMIT
 
 _PLAIN_KEYS = frozenset(
@@ -116,5 +116,12 @@ def is_plain(ev: Any, size: int, limit: str) -> bool:
 
 
 def _has_typed_text(values: dict[str, Any]) -> bool:
-    """Some text value may be a number, boolean or date sent as text (rules in value_types)."""
-    return any(type(value) is str and value and may_trap(value) for value in values.values())
+    """Some text value is a number, boolean or date sent as text (rules in value_types).
+
+    may_trap is the cheap look that rules out most text; what it lets through (versions such
+    as "1.2.3", ISO dates, ids that start with a digit) gets the exact rule, text_trap, so an
+    ordinary event with such a value still takes the fast path."""
+    for key, value in values.items():
+        if type(value) is str and value and may_trap(value) and text_trap(key, value) is not None:
+            return True
+    return False

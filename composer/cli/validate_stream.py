@@ -1,0 +1,116 @@
+"""`event-composer validate FILE.jsonl`: a JSON Lines file of any size, checked a block at a
+time in bounded memory, with progress on stderr.
+
+The findings are those of the whole-file check (cli/validate.py), in the same order: the
+key's, then every unreadable line, then each row's at [row].field. What a file of millions
+of events could make unbounded is capped: the uuids remembered for the duplicate warning
+(REMEMBER_UUIDS) and the findings listed (FINDINGS_KEPT, then one finding that counts the
+rest, as severe as the worst of them).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from composer.cli.progress import ProgressLine
+from composer.core.batch.formats import SAVE_AS_UTF8, Problem
+from composer.core.batch.rows import RowChecker
+from composer.core.capture.parse import BodyShape
+from composer.core.capture.preflight import CheckResult
+from composer.core.capture.preflight.collector import Collector
+from composer.core.capture.preflight.tokens import check_token_value
+from composer.core.findings import Finding, Severity, Stage
+from composer.core.templates.variables import Resolver
+from composer.services.batch_stream import jsonl_rows, scan
+
+REMEMBER_UUIDS = 1_000_000
+FINDINGS_KEPT = 20_000
+
+
+class _Capped:
+    """Findings up to a cap; past it, counted by their worst severity."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.kept: list[Finding] = []
+        self.dropped = 0
+        self.worst: Severity | None = None
+
+    def add(self, finding: Finding) -> None:
+        if len(self.kept) < self.cap:
+            self.kept.append(finding)
+            return
+        self.dropped += 1
+        if self.worst is None or finding.severity.rank < self.worst.rank:
+            self.worst = finding.severity
+
+    def summary(self, what: str) -> list[Finding]:
+        if not self.dropped or self.worst is None:
+            return []
+        return [
+            Finding(
+                self.worst,
+                "file.more_findings",
+                "$",
+                f"{self.dropped:,} more {what} findings are not listed (the first"
+                f" {self.cap:,} are).",
+                "Fix the ones listed and check the file again.",
+                stage=Stage.LOCAL,
+            )
+        ]
+
+
+def check_jsonl(
+    path: str, variables: dict[str, str], plan: Any, key: str | None
+) -> tuple[str, CheckResult] | tuple[str, str]:
+    """The check of a JSON Lines file: (path, result), or (message, fix) when the file cannot
+    be read at all."""
+    try:
+        scanned = scan(path, digest=False)
+    except OSError as exc:
+        return f"{exc.strerror or exc}.", "Check the path and the file's permissions."
+    if scanned.encoding is not None:
+        return scanned.encoding, SAVE_AS_UTF8
+    checker = RowChecker(resolver=Resolver(variables), plan=plan, remember=REMEMBER_UUIDS)
+    findings: list[Finding] = []
+    if key is not None:
+        # `send` puts the key on every /batch/ envelope, and PostHog checks it first.
+        out = Collector(datetime.now(UTC))
+        check_token_value(key, "api_key", out)
+        findings.extend(out.findings)
+    lines = _Capped(FINDINGS_KEPT)
+    rows = _Capped(FINDINGS_KEPT)
+
+    def unreadable(problem: Problem) -> None:
+        lines.add(
+            Finding(
+                Severity.ERROR,
+                "file.unreadable_line",
+                f"line {problem.line}",
+                str(problem),
+                f"{problem.fix} The other rows are checked."
+                if problem.fix
+                else "Fix the line; the other rows are checked.",
+                stage=Stage.LOCAL,
+            )
+        )
+
+    bar = ProgressLine(sys.stderr)
+    index = 0
+    try:
+        for block in jsonl_rows(path, unreadable):
+            for row in block:
+                checker.check(row)
+                for finding in row.findings or ():
+                    where = f"[{index}].{finding.path}" if finding.path else f"[{index}]"
+                    rows.add(replace(finding, path=where, event_index=index))
+                index += 1
+            bar.show(index, scanned.lines)
+    finally:
+        bar.finish()
+    findings += lines.kept + lines.summary("unreadable-line")
+    findings += rows.kept + rows.summary("row")
+    return path, CheckResult(findings, index, BodyShape.ARRAY, "/batch/")
