@@ -141,7 +141,7 @@ def run_batch(args: argparse.Namespace, host: Host, target: Target | None) -> Ex
     if format_for(args.file) is Format.JSONL:  # read as it is sent, in bounded memory
         from composer.cli.send_batch import run_stream
 
-        return run_stream(args, host, key, target)
+        return run_stream(args, host, key, target, confirm_production)
     failed_path = args.failed_file or str(Path(args.file).with_suffix("")) + ".failed.jsonl"
     if format_for(failed_path) is not Format.JSONL:
         raise CliError(

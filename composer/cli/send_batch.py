@@ -13,8 +13,9 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -23,7 +24,7 @@ from composer.cli.errors import CliError, ExitStatus
 from composer.cli.progress import ProgressLine
 from composer.cli.resume import open_send_run
 from composer.core.batch.formats import SAVE_AS_UTF8, Format, Problem, format_for
-from composer.core.batch.journal import Outcome, assign_derived_uuids
+from composer.core.batch.journal import Outcome
 from composer.core.batch.rows import BatchRow, RowStatus
 from composer.core.capture.hosts import Host
 from composer.services.batch_stream import jsonl_rows, scan
@@ -69,8 +70,14 @@ class _Undelivered:
             self.listed.append((row.uuid, row.status, row.status_text, row.name))
 
 
-def run_stream(args: argparse.Namespace, host: Host, key: str, target: object) -> ExitStatus:
-    from composer.cli.send import confirm_production
+def run_stream(
+    args: argparse.Namespace,
+    host: Host,
+    key: str,
+    target: object,
+    confirm_production: Callable[[Any, int, str, bool], None],
+) -> ExitStatus:
+    """`confirm_production` is send.py's: events sent to production cannot be taken back."""
     from composer.core.templates.variables import Resolver
     from composer.services.batch_sender import BatchSender, Progress
     from composer.services.failed_file import FailedFile
@@ -94,14 +101,14 @@ def run_stream(args: argparse.Namespace, host: Host, key: str, target: object) -
     url = host.endpoint_url("/batch/")
     problems = _Problems(args.file)
     if args.dry_run:
-        events = sum(len(rows) for rows in jsonl_rows(args.file, problems))
+        events = sum(len(rows) for rows in jsonl_rows(args.file, problems, wire=False))
         problems.finish()
         if not events:
             raise CliError(f"{args.file} holds no event to send.", ExitStatus.FAILED)
         print(f"(dry run: {events:,} events would be checked and sent to {url})", file=sys.stderr)
         return ExitStatus.OK
     if target is not None and target.production:  # type: ignore[attr-defined]
-        confirm_production(target, scanned.lines, host.url, args.yes)  # type: ignore[arg-type]
+        confirm_production(target, scanned.lines, host.url, args.yes)
     identity = scanned.identity
     run = open_send_run(
         args.file, identity, url, key, scanned.lines, restart=args.restart, err=sys.stderr
@@ -119,10 +126,9 @@ def run_stream(args: argparse.Namespace, host: Host, key: str, target: object) -
     counted = [0]  # rows read
 
     def pending() -> Iterator[BatchRow]:
-        for rows in jsonl_rows(args.file, problems):
-            # Events without a uuid get one derived from the journal's seed and their
-            # position, so a resumed run sends the very uuids the interrupted one did.
-            assign_derived_uuids(rows, run.seed, counted[0])
+        # Events without a uuid get one derived from the journal's seed and their position,
+        # so a resumed run sends the very uuids the interrupted one did.
+        for rows in jsonl_rows(args.file, problems, run.seed):
             counted[0] += len(rows)
             for row in rows:
                 if before and state.outcome(row.uuid) is Outcome.ACKED:

@@ -59,8 +59,18 @@ def _store(args: argparse.Namespace) -> Any:
     return TemplateStore(folder)
 
 
+# Files of one event per row are never templates: not read whole to find out (they may be
+# bigger than memory); nor is a body file bigger than any template.
+_ROWS_SUFFIXES = (".jsonl", ".ndjson", ".csv")
+_TEMPLATE_MAX_BYTES = 16 * 1024 * 1024
+
+
 def _is_template_file(path: Path) -> bool:
+    if path.name.lower().endswith(_ROWS_SUFFIXES):
+        return False
     try:
+        if path.stat().st_size > _TEMPLATE_MAX_BYTES:
+            return False
         doc = loads(path.read_bytes())
     except (OSError, JsonSyntaxError):
         return False

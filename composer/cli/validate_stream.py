@@ -101,7 +101,7 @@ def check_jsonl(
     bar = ProgressLine(sys.stderr)
     index = 0
     try:
-        for block in jsonl_rows(path, unreadable):
+        for block in jsonl_rows(path, unreadable, wire=False):
             for row in block:
                 checker.check(row)
                 for finding in row.findings or ():

@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from composer.core.batch.formats import Problem, encoding_problem, read_jsonl
+from composer.core.batch.formats import Problem, encoding_problem
 from composer.core.batch.journal import InputIdentity
 from composer.core.batch.rows import BatchRow
-from composer.core.batch.stream import BLOCK_BYTES, line_blocks
+from composer.core.batch.stream import BLOCK_BYTES, line_blocks, read_rows
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,22 @@ def read_blocks(path: str | Path, size: int = BLOCK_BYTES) -> Iterator[bytes]:
             yield block
 
 
-def jsonl_rows(path: str | Path, on_problem: Callable[[Problem], None]) -> Iterator[list[BatchRow]]:
-    """The rows of a JSON Lines file, a block at a time; each line that cannot be read goes
-    to `on_problem` (numbered as in the file) and the rest is read on."""
+def jsonl_rows(
+    path: str | Path,
+    on_problem: Callable[[Problem], None],
+    seed: bytes | None = None,
+    wire: bool = True,
+) -> Iterator[list[BatchRow]]:
+    """The rows of a JSON Lines file, a block at a time (core/batch/stream.py's read_rows:
+    uuids derived from `seed`, and with `wire` their bytes for the request); each line that
+    cannot be read goes to `on_problem` (numbered as in the file) and the rest is read on."""
+    index = 0
+    problems: list[Problem] = []
     for first, lines in line_blocks(read_blocks(path)):
-        imported = read_jsonl(lines, first_line=first)
-        for problem in imported.problems:
+        rows = read_rows(lines, first, index, problems, seed, wire)
+        for problem in problems:
             on_problem(problem)
-        if imported.rows:
-            yield imported.rows
+        problems.clear()
+        index += len(rows)
+        if rows:
+            yield rows

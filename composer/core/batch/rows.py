@@ -95,6 +95,12 @@ class BatchRow:
     # Kept with the findings (set_findings), not worked out again: the window counts these
     # over 100,000 rows on its GUI thread.
     blocked: bool = False
+    # Set by the streaming reader (core/batch/stream.py), whose rows are never edited: the
+    # event's compact JSON as it goes on the wire (`size` is its length), so a request is
+    # built by joining bytes; and that no string in it can hold a {{placeholder}} (its line
+    # has neither "{{" nor a \u007b escape), so the check skips that walk.
+    wire: bytes | None = None
+    literal: bool = False
 
     def set_findings(self, findings: tuple[Finding, ...] | None) -> None:
         self.findings = findings
@@ -183,7 +189,7 @@ class RowChecker:
         position = self._position
         self._position += 1
         findings: list[Finding] = []
-        if self._resolver is not None and has_placeholders(row.event):
+        if self._resolver is not None and not row.literal and has_placeholders(row.event):
             if self._reuse and row.resolved is not None:
                 pass  # a resend: the values drawn for the first attempt, so PostHog can dedupe
             else:
@@ -272,10 +278,16 @@ def plan_chunks(
 
 
 def envelope_bytes(rows: Sequence[BatchRow], api_key: str, historical_migration: bool) -> bytes:
-    body: dict[str, Any] = {"api_key": api_key, "batch": [r.wire_event for r in rows]}
-    if historical_migration:
-        body["historical_migration"] = True
-    return dumps_compact(body)
+    """{"api_key":…,"batch":[…]} as compact JSON; events serialised on import are joined as
+    they are, without encoding them again."""
+    if any(r.wire is None or r.resolved is not None for r in rows):
+        body: dict[str, Any] = {"api_key": api_key, "batch": [r.wire_event for r in rows]}
+        if historical_migration:
+            body["historical_migration"] = True
+        return dumps_compact(body)
+    tail = b'],"historical_migration":true}' if historical_migration else b"]}"
+    events = b",".join([r.wire for r in rows])  # type: ignore[misc]
+    return b'{"api_key":' + dumps_compact(api_key) + b',"batch":[' + events + tail
 
 
 def held_back_reason(row: BatchRow) -> str:

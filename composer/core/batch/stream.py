@@ -7,7 +7,15 @@ has the number the whole-file reader (formats.jsonl_lines) gives it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Sequence
+
+import orjson
+
+from composer.core.batch.formats import Problem, read_jsonl
+from composer.core.batch.journal import assign_derived_uuids, derived_uuid
+from composer.core.batch.rows import BatchRow, new_uuid
+from composer.core.jsonio import dumps_compact
 
 BLOCK_BYTES = 1 << 20
 
@@ -46,3 +54,67 @@ def line_blocks(blocks: Iterable[bytes]) -> Iterator[tuple[int, list[bytes]]]:
         lines = carry.splitlines()
         if lines:
             yield number, lines
+
+
+_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+
+
+def read_rows(
+    lines: Sequence[bytes],
+    first_line: int,
+    index: int,
+    problems: list[Problem],
+    seed: bytes | None = None,
+    wire: bool = True,
+) -> list[BatchRow]:
+    """The rows of these JSON Lines, as formats.read_jsonl reads them, in one pass per line:
+    parse, uuid, and (with `wire`) the compact JSON that goes on the wire.
+
+    `index` is the first row's position among the file's rows: an event without a uuid gets
+    the one derived from `seed` and its position (journal.derived_uuid), as
+    assign_derived_uuids would give it, or a random one without a seed. Anything unusual (a
+    line orjson refuses, not an object, a uuid not in canonical form) is read by read_jsonl
+    itself, so its rows and problems are exactly that reader's."""
+    rows: list[BatchRow] = []
+    append = rows.append
+    canonical = _CANONICAL.match
+    loads = orjson.loads
+    dumps = orjson.dumps
+    for number, raw in enumerate(lines, first_line):
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            event = loads(line)
+        except orjson.JSONDecodeError:
+            event = None
+        given = event.get("uuid") if type(event) is dict else 0
+        if given is None:
+            uid = derived_uuid(seed, index + len(rows)) if seed is not None else new_uuid()
+            event["uuid"] = uid
+            drawn = True
+        elif type(given) is str and canonical(given):
+            uid, drawn = given, False
+        else:
+            slow = read_jsonl([raw], first_line=number)
+            problems.extend(slow.problems)
+            for row in slow.rows:
+                if seed is not None:
+                    assign_derived_uuids([row], seed, index + len(rows))
+                if wire:
+                    row.wire = dumps_compact(row.event)
+                    row.size = len(row.wire)
+                append(row)
+            continue
+        if wire:
+            try:
+                data = dumps(event)
+            except TypeError:
+                data = dumps_compact(event)
+            row = BatchRow(uid, event, len(data), drawn=drawn)
+            row.wire = data
+        else:
+            row = BatchRow(uid, event, len(line), drawn=drawn)
+        row.literal = b"{{" not in line and b"\\u007" not in line
+        append(row)
+    return rows
