@@ -108,7 +108,9 @@ def read_rows(
             continue
         if wire:
             try:
-                data = dumps(event)
+                # A copy of exactly its length: orjson hands back its 4 KiB work buffer,
+                # and thousands of rows wait in the chunks on their way.
+                data = memoryview(dumps(event)).tobytes()
             except TypeError:
                 data = dumps_compact(event)
             row = BatchRow(uid, event, len(data), drawn=drawn)
