@@ -3,19 +3,45 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import logging
 import sys
 from collections.abc import Sequence
 
 from composer import __version__
-from composer.cli import code, persons, plans, profile, sandbox, send, templates, validate
 from composer.cli.errors import CliError, ExitStatus
 
 log = logging.getLogger("composer")
 
+# The commands, in the order --help lists them, by the module that adds each one's parser.
+# Only the module of the command given is imported (start-up is most of a small command's
+# time); --help, a bare or an unknown command imports them all.
+COMMANDS = ("validate", "send", "sandbox", "profile", "templates", "plans", "persons", "code")
+_MODULES = {
+    "validate": "validate",
+    "send": "send",
+    "sandbox": "sandbox",
+    "profile": "profile",
+    "template": "templates",
+    "plan": "plans",
+    "persons": "persons",
+    "code": "code",
+}
 
-def build_parser() -> argparse.ArgumentParser:
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The module of the command named in argv (the first word that is not an option), or
+    None: then every command's parser is built."""
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return _MODULES.get(word)
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="event-composer",
         description="Compose, check and send events to PostHog's capture API. With no command,"
@@ -39,14 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     # smoke test for packaged builds.
     parser.add_argument("--selftest", action="store_true", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    validate.add_parser(sub)
-    send.add_parser(sub)
-    sandbox.add_parser(sub)
-    profile.add_parser(sub)
-    templates.add_parser(sub)
-    plans.add_parser(sub)
-    persons.add_parser(sub)
-    code.add_parser(sub)
+    only = _command(sys.argv[1:] if argv is None else argv)
+    for name in COMMANDS if only is None else (only,):
+        importlib.import_module(f"composer.cli.{name}").add_parser(sub)
     return parser
 
 
@@ -56,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from composer.core.capture.preflight import CheckResult
 from composer.core.findings import Finding, Severity
-from composer.services.transport import ResponseRecord
+
+if TYPE_CHECKING:  # validate never loads httpx
+    from composer.services.transport import ResponseRecord
 
 _WIDTH = 100
 

@@ -19,11 +19,10 @@ from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
 
-import httpx
-
 from composer import __version__
 from composer.core.capture.bodies import mask_key
 from composer.core.capture.responses import Interpretation, interpret, is_retryable_status
+from composer.services._httpx_lite import httpx
 
 log = logging.getLogger(__name__)
 
