@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 RUN_STAMP := $(VENV)/.installed-run
 
 .PHONY: run test lint venv system-deps-run system-deps-test js-deps ts-deps screenshot bench clean \
-	install-desktop uninstall-desktop icons
+	install-desktop uninstall-desktop icons dist
 
 run: system-deps-run $(RUN_STAMP)
 	$(BIN)/event-composer
@@ -18,8 +18,8 @@ test: system-deps-test $(STAMP) js-deps ts-deps lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check composer tests benchmarks scripts
-	$(BIN)/ruff format --check composer tests benchmarks scripts
+	$(BIN)/ruff check composer tests benchmarks scripts packaging
+	$(BIN)/ruff format --check composer tests benchmarks scripts packaging
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -98,6 +98,11 @@ uninstall-desktop:
 # Re-renders packaging/icons/ (hicolor PNGs, .ico, .icns) from resources/icons/app.svg.
 icons: $(RUN_STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/render_icons.py packaging/icons
+
+# Wheel, sdist and the PyInstaller onedir bundle, built in a clean virtualenv under build/
+# from packaging/constraints.txt, then smoke-tested (packaging/smoke_test.py). Prints sizes.
+dist: system-deps-test
+	PYTHON=$(PYTHON) sh scripts/dist.sh
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

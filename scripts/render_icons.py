@@ -1,6 +1,6 @@
 """Render the app icon (resources/icons/app.svg) into every file a desktop needs.
 
-usage: QT_QPA_PLATFORM=offscreen python scripts/render_icons.py [OUT_DIR]   (default packaging/icons)
+usage: python scripts/render_icons.py [OUT_DIR]   (default packaging/icons; make icons)
 
 Writes, all named by the app id so desktops find them through the .desktop file's Icon=:
   hicolor/scalable/apps/ID.svg             the master, copied
