@@ -15,7 +15,10 @@ runtime="libegl1 libgl1 libfontconfig1 libglib2.0-0 libxkbcommon0 libdbus-1-3 fo
 # dbus-x11 is named so that apt satisfies gnome-keyring's session-bus need without systemd.
 # chromium runs posthog-js in the real-SDK tests (driven by playwright-core, no browser download).
 # curl runs the curl snippets the window and `event-composer code` write (tests/test_snippets_run.py).
-testing="xvfb xauth x11-utils dbus dbus-x11 gnome-keyring libsecret-tools chromium curl"
+# desktop-file-utils and appstream validate the .desktop file and the AppStream metadata
+# (tests/test_desktop_integration.py fails without them rather than skipping).
+testing="xvfb xauth x11-utils dbus dbus-x11 gnome-keyring libsecret-tools chromium curl
+ desktop-file-utils appstream"
 
 case "$mode" in
   run) wanted=$runtime ;;

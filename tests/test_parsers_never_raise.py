@@ -477,12 +477,14 @@ def test_recursion_in_a_rule_is_a_finding(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_unreadable_files_exit_2_with_the_place(tmp_path: Path) -> None:
-    latin1 = write(tmp_path, "events.csv", "event,distinct_id\na,u1\ncaf\xe9,u2\n".encode("cp1252"))
+    # A spreadsheet's Windows-1252 CSV is read, saying so (tests/test_csv_dialects.py); bytes
+    # that are no Windows-1252 text either are refused, naming the first line that is not UTF-8.
+    latin1 = write(tmp_path, "events.csv", b"event,distinct_id\na,u1\ncaf\xe9,u2\nb,\x81\n")
     status, stdout, _ = run_main("validate", latin1)
     assert status == 2
     assert (
-        "events.csv: cannot read: the file is not UTF-8 text (byte 0xe9 on line 3, column 4)"
-        in stdout
+        "events.csv: cannot read: line 3: the file is not UTF-8 text (byte 0xe9, column 4), and"
+        " not Windows-1252 or Latin-1 text either (byte 0x81 on line 4, column 3" in stdout
     )
     assert "fix: Save it as UTF-8" in stdout
     utf16 = write(tmp_path, "events.jsonl", (EVENT + "}\n").encode("utf-16"))
@@ -504,7 +506,7 @@ def test_unreadable_files_exit_2_with_the_place(tmp_path: Path) -> None:
         "send", latin1, "--host", "http://127.0.0.1:9", env={"POSTHOG_PROJECT_API_KEY": "phc_k"}
     )
     assert proc.returncode == 2
-    assert b"byte 0xe9 on line 3, column 4" in proc.stderr
+    assert b"events.csv: line 3: the file is not UTF-8 text (byte 0xe9, column 4)" in proc.stderr
     assert b"Traceback" not in proc.stderr
 
 

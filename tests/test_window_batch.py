@@ -243,6 +243,52 @@ def test_csv_import_with_mapping(qtbot, window: MainWindow, tmp_path: Path) -> N
     assert picked == ["$set property"]
 
 
+def test_csv_import_of_a_spreadsheet_export(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    """Excel in a German locale: semicolons, Windows-1252. The dialog guesses the separator,
+    says how the file will be read before importing, and splits again when told otherwise."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(
+        "event;distinct_id;city\nsigned_up;u1;Köln\nupgraded;u2;Zürich\n".encode("cp1252")
+    )
+    seen: list[str] = []
+
+    def pick() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, CsvMappingDialog):
+            QTimer.singleShot(20, pick)
+            return
+        try:
+            separator = next(
+                c
+                for c in dialog.findChildren(QComboBox)
+                if c.accessibleName() == "Column separator"
+            )
+            seen.append(separator.currentText())
+            encoding = by_name(dialog, QLabel, "File encoding")
+            assert "read as Windows-1252" in encoding.text()
+            assert "byte 0xf6 on line 2" in encoding.text()
+            separator.setCurrentIndex(separator.findData(","))  # as commas: one column
+            names = {c.accessibleName() for c in dialog.findChildren(QComboBox)}
+            assert "Column event;distinct_id;city: becomes" in names
+            assert "Column city: becomes" not in names
+            separator.setCurrentIndex(separator.findData(";"))
+            names = {c.accessibleName() for c in dialog.findChildren(QComboBox)}
+            assert "Column city: becomes" in names
+            assert dialog.ok_button.isEnabled()
+            seen.append("imported")
+            dialog.ok_button.click()
+        finally:
+            if len(seen) < 2:
+                dialog.reject()
+
+    QTimer.singleShot(0, pick)
+    batch = window.workspace.batch
+    batch.import_file(str(path))
+    qtbot.waitUntil(lambda: len(batch.model.rows) == 2, timeout=10000)
+    assert seen == ["Semicolon (;)", "imported"]
+    assert [r.event["properties"]["city"] for r in batch.model.rows] == ["Köln", "Zürich"]
+
+
 def test_a_rejected_chunk_ends_with_exactly_that_event_failed(
     qtbot,
     window: MainWindow,

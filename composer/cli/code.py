@@ -16,7 +16,7 @@ from typing import Any
 
 from composer.cli import templates
 from composer.cli.errors import CliError, ExitStatus
-from composer.cli.inputs import read_input
+from composer.cli.inputs import add_delimiter_argument, read_input, tell_notices
 from composer.core.batch.formats import Format, format_for
 from composer.core.capture import bodies, endpoints
 from composer.core.capture.hosts import HostError, resolve_host
@@ -92,7 +92,7 @@ def _read(args: argparse.Namespace) -> tuple[str, Any, str]:
     if template is not None:
         return template.name, template.body(), template.template.endpoint
     if args.file != "-" and format_for(args.file) in (Format.JSONL, Format.CSV):
-        return _rows(args.file)
+        return _rows(args.file, args.delimiter)
     source = read_input(args.file)
     try:
         parsed = parse_text(source.data)
@@ -112,17 +112,18 @@ def _read(args: argparse.Namespace) -> tuple[str, Any, str]:
     return source.name, body, shape_endpoint
 
 
-def _rows(path: str) -> tuple[str, Any, str]:
+def _rows(path: str, delimiter: str | None) -> tuple[str, Any, str]:
     """A .jsonl or .csv file of events: one /batch/ body with every readable row."""
     from composer.services.batch_files import read_batch_file
 
     try:
-        imported = read_batch_file(path)
+        imported = read_batch_file(path, delimiter=delimiter)
     except OSError as exc:
         raise CliError(f"{path}: cannot read it ({exc.strerror or exc}).") from None
     fatal = imported.unreadable
     if fatal is not None:
         raise CliError(f"{path}: {fatal}")
+    tell_notices(path, imported)
     for problem in imported.problems:
         print(f"warning: {path}: line {problem.line}: {problem} (left out)", file=sys.stderr)
     events = [row.event for row in imported.rows]
@@ -162,5 +163,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         " reading it from the environment; do not commit such code",
     )
     p.add_argument("-o", "--output", metavar="PATH", help="write the code to PATH")
+    add_delimiter_argument(p)
     templates.add_arguments(p)
     p.set_defaults(run=run)

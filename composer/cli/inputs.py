@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from composer.cli.errors import CliError
-from composer.core.batch.formats import encoding_problem
+from composer.core.batch.csv_text import delimiter_of
+from composer.core.batch.formats import Imported, encoding_problem
 from composer.core.capture.parse import BodyEncodingError, decode
 from composer.core.jsonio import position
 
@@ -67,3 +69,28 @@ def read_input(path: str) -> InputFile:
     if len(data) > MAX_INPUT_BYTES:
         raise CliError(f"{name} is larger than {MAX_INPUT_BYTES // 1024 // 1024} MiB; split it.")
     return InputFile(name, data)
+
+
+def _delimiter(text: str) -> str:
+    try:
+        return delimiter_of(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_delimiter_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--delimiter for a command that reads CSV files (a parser or an argument group)."""
+    parser.add_argument(
+        "--delimiter",
+        type=_delimiter,
+        metavar="SEP",
+        help="what separates a CSV file's columns: comma, semicolon or tab (default: guessed"
+        " from the file's first lines)",
+    )
+
+
+def tell_notices(path: str, imported: Imported) -> None:
+    """Say how a file was read when it was not plain UTF-8 (an `Imported`'s notices), before
+    anything is done with its rows."""
+    for notice in imported.notices:
+        print(f"note: {path}: {notice}.", file=sys.stderr)

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from composer.cli.errors import CliError, ExitStatus
+from composer.cli.inputs import add_delimiter_argument
 from composer.cli.plans import events_of
 from composer.core.capture.persons import forwarded
 from composer.core.persons import Outcome, Person, PersonGraph, simulate
@@ -22,7 +23,7 @@ from composer.core.persons import Outcome, Person, PersonGraph, simulate
 def run_simulate(args: argparse.Namespace) -> ExitStatus:
     events: list[Any] = []
     for path in args.files:
-        events.extend(e for e in events_of(path) if isinstance(e, dict))
+        events.extend(e for e in events_of(path, args.delimiter) if isinstance(e, dict))
     if not events:
         raise CliError("no events found in the files given.")
     graph = _starting_graph(args.inbox)
@@ -116,4 +117,5 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--inbox", metavar="DB", help="start from the persons of a sandbox inbox file"
     )
     simulate_cmd.add_argument("--format", choices=("text", "json"), default="text")
+    add_delimiter_argument(simulate_cmd)
     simulate_cmd.set_defaults(run=run_simulate)

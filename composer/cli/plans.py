@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from composer.cli.errors import CliError, ExitStatus
+from composer.cli.inputs import add_delimiter_argument, tell_notices
 from composer.core.batch.formats import Format, format_for
 from composer.core.capture.parse import BodyEncodingError, classify, parse_text
 from composer.core.jsonio import JsonSyntaxError
@@ -28,16 +29,17 @@ def load_plan_argument(path: str) -> Plan:
     return plan
 
 
-def events_of(path: str) -> list[Any]:
+def events_of(path: str, delimiter: str | None = None) -> list[Any]:
     if path != "-" and format_for(path) in (Format.JSONL, Format.CSV):
         from composer.services.batch_files import read_batch_file
 
         try:
-            imported = read_batch_file(path)
+            imported = read_batch_file(path, delimiter=delimiter)
         except OSError as exc:
             raise CliError(f"{path}: cannot read it ({exc.strerror or exc}).") from None
         if imported.unreadable is not None:
             raise CliError(f"{path}: {imported.unreadable}. {imported.unreadable.fix}")
+        tell_notices(path, imported)
         for problem in imported.problems[:5]:
             print(f"warning: {path}: {problem}", file=sys.stderr)
         return [row.event for row in imported.rows]
@@ -54,7 +56,7 @@ def events_of(path: str) -> list[Any]:
 def run_infer(args: argparse.Namespace) -> ExitStatus:
     events: list[Any] = []
     for path in args.files:
-        events.extend(events_of(path))
+        events.extend(events_of(path, args.delimiter))
     if not events:
         raise CliError("no events found in the files given.")
     doc = infer_plan(events, args.name)
@@ -272,6 +274,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     infer.add_argument("files", nargs="+", metavar="FILE")
     infer.add_argument("--name", default="Learned tracking plan", help="the plan's name")
+    add_delimiter_argument(infer)
     infer.set_defaults(run=run_infer)
     check = commands.add_parser("check", help="read a plan and report every problem in it")
     check.add_argument("plan", metavar="PLAN")

@@ -15,7 +15,7 @@ import orjson
 
 from composer.cli import templates
 from composer.cli.errors import CliError, ExitStatus
-from composer.cli.inputs import read_input
+from composer.cli.inputs import add_delimiter_argument, read_input, tell_notices
 from composer.cli.output import check_report, response_report
 from composer.core.batch.formats import Format, format_for
 from composer.core.capture import bodies
@@ -150,7 +150,7 @@ def run_batch(args: argparse.Namespace, host: Host, target: Target | None) -> Ex
         )
     try:
         identity = input_identity(args.file)
-        imported = read_batch_file(args.file)
+        imported = read_batch_file(args.file, delimiter=args.delimiter)
         after = os.stat(args.file)
     except OSError as exc:
         raise CliError(f"{args.file}: cannot read it ({exc.strerror or exc}).") from None
@@ -161,6 +161,7 @@ def run_batch(args: argparse.Namespace, host: Host, target: Target | None) -> Ex
             f"{args.file} changed while it was being read; send it again once nothing is"
             " writing to it."
         )
+    tell_notices(args.file, imported)
     for problem in imported.problems[:20]:
         print(f"{args.file}: {problem}", file=sys.stderr)
     if len(imported.problems) > 20:
@@ -294,7 +295,9 @@ class ProgressLine:
             f" {progress.rate:,.0f} ev/s{eta}"
         )
         if self.tty:
-            self.stream.write("\r" + text)
+            # Erase to the end of the line: a shorter line (the rate or ETA lost a digit)
+            # would otherwise leave the old line's last characters behind it.
+            self.stream.write("\r" + text + "\x1b[K")
         else:
             self.stream.write(text + "\n")
         self.stream.flush()
@@ -413,6 +416,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="retries after network errors, 5xx, 408 and 429 (default 3)",
     )
     batch = p.add_argument_group("batch files (.jsonl, .csv)")
+    add_delimiter_argument(batch)
     batch.add_argument(
         "--max-bytes",
         type=int,

@@ -10,7 +10,7 @@ from typing import Any
 
 from composer.cli import templates
 from composer.cli.errors import CliError, ExitStatus
-from composer.cli.inputs import read_input
+from composer.cli.inputs import add_delimiter_argument, read_input, tell_notices
 from composer.cli.output import check_report
 from composer.core.capture.bodies import mask_in_render, mask_key
 from composer.core.capture.preflight import CheckOptions, CheckResult, check_body, check_text
@@ -157,12 +157,13 @@ def _check_rows_file(
             return Unreadable(streamed[0], streamed[1])
         return path, streamed[1]
     try:
-        imported = read_batch_file(path)
+        imported = read_batch_file(path, delimiter=args.delimiter)
     except OSError as exc:
         return Unreadable(f"{exc.strerror or exc}.", "Check the path and the file's permissions.")
     fatal = imported.unreadable
     if fatal is not None:
         return Unreadable(str(fatal), fatal.fix)
+    tell_notices(path, imported)
     check_rows(imported.rows, resolver=Resolver(templates.variables(args)), plan=plan)
     findings: list[Finding] = []
     if key is not None:
@@ -243,6 +244,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         " key (the key is never printed)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="leave out info findings")
+    add_delimiter_argument(p)
     p.add_argument(
         "--plan",
         metavar="PLAN",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from composer.core.batch.csv_text import sniff_delimiter
 from composer.core.batch.formats import (
     SAVE_AS_UTF8,
     ColumnMap,
@@ -33,6 +35,7 @@ from composer.core.jsonio import JsonObject
 from composer.files import write_atomic
 
 BLOCK = 4096  # lines per progress report
+PREVIEW_BYTES = 2 * 1024 * 1024  # the mapping dialog's sample: far more than its 1000 rows
 
 Progress = Callable[[int, int], None]  # (bytes read, total bytes)
 
@@ -45,10 +48,14 @@ def read_batch_file(
     path: str | Path,
     *,
     mapping: Sequence[ColumnMap] | None = None,
+    delimiter: str | None = None,
     on_progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> Imported:
     """Read events from a .json, .jsonl or .csv file. Raises Cancelled, or OSError.
+
+    A CSV file's separator is `delimiter`, or guessed from its first lines when None. A CSV
+    file that is not UTF-8 but Windows-1252 is read, and `notices` says so.
 
     What the file holds never raises: bad lines are `problems` (the rest is read), and a file
     that cannot be read at all has a `fatal` one (`Imported.unreadable`).
@@ -74,16 +81,18 @@ def read_batch_file(
             read_jsonl(lines[start : start + BLOCK], first_line=start + 1, into=result)
             report(_approx(start + BLOCK, len(lines), total), total)
         return result
-    text = decode_csv(data)
-    if isinstance(text, Problem):
-        return Imported(problems=[text])
-    records = csv_records(text)
+    decoded = decode_csv(data)
+    if isinstance(decoded, Problem):
+        return Imported(problems=[decoded])
+    text, notice = decoded
+    delimiter = delimiter or sniff_delimiter(text)
+    records = csv_records(text, delimiter)
     header = csv_header(records)
     if isinstance(header, Problem):
         return Imported(problems=[header])
     if mapping is None:
-        mapping = auto_mapping(header, read_csv_header(text)[1])
-    result = Imported()
+        mapping = auto_mapping(header, read_csv_header(text, delimiter=delimiter)[1])
+    result = Imported(notices=[notice] if notice else [])
     lines_in_text = max(text.count("\n"), text.count("\r"), 1)
     block: list[Record] = []
     for record in records:
@@ -103,14 +112,37 @@ def _approx(done: int, of: int, total: int) -> int:
     return min(total, int(total * done / max(of, 1)))
 
 
-def csv_preview(path: str | Path) -> tuple[list[str], list[list[str]], list[ColumnMap]]:
-    """The header, the first rows and the automatic mapping, for the mapping dialog."""
-    data = Path(path).read_bytes()[: 2 * 1024 * 1024]
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]  # as read_batch_file does, or the first column's name would carry it
-    # A preview never refuses: an undecodable byte shows as \ufffd; the import names the line.
-    header, sample = read_csv_header(data.decode("utf-8", "replace"))
-    return header, sample, auto_mapping(header, sample)
+@dataclass(frozen=True)
+class CsvPreview:
+    """What the mapping dialog shows before an import: the header, the first rows, the
+    automatic mapping, the separator they were split by, and how the file will be read."""
+
+    header: list[str]
+    sample: list[list[str]]
+    mapping: list[ColumnMap]
+    delimiter: str
+    notice: str = ""  # the file is not UTF-8 and will be read as Windows-1252
+    refusal: Problem | None = None  # the file cannot be read at all (the import would say so)
+
+
+def csv_preview(path: str | Path, delimiter: str | None = None) -> CsvPreview:
+    """The preview of a CSV file split by `delimiter`, or by the one its first lines suggest."""
+    data = Path(path).read_bytes()
+    if len(data) > PREVIEW_BYTES:  # whole lines only: a cut UTF-8 character is not an error
+        data = data[: data.rfind(b"\n", 0, PREVIEW_BYTES) + 1] or data[:PREVIEW_BYTES]
+    decoded = decode_csv(data)
+    if isinstance(decoded, Problem):
+        # A preview never refuses: an undecodable byte shows as \ufffd, and the dialog says
+        # what the import would refuse, and where.
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]  # or the first column's name would carry it
+        text, notice, refusal = data.decode("utf-8", "replace"), "", decoded
+    else:
+        (text, notice), refusal = decoded, None
+    delimiter = delimiter or sniff_delimiter(text)
+    header, sample = read_csv_header(text, delimiter=delimiter)
+    mapping = auto_mapping(header, sample)
+    return CsvPreview(header, sample, mapping, delimiter, notice, refusal)
 
 
 def write_batch_file(path: str | Path, events: Sequence[JsonObject]) -> Format:

@@ -5,6 +5,7 @@ No reader raises on what a file holds. JSON Lines and CSV are line-based: a malf
 reported with its line number, what is wrong and how to fix it, and the rest is read on. A
 problem that leaves nothing to read (a JSON file that does not parse, a CSV file that is not
 UTF-8 or whose header cannot be read, UTF-16 text) is `fatal`: the whole file is unreadable.
+A CSV file's separator and legacy encoding are worked out in `csv_text`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from composer.core.batch.csv_text import Legacy, decode_legacy
 from composer.core.batch.rows import BatchRow
 from composer.core.capture.parse import classify
 from composer.core.compose.values import PropertyRow, ValueError_, ValueType, convert, infer_row
@@ -30,7 +32,6 @@ from composer.core.jsonio import (
     dumps_compact,
     dumps_pretty,
     loads,
-    position,
 )
 
 
@@ -77,6 +78,7 @@ class Imported:
     rows: list[BatchRow] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     lines: int = 0
+    notices: list[str] = field(default_factory=list)  # how it was read (an encoding guessed)
 
     @property
     def unreadable(self) -> Problem | None:
@@ -342,7 +344,7 @@ CSV_FIELD_LIMIT = 2**31 - 1
 Record = tuple[int, list[str] | Problem]
 
 
-def csv_records(text: str) -> Iterator[Record]:
+def csv_records(text: str, delimiter: str = ",") -> Iterator[Record]:
     """The records of CSV text, each with the line it starts on; a record the csv module
     cannot read is a Problem for its line, and reading goes on at the next line.
 
@@ -353,7 +355,7 @@ def csv_records(text: str) -> Iterator[Record]:
     if csv.field_size_limit() < CSV_FIELD_LIMIT:
         csv.field_size_limit(CSV_FIELD_LIMIT)
     cr_only = "\n" not in text and "\r" in text
-    reader = csv.reader(io.StringIO(text, newline="" if cr_only else "\n"))
+    reader = csv.reader(io.StringIO(text, newline="" if cr_only else "\n"), delimiter=delimiter)
     start = 1
     while True:
         try:
@@ -384,29 +386,28 @@ def _csv_error(text: str) -> tuple[str, str]:
     return f"cannot be read as CSV ({text})", "Check the quotes and commas on that line."
 
 
-def decode_csv(data: bytes) -> str | Problem:
-    """The text of a CSV file, or the fatal problem that leaves nothing to read."""
+def decode_csv(data: bytes) -> tuple[str, str] | Problem:
+    """The text of a CSV file and a notice when it was not UTF-8 (read as Windows-1252), or
+    the fatal problem that leaves nothing to read."""
     encoding = encoding_problem(data)
     if encoding is not None:
         return Problem(0, encoding, SAVE_AS_UTF8, fatal=True)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), ""
     except UnicodeDecodeError as exc:
-        line, column = position(data, exc.start)
-        return Problem(
-            0,
-            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}, column"
-            f" {column})",
-            SAVE_AS_UTF8,
-            fatal=True,
-        )
+        legacy = decode_legacy(data, exc.start)
+    if isinstance(legacy, Legacy):
+        return legacy.text, legacy.notice
+    return Problem(legacy.line, legacy.message, SAVE_AS_UTF8, fatal=True)
 
 
-def read_csv_header(text: str, sample_size: int = 1000) -> tuple[list[str], list[list[str]]]:
+def read_csv_header(
+    text: str, sample_size: int = 1000, delimiter: str = ","
+) -> tuple[list[str], list[list[str]]]:
     """The header and the first rows (those that can be read), for the mapping."""
-    records = csv_records(text)
+    records = csv_records(text, delimiter)
     header: list[str] = []
     for _line, first in records:
         header = first if isinstance(first, list) else []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from enum import IntEnum
 from operator import attrgetter
 from typing import Any
@@ -50,6 +51,21 @@ _ICONS = {
 }
 
 
+@dataclass(frozen=True)
+class Positions:
+    index: dict[str, int]
+    version: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    rows: list[BatchRow]
+    version: int
+
+    def positions(self) -> Positions:
+        return Positions({row.uuid: i for i, row in enumerate(self.rows)}, self.version)
+
+
 class BatchModel(QAbstractTableModel):
     """Signals: move_requested(list[str], int): rows dragged to a new position (before row)."""
 
@@ -59,6 +75,8 @@ class BatchModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: list[BatchRow] = []
         self._positions: dict[str, int] | None = None
+        self._version = 0  # moves on with every change of order, so an index built off the
+        # GUI thread is taken only if the rows are still where it saw them
         self._icons: dict[Severity, QIcon] = {}
 
     # -- lookups -------------------------------------------------------------------------------
@@ -67,6 +85,14 @@ class BatchModel(QAbstractTableModel):
         if self._positions is None:
             self._positions = {row.uuid: i for i, row in enumerate(self.rows)}
         return self._positions.get(uuid)
+
+    def snapshot(self) -> Snapshot:
+        """The rows in order, for indexing on a worker (a list copy: ~0.3 ms for 100,000)."""
+        return Snapshot(list(self.rows), self._version)
+
+    def adopt_positions(self, positions: Positions) -> None:
+        if positions.version == self._version and self._positions is None:
+            self._positions = positions.index
 
     def positions_of(self, uuids: Sequence[str], first: str = "", last: str = "") -> list[int]:
         """Where these rows are now, sorted; with no uuids, every row from `first` to `last`."""
@@ -178,6 +204,7 @@ class BatchModel(QAbstractTableModel):
         self.beginInsertRows(QModelIndex(), position, position + len(rows) - 1)
         self.rows[position:position] = list(rows)
         self._positions = None
+        self._version += 1
         self.endInsertRows()
 
     def add_rows(self, rows: Sequence[BatchRow]) -> None:
@@ -201,6 +228,7 @@ class BatchModel(QAbstractTableModel):
             removed = self.rows[first : last + 1]
             del self.rows[first : last + 1]
             self._positions = None
+            self._version += 1
             self.endRemoveRows()
             taken.extend((first + i, row) for i, row in reversed(list(enumerate(removed))))
         return taken
@@ -214,6 +242,7 @@ class BatchModel(QAbstractTableModel):
         self.beginResetModel()
         self.rows = [by_uuid[u] for u in uuids if u in by_uuid]
         self._positions = None
+        self._version += 1
         self.endResetModel()
 
     def replace_event(self, uuid: str, event: JsonObject) -> None:
@@ -237,6 +266,17 @@ class BatchModel(QAbstractTableModel):
             self.rows[p].status_text = text
         if positions:
             self._changed(min(positions), max(positions), Column.STATUS, Column.STATUS)
+
+    def statuses_set(self, uuids: Sequence[str]) -> None:
+        """Repaint the Status of rows whose statuses a worker set on the rows themselves: a
+        chunk's rows are in batch order, so its first and last bound them."""
+        if not uuids:
+            return
+        ends = [p for p in (self.position(uuids[0]), self.position(uuids[-1])) if p is not None]
+        if len(ends) < 2:
+            ends = [p for u in uuids if (p := self.position(u)) is not None]
+        if ends:
+            self._changed(min(ends), max(ends), Column.STATUS, Column.STATUS)
 
     def refresh_verdicts(self) -> None:
         if self.rows:

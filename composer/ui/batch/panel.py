@@ -239,6 +239,7 @@ class BatchPanel(QWidget):
         # What the rows will do to persons, predicted in order whenever they change.
         self.persons = BatchPersons(self.model, self)
         self.persons.message.connect(self.message)
+        self.persons.busy = lambda: self._busy == "send"
         # Rows restored after a crash (the batch draft) take their statuses from the journal.
         self.model.rowsInserted.connect(self.journals.claim)
         self.model.modelReset.connect(self.journals.claim)

@@ -26,6 +26,8 @@ class BatchPersons(QObject):
         self.model = model
         # The persons the batch will meet: the sandbox's; None is an empty project.
         self.provider: Callable[[], PersonGraph | None] = lambda: None
+        # True while the batch is sent: the rows and the sandbox's persons change every moment.
+        self.busy: Callable[[], bool] = lambda: False
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._tasks = TaskRunner(self._pool, self)
@@ -48,6 +50,11 @@ class BatchPersons(QObject):
             self.schedule()
 
     def predict(self) -> None:
+        if self.busy():
+            # Predicted once the send is over: a pass over 100,000 rows per chunk the sandbox
+            # took would compete with the GUI thread for the interpreter all through the send.
+            self._timer.start()
+            return
         if self._running:
             self._again = True
             return

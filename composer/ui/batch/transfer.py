@@ -1,9 +1,10 @@
 """The batch room's files: importing events from JSON Lines, JSON or CSV, and exporting the rows.
 
 Files are read and written on the panel's worker threads, an import with progress and the
-panel's Cancel; a CSV file asks for its column mapping first. This object only moves events
-between files and the panel: the panel adds what was read to the table (one undoable step)
-and shows the progress and the summary line, so the table's rules stay in one place.
+panel's Cancel; a CSV file asks for its column mapping and separator first. This object only
+moves events between files and the panel: the panel adds what was read to the table (one
+undoable step) and shows the progress and the summary line, so the table's rules stay in one
+place.
 """
 
 from __future__ import annotations
@@ -74,22 +75,28 @@ class BatchTransfer(QObject):
         if path:
             self.import_file(path)
 
-    def import_file(self, path: str, mapping: Sequence[ColumnMap] | None = None) -> None:
-        """Read a file off the GUI thread; CSV asks for the column mapping first."""
+    def import_file(
+        self, path: str, mapping: Sequence[ColumnMap] | None = None, delimiter: str | None = None
+    ) -> None:
+        """Read a file off the GUI thread; CSV asks for the column mapping and separator first
+        (and tells when the file is not UTF-8), unless `mapping` is given."""
         if self._busy():
             return
         if format_for(path) is Format.CSV and mapping is None:
             from composer.services.batch_files import csv_preview
 
             try:
-                header, sample, automatic = csv_preview(path)
+                preview = csv_preview(path, delimiter)
             except OSError as exc:
                 self.message.emit(f"Cannot read {path}: {exc.strerror or exc}", 10000)
                 return
-            chosen = CsvMappingDialog.ask(header, sample, automatic, self._window)
-            if chosen is None:
-                return
-            mapping = chosen
+            # A file that cannot be read at all goes straight to the import, which reports why
+            # and where, as for JSON; there is nothing to map.
+            if preview.refusal is None:
+                chosen = CsvMappingDialog.ask(preview, partial(csv_preview, path), self._window)
+                if chosen is None:
+                    return
+                mapping, delimiter = chosen
         from composer.services.batch_files import read_batch_file
 
         self._cancel.clear()
@@ -98,6 +105,7 @@ class BatchTransfer(QObject):
             read_batch_file,
             path,
             mapping=mapping,
+            delimiter=delimiter,
             on_progress=self._report,
             cancel=self._cancel,
         )
