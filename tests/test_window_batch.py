@@ -340,3 +340,24 @@ def test_import_can_be_cancelled_and_bad_lines_are_named(
 
     with pytest.raises(Cancelled):
         read_batch_file(jsonl(tmp_path / "c.jsonl", 10_000), cancel=batch._cancel)
+
+
+def test_imported_and_checked_rows_are_kept_off_the_collector(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    """A full collection pass over 100,000 rows froze the window for up to a second mid-send:
+    the import and the check freeze what they made (ui/heap.py)."""
+    import gc
+
+    gc.unfreeze()
+    batch = window.workspace.batch
+    batch.import_file(str(jsonl(tmp_path / "e.jsonl", 3_000)))
+    qtbot.waitUntil(
+        lambda: len(batch.model.rows) == 3_000 and not batch.checks_running, timeout=20000
+    )
+    tracked = {id(o) for o in gc.get_objects()}
+    row = batch.model.rows[0]
+    assert gc.isenabled()
+    assert id(row.event) not in tracked
+    assert gc.get_freeze_count() >= 3_000
+    gc.unfreeze()

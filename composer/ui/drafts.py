@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from composer import paths
 from composer.core.batch.rows import BatchRow, RowStatus
 from composer.services.drafts import DraftRow, DraftSlot, DraftSlots, DraftStore, Restored, Waiting
+from composer.ui import heap
 from composer.ui.batch.panel import BatchPanel
 from composer.ui.compose.form_state import form_state
 from composer.ui.compose.room import ComposeRoom
@@ -71,7 +72,7 @@ class DraftKeeper(QObject):
         ):
             change.connect(self._batch_changed)
         self._at_start = _comparable(form_state(self.compose.form))
-        self._tasks.run(self._open, self._on_loaded, self._on_failed)
+        self._tasks.run(heap.bulk_work(self._open), self._on_loaded, self._on_failed)
 
     def _open(self) -> tuple[Restored, list[BatchRow]]:  # a worker thread
         slots = DraftSlots(paths.data_dir() / "drafts")

@@ -40,7 +40,7 @@ from composer.core.batch.rows import BatchRow, RowStatus, check_rows, new_uuid
 from composer.core.jsonio import JsonObject
 from composer.core.plans.model import Plan
 from composer.core.templates.variables import Resolver
-from composer.ui import dialogs
+from composer.ui import dialogs, heap
 from composer.ui.batch.filtering import BatchFilter
 from composer.ui.batch.journals import BatchJournal, JournalKeeper
 from composer.ui.batch.model import (
@@ -515,7 +515,12 @@ class BatchPanel(QWidget):
         """Check rows in the background; the Check column fills in when done."""
         rows = list(rows)
         if rows:
-            work = partial(check_rows, rows, resolver=self._resolver(), plan=self.plan_provider())
+            work = partial(
+                heap.bulk_work(check_rows),
+                rows,
+                resolver=self._resolver(),
+                plan=self.plan_provider(),
+            )
             self.checks_running += 1
             self._tasks.run(work, self._on_verified, self._on_check_failed)
 

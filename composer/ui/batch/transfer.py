@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from composer.core.batch.formats import ColumnMap, Format, format_for
+from composer.ui import heap
 from composer.ui.batch.csv_mapping import CsvMappingDialog
 from composer.ui.batch.model import BatchModel
 from composer.ui.tasks import TaskRunner
@@ -102,7 +103,7 @@ class BatchTransfer(QObject):
         self._cancel.clear()
         self.started.emit("import", IMPORT_STEPS, f"Importing {Path(path).name}…")
         work = partial(
-            read_batch_file,
+            heap.bulk_work(read_batch_file),
             path,
             mapping=mapping,
             delimiter=delimiter,

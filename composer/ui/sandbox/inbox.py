@@ -41,7 +41,7 @@ from composer.core.jsonio import dumps_pretty
 from composer.core.plans.check import check_against_plan
 from composer.core.plans.model import Plan
 from composer.sandbox.store import InboxEvent, InboxRequest, read_events_for, read_requests_after
-from composer.ui import dialogs
+from composer.ui import dialogs, heap
 from composer.ui.tasks import submit
 from composer.ui.theme import status_colors
 from composer.ui.widgets.json_view import JsonView, pretty_body
@@ -276,7 +276,11 @@ class InboxPane(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(Column.TIME, QHeaderView.ResizeMode.ResizeToContents)
+        # Sized once from the font, not ResizeToContents: that re-measured up to 1,000 rows on
+        # every append, 50-700 ms of the GUI thread per helping while 100,000 events arrived.
+        header.setSectionResizeMode(Column.TIME, QHeaderView.ResizeMode.Interactive)
+        width = self.table.fontMetrics().horizontalAdvance("00:00:00") + 24
+        header.resizeSection(Column.TIME, width)
         header.setSectionResizeMode(Column.EVENT, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(Column.EVENT, 180)
         header.resizeSection(Column.DISTINCT_ID, 150)
@@ -349,7 +353,7 @@ class InboxPane(QWidget):
         submit(
             self._pool,
             self,
-            partial(_read_new, self.db, self._last_id, self.model.plan),
+            partial(heap.bulk_work(_read_new), self.db, self._last_id, self.model.plan),
             self._on_polled,
             self._on_poll_failed,
         )
