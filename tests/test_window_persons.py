@@ -223,7 +223,8 @@ def test_the_persons_tab_counts_them_before_the_room_is_first_opened(
     qtbot, window: MainWindow
 ) -> None:
     ws = window.workspace
-    assert not ws.persons_page.built and not ws.history_page.built  # built on first use
+    assert not ws.persons_page.built  # built on first use
+    assert not ws.history_page.built
     send_story(wait_for_sandbox(qtbot, window))
     right = by_name(window, QTabWidget, names.ROOMS)
     index = right.indexOf(ws.persons_page)
