@@ -26,7 +26,7 @@ from composer.core.capture import bodies
 from composer.ui import dialogs, names
 from composer.ui.main_window import MainWindow
 from tests.support.fault_server import FaultServer, Reply, Stall
-from tests.window_helpers import by_name
+from tests.window_helpers import by_name, open_every_tab
 
 KEY = "phc_window_test_key_000000000000000000000000"
 
@@ -83,6 +83,7 @@ def send_and_wait(qtbot, window: MainWindow) -> None:
 
 
 def test_every_required_accessible_name_exists(window: MainWindow) -> None:
+    open_every_tab(window)
     present = {w.accessibleName() for w in window.findChildren(QWidget)}
     missing = [name for name in names.REQUIRED if name not in present]
     assert missing == []
@@ -102,6 +103,7 @@ def _owning_control(widget: QWidget) -> QWidget | None:
 
 
 def test_every_focusable_widget_has_an_accessible_name(window: MainWindow) -> None:
+    open_every_tab(window)
     labelled = {label.buddy() for label in window.findChildren(QLabel) if label.buddy()}
     unnamed = []
     for widget in window.findChildren(QWidget):

@@ -217,3 +217,21 @@ def test_a_thousand_refresh_asks_make_two_reads(
     assert view.persons_model.rowCount() == 0
     view.shutdown()
     store.close()
+
+
+def test_the_persons_tab_counts_them_before_the_room_is_first_opened(
+    qtbot, window: MainWindow
+) -> None:
+    ws = window.workspace
+    assert not ws.persons_page.built  # built on first use
+    assert not ws.history_page.built
+    send_story(wait_for_sandbox(qtbot, window))
+    right = by_name(window, QTabWidget, names.ROOMS)
+    index = right.indexOf(ws.persons_page)
+    qtbot.waitUntil(lambda: right.tabText(index) == "Persons (2)", timeout=10000)
+    assert not ws.persons_page.built
+    show_tab(right, "Persons")  # built now: it counts them itself, to the same figure
+    assert ws.persons_page.built
+    people = by_name(window, QTableView, names.PERSONS).model()
+    qtbot.waitUntil(lambda: people.rowCount() == 2, timeout=10000)
+    assert right.tabText(index) == "Persons (2)"

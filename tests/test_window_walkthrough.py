@@ -23,7 +23,7 @@ from composer.ui import names
 from composer.ui.main_window import MainWindow
 from composer.ui.widgets.key_field import KeyField
 from tests.support.fault_server import FaultServer
-from tests.window_helpers import by_name
+from tests.window_helpers import by_name, open_every_tab
 
 
 @pytest.fixture
@@ -223,6 +223,7 @@ def test_tab_follows_the_screen(qtbot, window: MainWindow) -> None:
 
 
 def test_every_tab_bar_has_an_accessible_name(window: MainWindow) -> None:
+    open_every_tab(window)
     bars = window.findChildren(QTabBar)
     assert len(bars) >= 7
     assert [b for b in bars if not b.accessibleName()] == []

@@ -26,13 +26,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from filelock import FileLock, Timeout
+from typing import TYPE_CHECKING, Any
 
 from composer.core.capture.bodies import mask_in_render, redact_bytes
 from composer.core.jsonio import JsonObject, JsonSyntaxError, dumps_compact, dumps_pretty, loads
 from composer.files import keep_aside, write_atomic
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 SCHEMA_VERSION = 1
 COMPOSITION = "composition.json"
@@ -256,6 +257,8 @@ class DraftSlots:
         return Waiting(number, folder, rows, (folder / COMPOSITION).exists())
 
     def _try_lock(self, number: int) -> FileLock | None:
+        from filelock import FileLock, Timeout  # on the worker that claims the slot
+
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         # thread_local=False: taken on a worker thread, let go on the GUI thread at close.
         lock = FileLock(str(self.lock_file(number)), timeout=0, thread_local=False)

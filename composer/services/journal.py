@@ -27,8 +27,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from composer import paths
 from composer.core.batch import journal as records
 from composer.core.batch.journal import (
@@ -101,10 +99,14 @@ class JournalLock:
 
     def __init__(self, journal_path: Path) -> None:
         self.path = journal_path.with_name(journal_path.name + ".lock")
+        from filelock import FileLock  # slow to import: not at the window's start-up
+
         # Not thread-local: the window takes it on a worker thread and lets go on the GUI one.
         self._lock = FileLock(str(self.path), timeout=0, thread_local=False)
 
     def acquire(self) -> JournalLock:
+        from filelock import Timeout
+
         try:
             self._lock.acquire()
         except Timeout:

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
 from composer import paths
 from composer.core.compose.payloads import kind_for_event_name
 from composer.core.jsonio import JsonSyntaxError, dumps_pretty, loads
@@ -121,6 +119,8 @@ class TemplateStore:
     def _locked(self) -> Iterator[None]:
         # The lock lives in the cache folder, not in the templates folder: that one is often a
         # git checkout and should hold nothing but templates.
+        from filelock import FileLock  # slow to import: not at the window's start-up
+
         digest = hashlib.sha1(str(self.root.resolve()).encode(), usedforsecurity=False)
         lock_dir = paths.cache_dir() / "locks"
         lock_dir.mkdir(parents=True, exist_ok=True)

@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.state = state or UiState()
         self._controller = controller
         self._workspace: Workspace | None = None
+        self._restored: set[str] = set()  # the splitters given their saved sizes
         self._build_toolbar()
         self._build_actions()
         self._build_menus()
@@ -103,10 +104,8 @@ class MainWindow(QMainWindow):
         self._workspace = workspace
         workspace.message.connect(self.show_message)
         self.setCentralWidget(workspace)
-        for key, splitter in workspace.splitters().items():
-            saved = self.state.bytes(f"window/{key}")
-            if saved is not None:
-                splitter.restoreState(saved)
+        self._restore_splitters()
+        workspace.room_built.connect(self._restore_splitters)  # a room opened later
         workspace.compose.restore_kind(self.state.text("compose/kind", "event"))
         workspace.drafts.start()
         workspace.code.fill_copy_menu(self.copy_as_menu)
@@ -118,6 +117,17 @@ class MainWindow(QMainWindow):
         # A new user starts with the event name: the first thing the form asks for.
         workspace.compose.form.event_name.setFocus()
         self.workspace_ready.emit(self)
+
+    def _restore_splitters(self, *_room: object) -> None:
+        """Give the splitters built since the last call the sizes saved last time."""
+        assert self._workspace is not None
+        for key, splitter in self._workspace.splitters().items():
+            if key in self._restored:
+                continue
+            self._restored.add(key)
+            saved = self.state.bytes(f"window/{key}")
+            if saved is not None:
+                splitter.restoreState(saved)
 
     # -- construction ------------------------------------------------------------------------
 

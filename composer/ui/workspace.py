@@ -9,7 +9,8 @@ two rooms (Send, Save template, Add to batch) are a handful of lines each here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from functools import partial
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
@@ -32,8 +33,6 @@ from composer.ui.code.room import CodeRoom, CodeSource
 from composer.ui.code.room import Target as CodeTarget
 from composer.ui.compose.room import ComposeRoom, ComposeShell
 from composer.ui.drafts import DraftKeeper
-from composer.ui.history.panel import HistoryPanel
-from composer.ui.persons.panel import PersonsPanel
 from composer.ui.plan.panel import PlanPanel
 from composer.ui.profiles.banner import KeyringBanner
 from composer.ui.profiles.controller import ProfilesController, TargetBar
@@ -41,7 +40,12 @@ from composer.ui.sandbox.room import SandboxRoom
 from composer.ui.send.controller import SendController
 from composer.ui.send.room import SendRoom
 from composer.ui.templates.panel import TemplatesPanel
+from composer.ui.widgets.lazy import LazyPage
 from composer.ui.widgets.tabs import NamedTabs
+
+if TYPE_CHECKING:  # built on first use (see LazyPage): not imported at start-up
+    from composer.ui.history.panel import HistoryPanel
+    from composer.ui.persons.panel import PersonsPanel
 
 
 class Shell(TargetBar, Protocol):
@@ -81,9 +85,16 @@ class _Target:
 
 
 class Workspace(QWidget):
-    """Signals: message(str, int): a status-bar text and how long to show it (0: until next)."""
+    """Signals: message(str, int): a status-bar text and how long to show it (0: until next).
+    room_built(str): a room built on first use ("persons", "history"); its splitters are new.
+
+    The rooms on screen at start-up are built with the workspace; the persons and the history
+    are built (and their modules imported) when their tab is first shown or when `persons` or
+    `history` is first read, and wired then.
+    """
 
     message = Signal(str, int)
+    room_built = Signal(str)
 
     def __init__(self, shell: Shell, controller: SendController | None = None) -> None:
         super().__init__(shell.window())
@@ -102,10 +113,12 @@ class Workspace(QWidget):
         self.profiles = ProfilesController(shell, self)
         self.sending = SendRoom(_Target(shell, self.profiles), self, controller)
         self.sandbox = SandboxRoom(self)
-        self.persons = PersonsPanel(self)
+        self.persons_page: LazyPage[PersonsPanel] = LazyPage(self._build_persons, self)
         self.batch = BatchPanel(self)
         self.templates = TemplatesPanel(self)
-        self.history = HistoryPanel(self)
+        self.history_page: LazyPage[HistoryPanel] = LazyPage(self._build_history, self)
+        self.persons_page.room_made.connect(partial(self.room_built.emit, "persons"))
+        self.history_page.room_made.connect(partial(self.room_built.emit, "history"))
         self.plan_panel = PlanPanel(self)
         self.banner = KeyringBanner(self)
         # The widgets tests and the shell reach most often, by their old names.
@@ -122,7 +135,40 @@ class Workspace(QWidget):
         self.profiles.load()
         self.sandbox.start()
         self.templates.start()
-        self.history.start()
+
+    # -- the rooms built on first use ----------------------------------------------------------
+
+    @property
+    def persons(self) -> PersonsPanel:
+        return self.persons_page.room()
+
+    @property
+    def history(self) -> HistoryPanel:
+        return self.history_page.room()
+
+    def _build_persons(self, page: QWidget) -> PersonsPanel:
+        from composer.ui.persons.panel import PersonsPanel
+
+        persons = PersonsPanel(page)
+        # The persons live in the inbox's file: follow it, and read again as events arrive.
+        self.inbox.count_changed.connect(persons.schedule_refresh)
+        persons.count_changed.connect(self._on_persons_count)
+        if self.inbox.db is not None:
+            persons.watch(self.inbox.db)
+        return persons
+
+    def _build_history(self, page: QWidget) -> HistoryPanel:
+        from composer.ui.history.panel import HistoryPanel
+
+        history = HistoryPanel(page)
+        history.message.connect(self.show_message)
+        history.show_requested.connect(self.show_history_entry)
+        history.show_requested.connect(self._remember_send)
+        history.reopen_requested.connect(self.reopen_history)
+        history.resend_requested.connect(self.sending.resend)
+        history.rows_requested.connect(self.show_run_rows)
+        history.start()
+        return history
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -157,7 +203,7 @@ class Workspace(QWidget):
         self.bottom_tabs.setObjectName("bottom_tabs")
         self.bottom_tabs.addTab(self.batch, "Batch")
         self.bottom_tabs.addTab(self.templates, "Templates")
-        self.bottom_tabs.addTab(self.history, "History")
+        self.bottom_tabs.addTab(self.history_page, "History")
         self.bottom_tabs.addTab(self.plan_panel, "Plan")
         self.outer = QSplitter(Qt.Orientation.Vertical, self)
         self.outer.setObjectName("batch_splitter")
@@ -175,21 +221,24 @@ class Workspace(QWidget):
         self.rooms.setObjectName("rooms")
         self.rooms.addTab(self.outer, "Compose")
         self.rooms.addTab(self.inbox, "Sandbox inbox")
-        self.rooms.addTab(self.persons, "Persons")
+        self.rooms.addTab(self.persons_page, "Persons")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.banner)
         layout.addWidget(self.rooms, 1)
 
     def splitters(self) -> dict[str, QSplitter]:
-        return {
+        """The splitters whose sizes the window keeps (those of rooms built so far)."""
+        splitters = {
             "main_splitter": self.splitter,
             "middle_splitter": self.compose.middle,
             "response_splitter": self.response.splitter,
             "inbox_splitter": self.inbox.splitter,
-            "persons_splitter": self.persons.splitter,
             "batch_splitter": self.outer,
         }
+        if self.persons_page.built:
+            splitters["persons_splitter"] = self.persons.splitter
+        return splitters
 
     # -- wiring --------------------------------------------------------------------------------
 
@@ -201,7 +250,6 @@ class Workspace(QWidget):
             self.profiles,
             self.batch,
             self.templates,
-            self.history,
             self.plan_panel,
             self.code,
         ):
@@ -217,14 +265,11 @@ class Workspace(QWidget):
         self.sandbox.persons_changed.connect(self._on_persons_changed)
         self.batch.persons.provider = lambda: self.sandbox.persons if self._to_sandbox else None
         self.inbox.count_changed.connect(self._on_inbox_count)
-        # The persons live in the inbox's file: follow it, and read again as events arrive.
         self.sandbox.started.connect(self._on_sandbox_started)
-        self.inbox.count_changed.connect(self.persons.schedule_refresh)
-        self.persons.count_changed.connect(self._on_persons_count)
 
         self.sending.sending.connect(self.shell.set_sending)
         self.sending.finished.connect(self.compose.after_send)
-        self.sending.recorded.connect(self.history.record)
+        self.sending.recorded.connect(self._record_send)
 
         self.compose.row_edited.connect(self.batch.edit_row)
         self.batch.add_requested.connect(self.add_to_batch)
@@ -253,10 +298,6 @@ class Workspace(QWidget):
             change.connect(self.plan_panel.schedule_count)
         self.inbox.count_changed.connect(self.plan_panel.schedule_count)
 
-        self.history.show_requested.connect(self.show_history_entry)
-        self.history.reopen_requested.connect(self.reopen_history)
-        self.history.resend_requested.connect(self.sending.resend)
-        self.history.rows_requested.connect(self.show_run_rows)
         self.batch.sending.ran.connect(self._record_batch_run)
         self._wire_code()
 
@@ -274,7 +315,6 @@ class Workspace(QWidget):
         self.shell.host.textChanged.connect(code.target_changed)
         self.shell.key.textChanged.connect(code.target_changed)
         self._shown_send: HistoryEntry | None = None
-        self.history.show_requested.connect(self._remember_send)
 
     def show_message(self, text: str, ms: int = 6000) -> None:
         self.message.emit(text, ms)
@@ -290,13 +330,16 @@ class Workspace(QWidget):
     def _on_persons_changed(self, graph: PersonGraph) -> None:
         self.compose.set_persons(graph if self._to_sandbox else None)
         self.batch.persons.schedule()
+        if not self.persons_page.built:
+            # The room counts them itself once built; until then the sandbox's graph does.
+            self._on_persons_count(len(graph.persons))
 
     def _on_sandbox_started(self, _url: str) -> None:
-        if self.inbox.db is not None:
+        if self.inbox.db is not None and self.persons_page.built:
             self.persons.watch(self.inbox.db)
 
     def _on_persons_count(self, count: int) -> None:
-        index = self.rooms.indexOf(self.persons)
+        index = self.rooms.indexOf(self.persons_page)
         self.rooms.setTabText(index, f"Persons ({count:,})" if count else "Persons")
 
     def _on_plan_changed(self, plan: Plan | None) -> None:
@@ -376,6 +419,9 @@ class Workspace(QWidget):
         self.sending.show_history_entry(entry)
         self.rooms.setCurrentWidget(self.outer)
 
+    def _record_send(self, entry: HistoryEntry, secrets: tuple[str, ...]) -> None:
+        self.history.record(entry, secrets)
+
     def _record_batch_run(self, run: BatchRun) -> None:
         entry = HistoryEntry.from_batch_run(
             run, profile=self.shell.target.currentText(), host=self.shell.host.text()
@@ -436,6 +482,8 @@ class Workspace(QWidget):
         self._shown_send = entry
 
     def _history_code_source(self) -> CodeSource | str:
+        if not self.history_page.built:
+            return "Choose one send in the History tab first (Ctrl+H)."
         chosen = self.history.selected()
         entry = self._shown_send
         if len(chosen) != 1 or entry is None or entry.id != chosen[0].id:
@@ -499,18 +547,19 @@ class Workspace(QWidget):
 
     def show_bottom(self, name: str) -> None:
         """Bring the batch, templates, history or plan tab forward and focus its main control."""
-        widget, focus = {
-            "batch": (self.batch, self.batch.table),
-            "templates": (self.templates, self.templates.search),
-            "history": (self.history, self.history.search),
-            "plan": (self.plan_panel, self.plan_panel.tree),
-        }[name]
+        rooms: dict[str, tuple[QWidget, Callable[[], QWidget]]] = {
+            "batch": (self.batch, lambda: self.batch.table),
+            "templates": (self.templates, lambda: self.templates.search),
+            "history": (self.history_page, lambda: self.history.search),
+            "plan": (self.plan_panel, lambda: self.plan_panel.tree),
+        }
+        widget, focus = rooms[name]
         self.rooms.setCurrentWidget(self.outer)
         self.bottom_tabs.setCurrentWidget(widget)
         sizes = self.outer.sizes()
         if sizes[1] < 120:  # collapsed: open it to a usable height
             self.outer.setSizes([max(sizes[0] - 260, 200), 260])
-        focus.setFocus()
+        focus().setFocus()
 
     def focus_order(self) -> list[QWidget]:
         """Tab's way through the compose room, after the toolbar: the rooms' tab bar, the
@@ -525,22 +574,25 @@ class Workspace(QWidget):
 
     def show_room(self, name: str) -> None:
         """Bring the compose room, the sandbox inbox or the persons forward, focused."""
-        widget, focus = {
-            "compose": (self.outer, self.compose.form.event_name),
-            "inbox": (self.inbox, self.inbox.table),
-            "persons": (self.persons, self.persons.search),
-        }[name]
+        rooms: dict[str, tuple[QWidget, Callable[[], QWidget]]] = {
+            "compose": (self.outer, lambda: self.compose.form.event_name),
+            "inbox": (self.inbox, lambda: self.inbox.table),
+            "persons": (self.persons_page, lambda: self.persons.search),
+        }
+        widget, focus = rooms[name]
         self.rooms.setCurrentWidget(widget)
-        focus.setFocus()
+        focus().setFocus()
 
     def shutdown(self) -> None:
         """Stop the rooms' workers, the sandbox this window started, and running sends."""
         self.drafts.flush()
         self.batch.shutdown()
         self.templates.shutdown()
-        self.history.shutdown()
+        if self.history_page.built:
+            self.history.shutdown()
         self.plan_panel.shutdown()
         self.profiles.shutdown()
         self.sending.shutdown()
-        self.persons.shutdown()
+        if self.persons_page.built:
+            self.persons.shutdown()
         self.sandbox.shutdown()
