@@ -19,10 +19,15 @@ every contender alike:
 
 The contenders run once per round, in an order rotated every round; the table gives the median
 over the rounds, the range, events/s and the ratio to raw httpx. The sink is reset before every
-run and its count checked against N after it. The sink (HTTP/1.1 keep-alive, TCP_NODELAY,
-gzip-aware, counting events with orjson) prints its own ceiling first: the events/s it absorbs
-from one httpx client posting bodies serialised before the clock starts, so it can be seen not
-to be the bottleneck. The start-up of `python -c "import httpx, orjson"` is printed for context.
+run and its count checked against N after it (the window's rows must all be marked sent too).
+The sink (a separate process: HTTP/1.1 keep-alive, TCP_NODELAY, gzip-aware) reads each body
+whole and answers `{"status":"Ok"}` at once; it parses the bodies with orjson and counts their
+events when asked for the count, after the contender has exited, so its parsing never competes
+with a sender for the CPU. It prints its own ceiling first: the events/s it absorbs from one
+httpx client posting bodies serialised before the clock starts (and how fast it then counts
+them), so it can be seen not to be the bottleneck. The start-up of
+`python -c "import httpx, orjson"` is printed for context, and the window's import time and
+peak memory (not part of its send time) too.
 
 Run: PYTHONPATH=. .venv/bin/python benchmarks/batch_send.py [--events N] [--rounds N]
      [--skip-sdk] [--sdk-rounds N] [--skip-window] [--quick]
@@ -143,7 +148,7 @@ sdk.shutdown()
 
 # argv: file, url, key. Prints one JSON line: the send's seconds, the rows sent, the chunk size.
 WINDOW = r"""
-import sys, time, orjson
+import resource, sys, time, orjson
 from collections.abc import Callable
 from PySide6.QtWidgets import QApplication
 from composer.app import create_main_window
@@ -168,6 +173,7 @@ t0 = time.perf_counter()
 batch.import_file(path)
 wait(lambda: not batch.busy and len(batch.model.rows) > 0 and not batch.checks_running, "import")
 imported = time.perf_counter() - t0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB, the window's process
 # The target: "Other host (not saved)", typed as a user would type it.
 window.target.setCurrentIndex(window.target.findData("__other__"))
 app.processEvents()
@@ -184,8 +190,9 @@ batch.send_all()
 wait(lambda: not batch.busy, "the send")
 seconds = time.perf_counter() - t0
 sent = sum(1 for r in batch.model.rows if r.status is RowStatus.SENT)
-print(orjson.dumps({"seconds": seconds, "sent": sent, "rows": len(batch.model.rows),
-                    "import": imported, "chunk": batch.sending.chunk_events}).decode(), flush=True)
+report = {"seconds": seconds, "sent": sent, "rows": len(batch.model.rows), "import": imported,
+          "peak": peak, "chunk": batch.sending.chunk_events}
+print(orjson.dumps(report).decode(), flush=True)
 window.close()
 app.processEvents()
 """
@@ -273,7 +280,8 @@ class Result:
     name: str
     seconds: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
-    extra: list[float] = field(default_factory=list)  # the window's import seconds
+    imports: list[float] = field(default_factory=list)  # the window's import seconds
+    peaks: list[float] = field(default_factory=list)  # and its peak MiB after the import
     chunk: int = 0  # events per request, as the window reports it
 
     @property
@@ -419,7 +427,8 @@ def main() -> None:
                             seconds, extra = run_once(contender, sink, n, base_env)
                             result.seconds.append(seconds)
                             if extra:
-                                result.extra.append(extra["import"])
+                                result.imports.append(extra["import"])
+                                result.peaks.append(extra["peak"])
                                 result.chunk = int(extra["chunk"])
                     except (RuntimeError, subprocess.CalledProcessError) as exc:
                         result.failures.append(str(exc))
@@ -474,9 +483,10 @@ def report(
     print(f"  posthog-python {SDK_FLUSH_AT} (its flush_at default)")
     print("every contender is a whole process timed from spawn to exit, except the window:")
     print("  its Send batch alone, from send_all() until the panel is idle; start-up and the")
-    if window is not None and window.extra:
-        imported = statistics.median(window.extra)
-        print(f"  import of the file (median {imported:.2f} s, with its checks) are excluded")
+    if window is not None and window.imports:
+        imported, peak = statistics.median(window.imports), statistics.median(window.peaks)
+        print(f"  import of the file (median {imported:.2f} s, with its checks) are excluded;")
+        print(f"  the window's peak RSS after the import: median {peak:.0f} MiB")
     else:
         print("  import of the file are excluded")
     cli = results["event-composer send"]
