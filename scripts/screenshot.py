@@ -178,10 +178,12 @@ def main() -> int:
         if code_shot:
             ws.code.view.set_language("posthog-python")
             ws.compose.middle.setSizes([560, 160])  # room for the code and its notes
-        ws.bottom_tabs.setCurrentWidget(bottom)
+        # Rooms built on first use sit in a page of their own: the tab holds the page.
+        pages = {id(ws.persons): ws.persons_page, id(ws.history): ws.history_page}
+        ws.bottom_tabs.setCurrentWidget(pages.get(id(bottom), bottom))
         ws.compose.update_preview()
         ws.response.show_entry(ws.response.history_model.entries[-1])
-        ws.rooms.setCurrentWidget(ws.outer if tab is ws.response else tab)
+        ws.rooms.setCurrentWidget(ws.outer if tab is ws.response else pages.get(id(tab), tab))
         ws.inbox.select_last()
         if tab is ws.persons:
             ws.splitter.setSizes([440, 420, 620])  # room for each property's event
