@@ -74,3 +74,40 @@ def test_frozen_rows_are_still_freed_when_dropped() -> None:
     ref = weakref.ref(rows[0])
     del rows
     assert ref() is None  # reference counting frees them: only cycles would stay
+
+
+def test_an_inbox_poll_that_reads_nothing_freezes_nothing(tmp_path) -> None:
+    """The inbox polls twice a second: only a helping of events is kept out of the collector."""
+    from composer.sandbox.store import SandboxStore
+    from composer.ui.sandbox.inbox import _read_new
+
+    db = tmp_path / "inbox.sqlite3"
+    SandboxStore(db).close()
+    before = gc.get_freeze_count()
+    rows, last, _plan, more = _read_new(str(db), 0, None)
+    assert (rows, last, more) == ([], 0, False)
+    assert gc.get_freeze_count() == before
+
+
+def test_an_inbox_helping_is_kept_off_the_collector(tmp_path) -> None:
+    import httpx
+
+    from composer.sandbox.server import SandboxServer
+    from composer.sandbox.store import SandboxStore
+    from composer.ui.sandbox.inbox import _read_new
+
+    db = tmp_path / "inbox.sqlite3"
+    store = SandboxStore(db)
+    server = SandboxServer(store, port=0).start()
+    try:
+        batch = [{"event": "e", "distinct_id": f"u{i}"} for i in range(1_500)]
+        body = {"api_key": "phc_heap_test_key_0000000", "batch": batch}
+        httpx.post(server.url + "/batch/", json=body, timeout=30).raise_for_status()
+    finally:
+        server.stop()
+        store.close()
+    before = gc.get_freeze_count()
+    rows, _last, _plan, _more = _read_new(str(db), 0, None)
+    assert len(rows) == 1_500
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= before + len(rows)

@@ -233,9 +233,12 @@ def _read_new(db: str, after: int, plan: Plan | None) -> tuple[list[InboxRow], i
             break
         taken.append(request)
         events_seen += request.events
-    events = read_events_for(db, [r.id for r in taken])
-    rows = [row.checked(plan) for row in rows_for(taken, events)]
-    return rows, (taken[-1].id if taken else after), plan, more
+    if not taken:  # the usual poll: nothing new, nothing to keep (and nothing to freeze)
+        return [], after, plan, more
+    with heap.bulk():
+        events = read_events_for(db, [r.id for r in taken])
+        rows = [row.checked(plan) for row in rows_for(taken, events)]
+    return rows, taken[-1].id, plan, more
 
 
 def _check_all(rows: list[InboxRow], plan: Plan | None) -> tuple[Plan | None, list[InboxRow]]:
@@ -353,7 +356,7 @@ class InboxPane(QWidget):
         submit(
             self._pool,
             self,
-            partial(heap.bulk_work(_read_new), self.db, self._last_id, self.model.plan),
+            partial(_read_new, self.db, self._last_id, self.model.plan),
             self._on_polled,
             self._on_poll_failed,
         )
