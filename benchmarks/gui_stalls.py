@@ -25,6 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import orjson
+import window_driver
+from window_driver import open_window
 
 OPERATIONS = ("idle", "ingest", "import", "filter", "check", "send", "predict")
 SENDER = r"""
@@ -81,24 +83,12 @@ def write_jsonl(path: Path, n: int, name: str = "checkout") -> None:
 
 
 def run(operation: str, events: int) -> tuple[float, int, float]:
-    from PySide6.QtWidgets import QApplication
-
-    from composer.app import create_main_window
-
-    app = QApplication.instance() or QApplication([])
+    app, window = open_window()
 
     def wait(condition: Callable[[], bool], timeout: float = 600) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            app.processEvents()
-            time.sleep(0.001)
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{operation}: timed out")
+        window_driver.wait(app, condition, operation, timeout)
 
-    window = create_main_window()
-    window.show()
     ws = window.workspace
-    wait(lambda: ws.profiles.loaded and ws.sandbox.local is not None)
     folder = Path(tempfile.mkdtemp())
     batch = ws.batch
     if operation in ("filter", "check", "send", "predict"):
