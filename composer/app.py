@@ -90,13 +90,13 @@ def main(argv: Sequence[str] | None = None, *, selftest: bool = False) -> int:
     configure_application(app)
     _install_excepthook(app)
     window = create_main_window(defer_workspace=True)
-    window.workspace_ready.connect(_after_start)
+    window.workspace_ready.connect(after_start)
     if selftest:
         window.workspace_ready.connect(partial(_selftest_report, app, window))
     window.show()
     return app.exec()
 
 
-def _after_start(window: MainWindow) -> None:
+def after_start(window: MainWindow) -> None:
     # httpx is imported on a worker thread once the window is up, not before it.
     window.workspace.controller.warm_up()

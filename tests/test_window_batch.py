@@ -21,7 +21,7 @@ from composer.app import create_main_window
 from composer.core.batch.rows import RowStatus
 from composer.ui import dialogs
 from composer.ui.batch.csv_mapping import CsvMappingDialog
-from composer.ui.batch.model import BatchModel
+from composer.ui.batch.model import BatchModel, Column
 from composer.ui.main_window import MainWindow
 from tests.support.fault_server import FaultServer
 from tests.window_helpers import by_name
@@ -361,3 +361,40 @@ def test_imported_and_checked_rows_are_kept_off_the_collector(
     assert id(row.event) not in tracked
     assert gc.get_freeze_count() >= 3_000
     gc.unfreeze()
+
+
+def test_a_send_neither_resizes_the_table_nor_repaints_per_chunk(
+    qtbot, window: MainWindow, fault_server: FaultServer, tmp_path: Path
+) -> None:
+    """Each repaint of the table calls into Python hundreds of times, and while the send's
+    worker runs Python each call waits for the interpreter lock: the send's start keeps
+    the table's size (the summary wrapping onto a second line shrank it), and the rows'
+    statuses are painted a few times a second, not once per chunk and status."""
+    from tests.test_window import choose
+
+    choose(window, "Profile", "Other host")
+    window.host.setText(fault_server.url)
+    window.key.setText("phc_batch_window_key_000000000000000000")
+    batch = window.workspace.batch
+    batch.import_file(str(jsonl(tmp_path / "e.jsonl", 3000)))
+    qtbot.waitUntil(lambda: len(batch.model.rows) == 3000 and not batch.busy, timeout=10000)
+    qtbot.waitUntil(lambda: not batch.checks_running, timeout=10000)
+    batch.sending.chunk_events = 100  # 30 requests, 60 status changes
+    window.resize(1024, 700)  # where the send's summary takes two lines
+    qtbot.wait(50)
+    height = batch.table.height()
+    painted: list[tuple[int, int]] = []
+
+    def on_changed(top, bottom, _roles) -> None:  # type: ignore[no-untyped-def]
+        if top.column() == bottom.column() == Column.STATUS:
+            painted.append((top.row(), bottom.row()))
+
+    batch.model.dataChanged.connect(on_changed)
+    batch.send_all()
+    assert batch.busy
+    qtbot.wait(50)
+    assert batch.table.height() == height
+    qtbot.waitUntil(lambda: not batch.busy, timeout=30000)
+    assert all(r.status is RowStatus.SENT for r in batch.model.rows)
+    assert 1 <= len(painted) < 30
+    assert painted[-1][1] == 2999  # the end of the send paints what was left at once

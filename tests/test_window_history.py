@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QTableView, QToolButton
 
 from composer import settings
 from composer.app import create_main_window
+from composer.ui.history.panel import COLUMNS
 from composer.ui.main_window import MainWindow
 from tests.conftest import files_containing
 from tests.support.fault_server import FaultServer, Reply
@@ -258,3 +259,31 @@ def test_a_batch_send_is_one_history_entry_with_counts_and_its_rows(
     assert run is not None
     assert (run.sent, run.failed, run.held, run.requests) == (30, 0, 1, 3)
     window.close()
+
+
+def test_sends_are_recorded_before_the_history_tab_is_built(
+    qtbot, fault_server: FaultServer
+) -> None:
+    """The History tab is built when it is first opened; a send before that is on disk all
+    the same, and building the tab for it would stall the end of a batch send."""
+    w = create_main_window()
+    qtbot.addWidget(w)
+    w.show()
+    ws = w.workspace
+    qtbot.waitUntil(lambda: ws.profiles.loaded and ws.drafts.restored, timeout=10000)
+    qtbot.waitUntil(lambda: ws.history_log.is_open, timeout=10000)
+    choose(w, "Profile", "Other host")
+    w.host.setText(fault_server.url)
+    w.key.setText(KEY)
+    send_event(qtbot, w, fault_server, "before_the_tab")
+    qtbot.waitUntil(lambda: ws.history_log.idle, timeout=10000)
+    assert not ws.history_page.built
+    counted: list[int] = []
+    ws.history_log.run(lambda store: store.count(), counted.append)
+    qtbot.waitUntil(lambda: counted == [1], timeout=10000)
+
+    ws.show_bottom("history")  # opening the tab builds it, and it lists that send
+    assert ws.history_page.built
+    table = history_rows(qtbot, w, 1)
+    what = table.model().index(0, COLUMNS.index("What")).data()
+    assert "before_the_tab" in str(what)

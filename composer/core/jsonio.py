@@ -172,6 +172,15 @@ def dumps_compact(value: Any) -> bytes:
         return _encode(value, pretty=False)
 
 
+def dumps_kept(value: Any) -> bytes:
+    """Compact JSON to keep: a copy of exactly its length, since orjson hands back its 4 KiB
+    work buffer and a batch keeps one of these per row."""
+    try:
+        return memoryview(orjson.dumps(value)).tobytes()
+    except TypeError:
+        return _encode(value, pretty=False)
+
+
 def _encode(value: Any, *, pretty: bool) -> bytes:
     """JSON as `json.dumps(ensure_ascii=False)` writes it, for what orjson refuses, but never
     raising on content: iterative (any depth), integers of any length, and a lone surrogate

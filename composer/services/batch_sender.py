@@ -134,12 +134,14 @@ class BatchSender:
         resent: frozenset[str] | set[str] = frozenset(),
         remember: int | None = None,
         failures_kept: int | None = None,
+        trust_clean: bool = False,
     ) -> None:
         """`remember` and `failures_kept` bound the memory of a streaming send: how many
         uuids the check keeps for its duplicate warning (0: none; a warning holds nothing
         back), and how many failures the summary lists (None: all)."""
         self.transport = transport
         self.remember = remember
+        self.trust_clean = trust_clean  # see RowChecker: the window's rows were checked already
         self.failures_kept = failures_kept
         self.journal = journal
         self.on_undelivered = on_undelivered or (lambda rows: None)
@@ -178,7 +180,9 @@ class BatchSender:
             target=self._post_all, name="batch-sender", daemon=True, args=(bodies, summary, started)
         )
         worker.start()
-        checker = RowChecker(now, self.resolver, self.plan, self.reuse_resolved, self.remember)
+        checker = RowChecker(
+            now, self.resolver, self.plan, self.reuse_resolved, self.remember, self.trust_clean
+        )
         held: list[BatchRow] = []
         # Each request is checked and encoded while the one before it is on the wire.
         for chunk in plan_chunks(

@@ -33,6 +33,7 @@ from composer.ui.code.room import CodeRoom, CodeSource
 from composer.ui.code.room import Target as CodeTarget
 from composer.ui.compose.room import ComposeRoom, ComposeShell
 from composer.ui.drafts import DraftKeeper
+from composer.ui.history.log import HistoryLog
 from composer.ui.plan.panel import PlanPanel
 from composer.ui.profiles.banner import KeyringBanner
 from composer.ui.profiles.controller import ProfilesController, TargetBar
@@ -116,6 +117,7 @@ class Workspace(QWidget):
         self.persons_page: LazyPage[PersonsPanel] = LazyPage(self._build_persons, self)
         self.batch = BatchPanel(self)
         self.templates = TemplatesPanel(self)
+        self.history_log = HistoryLog(self)
         self.history_page: LazyPage[HistoryPanel] = LazyPage(self._build_history, self)
         self.persons_page.room_made.connect(partial(self.room_built.emit, "persons"))
         self.history_page.room_made.connect(partial(self.room_built.emit, "history"))
@@ -135,6 +137,7 @@ class Workspace(QWidget):
         self.profiles.load()
         self.sandbox.start()
         self.templates.start()
+        self.history_log.start()
 
     # -- the rooms built on first use ----------------------------------------------------------
 
@@ -160,7 +163,7 @@ class Workspace(QWidget):
     def _build_history(self, page: QWidget) -> HistoryPanel:
         from composer.ui.history.panel import HistoryPanel
 
-        history = HistoryPanel(page)
+        history = HistoryPanel(self.history_log, page)
         history.message.connect(self.show_message)
         history.show_requested.connect(self.show_history_entry)
         history.show_requested.connect(self._remember_send)
@@ -299,6 +302,8 @@ class Workspace(QWidget):
         self.inbox.count_changed.connect(self.plan_panel.schedule_count)
 
         self.batch.sending.ran.connect(self._record_batch_run)
+        self.history_log.failed.connect(self._history_failed)
+        self.history_log.opened.connect(self._history_opened)
         self._wire_code()
 
     def _wire_code(self) -> None:
@@ -420,13 +425,20 @@ class Workspace(QWidget):
         self.rooms.setCurrentWidget(self.outer)
 
     def _record_send(self, entry: HistoryEntry, secrets: tuple[str, ...]) -> None:
-        self.history.record(entry, secrets)
+        self.history_log.record(entry, secrets)
+
+    def _history_failed(self, text: str) -> None:
+        self.show_message(text, 15000)
+
+    def _history_opened(self) -> None:
+        if self.history_log.note:  # a history file that could not be read, kept aside
+            self.show_message(self.history_log.note, 15000)
 
     def _record_batch_run(self, run: BatchRun) -> None:
         entry = HistoryEntry.from_batch_run(
             run, profile=self.shell.target.currentText(), host=self.shell.host.text()
         )
-        self.history.record(entry, (self.shell.key.text(),))
+        self.history_log.record(entry, (self.shell.key.text(),))
 
     def show_run_rows(self, entry: HistoryEntry) -> None:
         run = entry.batch_run()
@@ -588,8 +600,7 @@ class Workspace(QWidget):
         self.drafts.flush()
         self.batch.shutdown()
         self.templates.shutdown()
-        if self.history_page.built:
-            self.history.shutdown()
+        self.history_log.shutdown()
         self.plan_panel.shutdown()
         self.profiles.shutdown()
         self.sending.shutdown()

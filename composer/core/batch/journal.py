@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from composer.core.batch.rows import BatchRow
+from composer.core.jsonio import dumps_kept
 
 JOURNAL_VERSION = 1
 
@@ -346,6 +347,8 @@ def assign_derived_uuids(rows: Sequence[BatchRow], seed: bytes, start: int = 0) 
         else:
             row.event = {**row.event, "uuid": made}
             row.uuid = made
+            if row.wire is not None:  # the same length: only the bytes change
+                row.wire = dumps_kept(row.event)
         changed += 1
     return changed
 

@@ -22,7 +22,7 @@ from composer.core.capture.preflight.events import check_event
 from composer.core.capture.preflight.fast import future_limit, is_plain
 from composer.core.compose.payloads import kind_for_event_name
 from composer.core.findings import Finding, Severity
-from composer.core.jsonio import JsonObject, dumps_compact
+from composer.core.jsonio import JsonObject, dumps_compact, dumps_kept
 from composer.core.persons import PersonGraph
 from composer.core.plans.check import check_against_plan, is_plan_finding
 from composer.core.plans.model import Plan
@@ -95,12 +95,15 @@ class BatchRow:
     # Kept with the findings (set_findings), not worked out again: the window counts these
     # over 100,000 rows on its GUI thread.
     blocked: bool = False
-    # Set by the streaming reader (core/batch/stream.py), whose rows are never edited: the
-    # event's compact JSON as it goes on the wire (`size` is its length), so a request is
-    # built by joining bytes; and that no string in it can hold a {{placeholder}} (its line
-    # has neither "{{" nor a \u007b escape), so the check skips that walk.
+    # The event's compact JSON as it goes on the wire (`size` is its length), so a request is
+    # built by joining bytes; None once the event is edited. And that no string in it can
+    # hold a {{placeholder}} (known from its line to the streaming reader, core/batch/
+    # stream.py, or from the first check's walk), so later checks skip that walk.
     wire: bytes | None = None
     literal: bool = False
+    # The tracking plan the findings were made against (None: none): a send trusts a clean
+    # verdict only when it was made against the plan the send uses (see RowChecker).
+    checked_plan: Plan | None = None
 
     def set_findings(self, findings: tuple[Finding, ...] | None) -> None:
         self.findings = findings
@@ -120,8 +123,22 @@ class BatchRow:
     def of(cls, event: JsonObject, size: int | None = None) -> BatchRow:
         given = event.get("uuid")
         event, uid = with_uuid(event)
-        size = size if size is not None else len(dumps_compact(event))
-        return cls(uid, event, size, drawn=given is None or uid.startswith("row-"))
+        row = cls(uid, event, 0, drawn=given is None or uid.startswith("row-"))
+        if size is None:  # the encoding is made for the size anyway: kept for the send
+            row.wire = dumps_kept(event)
+            size = len(row.wire)
+        row.size = size
+        return row
+
+    def edited(self, event: JsonObject) -> None:
+        """The event was changed: everything worked out from the old one is forgotten."""
+        self.event = event
+        self.wire = dumps_kept(event)
+        self.size = len(self.wire)
+        self.literal = False
+        self.set_findings(None)  # checked again before it is sent
+        self.resolved = None  # and its variables filled in again
+        self.unresolved = ()
 
     @property
     def name(self) -> str:
@@ -172,11 +189,19 @@ class RowChecker:
         plan: Plan | None = None,
         reuse_resolved: bool = False,
         remember: int | None = None,
+        trust_clean: bool = False,
     ) -> None:
         """`remember`: how many uuids to keep for the duplicate warning (None: all; a
         streaming check of a file of any size keeps a bounded number, 0 for a send, where
-        the warning changes nothing)."""
+        the warning changes nothing).
+
+        `trust_clean`: a row already found clean, with no {{placeholder}}, against this same
+        plan, is not checked again (the window's send: its rows were checked when they came
+        in, an edit forgets the verdict, and a change of plan or variables checks them all
+        again). Only a clean verdict is kept: nothing in PostHog's rules turns a clean event
+        bad as time passes, while a timestamp too far ahead can become fine."""
         self.now = now or datetime.now(UTC)
+        self._trust = trust_clean
         self._remember = remember
         self._reuse = reuse_resolved
         self._plan = plan if plan is not None and plan.usable else None
@@ -188,8 +213,14 @@ class RowChecker:
     def check(self, row: BatchRow) -> BatchRow:
         position = self._position
         self._position += 1
+        if self._trust and row.literal and row.findings == () and row.checked_plan is self._plan:
+            if self._remember != 0:
+                self._duplicate(row.event.get("uuid"), position)  # noted for the rows after it
+            return row
         findings: list[Finding] = []
-        if self._resolver is not None and not row.literal and has_placeholders(row.event):
+        if not row.literal and not has_placeholders(row.event):
+            row.literal = True  # walked once: no later check walks it again
+        if self._resolver is not None and not row.literal:
             if self._reuse and row.resolved is not None:
                 pass  # a resend: the values drawn for the first attempt, so PostHog can dedupe
             else:
@@ -212,26 +243,32 @@ class RowChecker:
             findings.extend(out.findings)
         if self._plan is not None:
             findings.extend(check_against_plan(event, self._plan, "", position))
-        uid = event.get("uuid")
-        if isinstance(uid, str) and uid and self._remember != 0:
-            if self._remember is not None and len(self._seen) >= self._remember:
-                first = self._seen.get(uid.lower(), position)
-            else:
-                first = self._seen.setdefault(uid.lower(), position)
-            if first != position:
-                findings.append(
-                    Finding(
-                        Severity.WARNING,
-                        "uuid.duplicate",
-                        "uuid",
-                        f"Row {position + 1} has the same uuid as row {first + 1}; PostHog"
-                        " keeps only one of them.",
-                        "Give every event its own uuid.",
-                        position,
-                    )
-                )
+        duplicate = self._duplicate(event.get("uuid"), position)
+        if duplicate is not None:
+            findings.append(duplicate)
         row.set_findings(tuple(findings))
+        row.checked_plan = self._plan
         return row
+
+    def _duplicate(self, uid: object, position: int) -> Finding | None:
+        """The warning when an earlier row had this uuid; the uuid is remembered."""
+        if not isinstance(uid, str) or not uid or self._remember == 0:
+            return None
+        if self._remember is not None and len(self._seen) >= self._remember:
+            first = self._seen.get(uid.lower(), position)
+        else:
+            first = self._seen.setdefault(uid.lower(), position)
+        if first == position:
+            return None
+        return Finding(
+            Severity.WARNING,
+            "uuid.duplicate",
+            "uuid",
+            f"Row {position + 1} has the same uuid as row {first + 1}; PostHog"
+            " keeps only one of them.",
+            "Give every event its own uuid.",
+            position,
+        )
 
 
 _PERSON_EVENTS = frozenset(

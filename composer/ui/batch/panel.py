@@ -132,11 +132,19 @@ class BatchPanel(QWidget):
         self.progress = QProgressBar(self)
         self.progress.setAccessibleName("Batch progress")
         self.progress.setTextVisible(True)
+        # Its room is kept while it is hidden: the status line keeps its width, and wraps the
+        # same, whether a send is running or not (see the status's minimum height).
+        policy = self.progress.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.progress.setSizePolicy(policy)
         self.progress.setVisible(False)
         self.status = QLabel(
             "Empty batch. Add the current payload (Ctrl+B) or import a file.", self
         )
         self.status.setAccessibleName("Batch summary")
+        # Room for two lines, wrapped or not: a summary that went from one line to two made
+        # the table 6 px shorter, and re-measuring its headers called into Python 800 times.
+        self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing() + 2)
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 

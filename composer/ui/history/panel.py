@@ -17,7 +17,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
-    QThreadPool,
     QTimer,
     Signal,
 )
@@ -42,7 +41,7 @@ from composer import settings as app_settings
 from composer.core.batch.runs import KIND as RUN_KIND
 from composer.core.jsonio import JsonSyntaxError, loads
 from composer.services.history import RETENTION_CHOICES, HistoryEntry, HistoryStore, default_path
-from composer.ui.tasks import TaskRunner
+from composer.ui.history.log import HistoryLog
 from composer.ui.theme import status_colors
 from composer.ui.widgets.buttons import tool_button
 
@@ -146,12 +145,10 @@ class HistoryPanel(QWidget):
     rows_requested = Signal(HistoryEntry)  # a batch run: show its rows in the batch
     message = Signal(str, int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, log: HistoryLog, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.store: HistoryStore | None = None
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)  # SQLite from one thread; writes in order
-        self._tasks = TaskRunner(self._pool, self)
+        # The store and its thread: the workspace's, recording sends before this tab exists.
+        self.log = log
         self._generation = 0  # a newer search makes older answers moot
         self._settings = app_settings.Settings()
         self._compare: CompareDialog | None = None
@@ -242,23 +239,26 @@ class HistoryPanel(QWidget):
 
     # -- the store -----------------------------------------------------------------------------
 
+    @property
+    def store(self) -> HistoryStore | None:
+        return self.log.store
+
     def start(self) -> None:
-        self._tasks.run(self._open, self._on_opened, self._on_failed)
+        """Show the history once its store is open (it may be already: the log opens it
+        when the window starts)."""
+        self.log.added.connect(self.refresh)
+        if self.log.is_open:
+            self._on_opened()
+        else:
+            self.log.opened.connect(self._on_opened)
 
-    def _open(self) -> tuple[app_settings.Loaded, str, int]:  # a worker thread
-        loaded = app_settings.load()
-        self.store = HistoryStore(default_path())
-        removed = self.store.prune(keep_days=loaded.settings.history_days)
-        return loaded, self.store.note, removed
-
-    def _on_opened(self, result: tuple[app_settings.Loaded, str, int]) -> None:
-        loaded, note, _removed = result
+    def _on_opened(self) -> None:
+        loaded = self.log.loaded
+        assert loaded is not None
         self._settings = loaded.settings
         self.retention.setCurrentIndex(
             max(self.retention.findData(loaded.settings.history_days), 0)
         )
-        if note:
-            self.message.emit(note, 15000)
         self.opened = True
         self.refresh()
 
@@ -266,16 +266,7 @@ class HistoryPanel(QWidget):
         self.message.emit(f"History: {exc}", 15000)
 
     def record(self, entry: HistoryEntry, secrets: tuple[str, ...]) -> None:
-        # One worker thread: an entry recorded before the store is open waits behind opening.
-        self._tasks.run(partial(self._add, entry, secrets), self._on_added, self._on_failed)
-
-    def _add(self, entry: HistoryEntry, secrets: tuple[str, ...]) -> int:
-        if self.store is None:
-            raise RuntimeError("the history is not available")
-        return self.store.add(entry, secrets)
-
-    def _on_added(self, _id: object) -> None:
-        self.refresh()
+        self.log.record(entry, secrets)
 
     # -- searching -----------------------------------------------------------------------------
 
@@ -283,17 +274,12 @@ class HistoryPanel(QWidget):
         if self.store is None:
             return
         self._generation += 1
-        work = partial(self._search, self.search.text(), 0)
-        self._tasks.run(work, partial(self._on_page, self._generation, True), self._on_failed)
+        work = partial(_search, self.search.text(), 0)
+        self.log.run(work, partial(self._on_page, self._generation, True), self._on_failed)
 
     def fetch_page(self, offset: int) -> None:
-        work = partial(self._search, self.search.text(), offset)
-        self._tasks.run(work, partial(self._on_page, self._generation, False), self._on_failed)
-
-    def _search(self, text: str, offset: int) -> tuple[list[HistoryEntry], int]:
-        assert self.store is not None
-        rows = self.store.search(text, limit=PAGE + 1, offset=offset)
-        return rows, self.store.count()
+        work = partial(_search, self.search.text(), offset)
+        self.log.run(work, partial(self._on_page, self._generation, False), self._on_failed)
 
     def _on_page(
         self, generation: int, first: bool, result: tuple[list[HistoryEntry], int]
@@ -338,10 +324,9 @@ class HistoryPanel(QWidget):
             self._load(chosen[0], self.show_requested.emit)
 
     def _load(self, entry: HistoryEntry, then: Callable[[HistoryEntry], None]) -> None:
-        def get() -> HistoryEntry | None:
-            assert self.store is not None
+        def get(store: HistoryStore) -> HistoryEntry | None:
             assert entry.id is not None
-            return self.store.get(entry.id)
+            return store.get(entry.id)
 
         def done(full: HistoryEntry | None) -> None:
             if full is None:
@@ -350,7 +335,7 @@ class HistoryPanel(QWidget):
             else:
                 then(full)
 
-        self._tasks.run(get, done, self._on_failed)
+        self.log.run(get, done, self._on_failed)
 
     def _open_selected(self) -> None:
         chosen = self.selected()
@@ -394,36 +379,34 @@ class HistoryPanel(QWidget):
         if not ids:
             return
 
-        def delete() -> int:
-            assert self.store is not None
-            return self.store.delete(ids)
+        def delete(store: HistoryStore) -> int:
+            return store.delete(ids)
 
-        self._tasks.run(delete, lambda _n: self.refresh(), self._on_failed)
+        self.log.run(delete, lambda _n: self.refresh(), self._on_failed)
 
     def _on_retention(self, _index: int) -> None:
         days = self.retention.currentData()
         self._settings.history_days = days
 
-        def apply() -> int:
+        def apply(store: HistoryStore) -> int:
             app_settings.update(history_days=days)
-            assert self.store is not None
-            return self.store.prune(keep_days=days)
+            return store.prune(keep_days=days)
 
         def done(removed: int) -> None:
             kept = "forever" if days is None else f"for {days} days"
             self.message.emit(f"History is kept {kept}; {removed} older sends removed.", 8000)
             self.refresh()
 
-        self._tasks.run(apply, done, self._on_failed)
+        self.log.run(apply, done, self._on_failed)
 
     @property
     def idle(self) -> bool:
-        return self._tasks.idle
+        return self.log.idle
 
-    def shutdown(self) -> None:
-        self._pool.waitForDone(5000)
-        if self.store is not None:
-            self.store.close()
+
+def _search(text: str, offset: int, store: HistoryStore) -> tuple[list[HistoryEntry], int]:
+    rows = store.search(text, limit=PAGE + 1, offset=offset)
+    return rows, store.count()
 
 
 def describe(entry: HistoryEntry) -> str:

@@ -79,6 +79,11 @@ class SendController(QObject):
         """Build the transport (importing httpx) on a worker thread, ahead of the first send."""
         self._pool.start(self.transport)
 
+    @property
+    def warm(self) -> bool:
+        """The transport is built: a send imports nothing more."""
+        return self._transport is not None
+
     def send(self, request: SendRequest) -> None:
         self._ticket += 1
         ticket = self._ticket
