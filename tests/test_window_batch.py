@@ -398,3 +398,21 @@ def test_a_send_neither_resizes_the_table_nor_repaints_per_chunk(
     assert all(r.status is RowStatus.SENT for r in batch.model.rows)
     assert 1 <= len(painted) < 30
     assert painted[-1][1] == 2999  # the end of the send paints what was left at once
+
+
+def test_imported_rows_reach_the_table_already_checked(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    """The import's worker checks the rows before they reach the table: checked after, the
+    check's Python ran while the GUI thread painted the new rows (a 0.5 s stall)."""
+    batch = window.workspace.batch
+    seen: list[list[object]] = []
+    batch.model.rowsInserted.connect(
+        lambda *_args: seen.append([r.findings for r in batch.model.rows])
+    )
+    batch.import_file(str(jsonl(tmp_path / "e.jsonl", 500, bad=(7,))))
+    qtbot.waitUntil(lambda: len(batch.model.rows) == 500 and not batch.busy, timeout=10000)
+    assert seen
+    assert all(findings is not None for findings in seen[0])
+    assert batch.model.rows[7].blocked
+    assert "1 held back from Send batch" in batch.status.text()
