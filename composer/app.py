@@ -30,9 +30,11 @@ def create_main_window(*, defer_workspace: bool = False) -> MainWindow:
     from composer.ui.main_window import MainWindow
 
     # Worker threads (reading the inbox, checks, the history) share the interpreter lock with
-    # the GUI thread; handing it over every millisecond rather than every five keeps the GUI
-    # thread's waits short when it needs the lock back many times per frame.
-    sys.setswitchinterval(0.001)
+    # the GUI thread, and each of a repaint's calls into Python waits for it up to the switch
+    # interval while a worker runs Python (see composer/ui/turns.py). Every 0.5 ms rather
+    # than Python's 5: the longest GUI stall of a 100,000-row send fell from 44-71 ms (1 ms)
+    # to 33-42 ms in five runs of benchmarks/gui_stalls.py send.
+    sys.setswitchinterval(0.0005)
     return MainWindow(defer_workspace=defer_workspace)
 
 

@@ -416,3 +416,82 @@ def test_imported_rows_reach_the_table_already_checked(
     assert all(findings is not None for findings in seen[0])
     assert batch.model.rows[7].blocked
     assert "1 held back from Send batch" in batch.status.text()
+
+
+def test_a_file_too_big_for_the_table_is_offered_and_sent_streaming(
+    qtbot,
+    window: MainWindow,
+    fault_server: FaultServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Bigger than the table should hold, a JSON Lines file is sent by `event-composer send`
+    in a process of its own, in bounded memory, with its progress and summary in the batch
+    bar; the table stays as it was. Cancel stops the process, and sending again resumes."""
+    from composer.ui.batch import streaming, transfer
+    from tests.test_window import choose
+
+    choose(window, "Profile", "Other host")
+    window.host.setText(fault_server.url)
+    window.key.setText("phc_batch_window_key_000000000000000000")
+    batch = window.workspace.batch
+    path = jsonl(tmp_path / "big.jsonl", 3000, bad=(5,))
+    monkeypatch.setattr(streaming, "STREAM_OFFER_BYTES", 1000)
+    asked: list[str] = []
+
+    def answer(_parent, _title, text, options):  # type: ignore[no-untyped-def]
+        asked.append(text)
+        return transfer.SEND_STREAMING
+
+    monkeypatch.setattr(dialogs, "choose", answer)
+    batch.import_file(str(path))
+    assert asked
+    assert "big.jsonl" in asked[0]
+    assert "streaming" in asked[0]
+    assert batch.busy == "stream"
+    assert batch.cancel_button.isEnabled()
+    assert not batch.pause_button.isEnabled()
+    qtbot.waitUntil(lambda: not batch.busy, timeout=60000)
+    assert fault_server.events_received == 2999
+    assert not batch.model.rows  # nothing was read into the table
+    summary = batch.status.text()
+    assert "big.jsonl sent streaming: 2,999 sent, 0 failed, 1 held back" in summary
+    assert "big.failed.jsonl" in summary
+    assert (tmp_path / "big.failed.jsonl").exists()
+
+
+def test_a_streaming_send_cancelled_goes_on_where_it_stopped(
+    qtbot,
+    window: MainWindow,
+    fault_server: FaultServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from composer.ui.batch import streaming, transfer
+    from tests.test_window import choose
+
+    choose(window, "Profile", "Other host")
+    window.host.setText(fault_server.url)
+    window.key.setText("phc_batch_window_key_000000000000000000")
+    batch = window.workspace.batch
+    batch.sending.chunk_events = 500  # six requests
+    path = jsonl(tmp_path / "big.jsonl", 3000)
+    monkeypatch.setattr(streaming, "STREAM_OFFER_BYTES", 1000)
+    monkeypatch.setattr(dialogs, "choose", lambda *_args: transfer.SEND_STREAMING)
+    fault_server.record_uuids = True
+    fault_server.hold_request(3)  # two chunks acknowledged, the third in flight
+    batch.import_file(str(path))
+    assert fault_server.holding.wait(30)
+    batch.cancel()
+    qtbot.waitUntil(lambda: not batch.busy, timeout=30000)
+    fault_server.release()
+    assert "was stopped" in batch.status.text()
+    assert "Send the file again" in batch.status.text()
+    first = sum(fault_server.stored.values())
+    assert 1000 <= first <= 1500
+    batch.import_file(str(path))  # the same file again: the journal resumes it
+    qtbot.waitUntil(lambda: not batch.busy, timeout=60000)
+    assert "sent streaming" in batch.status.text()
+    assert len(fault_server.stored) == 3000  # every event arrived
+    # Only the chunk whose answer the cancel cut off can have come twice.
+    assert sum(fault_server.stored.values()) - 3000 <= 500

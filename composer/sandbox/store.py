@@ -13,7 +13,7 @@ import re
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -382,9 +382,13 @@ def read_requests_after(path: str, after_id: int, limit: int = 1000) -> list[Inb
         return _requests(conn, after_id, limit)
 
 
-def read_events_for(path: str, request_ids: Sequence[int]) -> list[InboxEvent]:
+def read_events_for(
+    path: str, request_ids: Sequence[int], pause: Callable[[], None] | None = None
+) -> list[InboxEvent]:
+    """`pause()` runs after every thousand events made: a window reading the inbox on a
+    worker thread gives its GUI thread turns at the interpreter lock there."""
     with closing(sqlite3.connect(path, timeout=10)) as conn:
-        return _events(conn, request_ids)
+        return _events(conn, request_ids, pause)
 
 
 def _requests(conn: sqlite3.Connection, after_id: int, limit: int) -> list[InboxRequest]:
@@ -422,7 +426,9 @@ def _requests(conn: sqlite3.Connection, after_id: int, limit: int) -> list[Inbox
     ]
 
 
-def _events(conn: sqlite3.Connection, request_ids: Sequence[int]) -> list[InboxEvent]:
+def _events(
+    conn: sqlite3.Connection, request_ids: Sequence[int], pause: Callable[[], None] | None = None
+) -> list[InboxEvent]:
     if not request_ids:
         return []
     marks = ",".join("?" * len(request_ids))
@@ -435,23 +441,31 @@ def _events(conn: sqlite3.Connection, request_ids: Sequence[int]) -> list[InboxE
         f" WHERE e.request_id IN ({marks}) ORDER BY e.id",
         list(request_ids),
     ).fetchall()
-    return [
-        InboxEvent(
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            r[5],
-            r[6],
-            r[7],
-            r[8],
-            _NO_FINDINGS if r[9] == "[]" else orjson.loads(r[9]),
-            r[10],
-            r[11] or "",
+    made: list[InboxEvent] = []
+    for start in range(0, len(rows), _SLICE):
+        if start and pause is not None:
+            pause()
+        made.extend(
+            InboxEvent(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                _NO_FINDINGS if r[9] == "[]" else orjson.loads(r[9]),
+                r[10],
+                r[11] or "",
+            )
+            for r in rows[start : start + _SLICE]
         )
-        for r in rows
-    ]
+    return made
+
+
+_SLICE = 1000
 
 
 def count_events(path: str) -> int:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,14 +69,25 @@ class DraftStore:
         data = redact_bytes(mask_in_render(data, secrets))
         write_atomic(self.composition_path, data)
 
-    def save_batch(self, rows: Sequence[DraftRow], secrets: Sequence[str] = ()) -> None:
+    def save_batch(
+        self,
+        rows: Sequence[DraftRow],
+        secrets: Sequence[str] = (),
+        pause: Callable[[], None] | None = None,
+    ) -> None:
+        """`pause()` runs after every thousand rows encoded (a window's worker gives its
+        GUI thread turns at the interpreter lock there)."""
         if not rows:
             self.batch_path.unlink(missing_ok=True)
             return
         lines = [dumps_compact({"schema_version": SCHEMA_VERSION, "rows": len(rows)})]
-        lines.extend(
-            dumps_compact({"event": r.event, "status": r.status, "text": r.text}) for r in rows
-        )
+        for start in range(0, len(rows), _MASK_LINES):
+            if start and pause is not None:
+                pause()
+            lines.extend(
+                dumps_compact({"event": r.event, "status": r.status, "text": r.text})
+                for r in rows[start : start + _MASK_LINES]
+            )
         # Masked a thousand lines at a time: one pass over a 100,000-row draft held the
         # interpreter for ~0.2 s in C and froze the window that saved it. A key never spans
         # lines (one JSON object per line), so the pieces mask as the whole would.

@@ -137,7 +137,6 @@ class Workspace(QWidget):
         self.profiles.load()
         self.sandbox.start()
         self.templates.start()
-        self.history_log.start()
 
     # -- the rooms built on first use ----------------------------------------------------------
 
@@ -302,8 +301,7 @@ class Workspace(QWidget):
         self.inbox.count_changed.connect(self.plan_panel.schedule_count)
 
         self.batch.sending.ran.connect(self._record_batch_run)
-        self.history_log.failed.connect(self._history_failed)
-        self.history_log.opened.connect(self._history_opened)
+        self.history_log.message.connect(self.show_message)
         self._wire_code()
 
     def _wire_code(self) -> None:
@@ -426,13 +424,6 @@ class Workspace(QWidget):
 
     def _record_send(self, entry: HistoryEntry, secrets: tuple[str, ...]) -> None:
         self.history_log.record(entry, secrets)
-
-    def _history_failed(self, text: str) -> None:
-        self.show_message(text, 15000)
-
-    def _history_opened(self) -> None:
-        if self.history_log.note:  # a history file that could not be read, kept aside
-            self.show_message(self.history_log.note, 15000)
 
     def _record_batch_run(self, run: BatchRun) -> None:
         entry = HistoryEntry.from_batch_run(

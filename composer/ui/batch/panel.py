@@ -29,9 +29,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
-    QProgressBar,
     QVBoxLayout,
     QWidget,
 )
@@ -41,7 +39,8 @@ from composer.core.batch.rows import BatchRow, RowStatus, check_rows, new_uuid
 from composer.core.jsonio import JsonObject
 from composer.core.plans.model import Plan
 from composer.core.templates.variables import Resolver
-from composer.ui import dialogs, heap
+from composer.ui import heap
+from composer.ui.batch import adding
 from composer.ui.batch.filtering import BatchFilter
 from composer.ui.batch.journals import BatchJournal, JournalKeeper
 from composer.ui.batch.model import (
@@ -53,7 +52,8 @@ from composer.ui.batch.model import (
 )
 from composer.ui.batch.persons import BatchPersons
 from composer.ui.batch.sending import BatchSending
-from composer.ui.batch.table import batch_table, select_positions
+from composer.ui.batch.streaming import StreamedSend
+from composer.ui.batch.table import batch_table, select_positions, status_line
 from composer.ui.batch.transfer import BatchTransfer
 from composer.ui.tasks import TaskRunner
 from composer.ui.widgets.buttons import tool_button
@@ -132,24 +132,7 @@ class BatchPanel(QWidget):
             self.resume_send,
             "Send the rows an interrupted send did not get acknowledged, with their uuids",
         )
-        self.progress = QProgressBar(self)
-        self.progress.setAccessibleName("Batch progress")
-        self.progress.setTextVisible(True)
-        # Its room is kept while it is hidden: the status line keeps its width, and wraps the
-        # same, whether a send is running or not (see the status's minimum height).
-        policy = self.progress.sizePolicy()
-        policy.setRetainSizeWhenHidden(True)
-        self.progress.setSizePolicy(policy)
-        self.progress.setVisible(False)
-        self.status = QLabel(
-            "Empty batch. Add the current payload (Ctrl+B) or import a file.", self
-        )
-        self.status.setAccessibleName("Batch summary")
-        # Room for two lines, wrapped or not: a summary that went from one line to two made
-        # the table 6 px shorter, and re-measuring its headers called into Python 800 times.
-        self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing() + 2)
-        self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status, self.progress = status_line(self)
 
         # The panel's jobs. Each reads the panel's busy state (nothing starts while one runs)
         # and reports through signals; the panel shows the reports (see "what a job shows").
@@ -161,7 +144,7 @@ class BatchPanel(QWidget):
             cancel=self._cancel,
             busy=lambda: self._busy,
             historical=self.historical.isChecked,
-            resolver=self._resolver,
+            resolver=self.resolver,
             plan=self._plan,
             parent=self,
         )
@@ -173,10 +156,14 @@ class BatchPanel(QWidget):
             window=self,
             checker=self._checker,
         )
-        for job in (self.sending, self.transfer):
+        self.streamed = StreamedSend(self)  # a file too big for the table, sent streaming
+        for job in (self.sending, self.transfer, self.streamed):
             job.started.connect(self._on_started)
             job.progressed.connect(self._on_progressed)
             job.message.connect(self.message)
+        self.streamed.stopped.connect(self._on_stopped)
+        self.streamed.summary.connect(self._show_summary)
+        self.transfer.stream_requested.connect(self.send_streaming)
         self.sending.stopped.connect(self._on_stopped)
         self.sending.summary.connect(self._show_summary)
         self.sending.settled.connect(self._sync_buttons)
@@ -396,13 +383,13 @@ class BatchPanel(QWidget):
         row = BatchRow.of(event)
         if self.model.row(row.uuid) is not None:  # that uuid is a row already: a new event
             row = BatchRow.of({**event, "uuid": new_uuid()})
-        check_rows([row], resolver=self._resolver(), plan=self.plan_provider())
+        check_rows([row], resolver=self.resolver(), plan=self.plan_provider())
         self.undo.push(AddRows(self.model, [row], None, "Add row"))
         # The form keeps composing the next event; clicking the row edits this one.
         self.select(row.uuid, load=False)
         return row.uuid
 
-    def _resolver(self) -> Resolver | None:
+    def resolver(self) -> Resolver | None:
         return self.resolver_factory() if self.resolver_factory is not None else None
 
     def _plan(self) -> Plan | None:
@@ -410,32 +397,8 @@ class BatchPanel(QWidget):
 
     def add_events(self, events: Sequence[JsonObject], label: str) -> None:
         """Add a template's events; with rows already here, ask whether to replace them."""
-        if self._busy or not events:
-            return
-        rows = [BatchRow.of(dict(e)) for e in events]
-        taken = set(self.model.uuids())
-        rows = [
-            r if r.uuid not in taken else BatchRow.of({**r.event, "uuid": new_uuid()}) for r in rows
-        ]
-        if self.model.rows:
-            answer = dialogs.choose(
-                self,
-                "The batch has rows",
-                f"Add the {len(rows)} events of {label} to the {len(self.model.rows):,} rows"
-                " already in the batch, or replace them?",
-                ["Add to the batch", "Replace the batch"],
-            )
-            if answer is None:
-                return
-            if answer == "Replace the batch":
-                self.undo.beginMacro(f"Replace the batch with {label}")
-                self.undo.push(RemoveRows(self.model, self.model.uuids()))
-                self.undo.push(AddRows(self.model, rows, None, f"Add {label}"))
-                self.undo.endMacro()
-                self.verify(rows)
-                return
-        self.undo.push(AddRows(self.model, rows, None, f"Add {label}"))
-        self.verify(rows)
+        if not self._busy and events:
+            adding.add_template_events(self, events, label)
 
     def recheck(self) -> None:
         """Check every row again (the variables changed)."""
@@ -443,24 +406,7 @@ class BatchPanel(QWidget):
             self.verify(self.model.rows)
 
     def duplicate_selected(self) -> None:
-        uuids = self.selected_uuids()
-        copies = []
-        for uuid in uuids:
-            source = self.model.row(uuid)
-            if source is not None:
-                event = {k: v for k, v in source.event.items() if k != "uuid"}
-                copies.append(BatchRow.of(event))
-        if copies:
-            check_rows(copies, resolver=self._resolver(), plan=self.plan_provider())
-            last = max(p for u in uuids if (p := self.model.position(u)) is not None)
-            self.undo.push(
-                AddRows(
-                    self.model,
-                    copies,
-                    last + 1,
-                    f"Duplicate {len(copies)} row{'s' * (len(copies) != 1)}",
-                )
-            )
+        adding.duplicate_rows(self, self.selected_uuids())
 
     def delete_selected(self) -> None:
         uuids = self.selected_uuids()
@@ -531,7 +477,7 @@ class BatchPanel(QWidget):
 
     def _checker(self) -> Callable[[Sequence[BatchRow]], None]:
         """What checks rows with the variables and plan of now (asked on the GUI thread)."""
-        return partial(check_rows, resolver=self._resolver(), plan=self.plan_provider())
+        return partial(check_rows, resolver=self.resolver(), plan=self.plan_provider())
 
     def verify(self, rows: Sequence[BatchRow]) -> None:
         """Check rows in the background; the Check column fills in when done."""
@@ -540,7 +486,7 @@ class BatchPanel(QWidget):
             work = partial(
                 heap.bulk_work(check_rows),
                 rows,
-                resolver=self._resolver(),
+                resolver=self.resolver(),
                 plan=self.plan_provider(),
             )
             self.checks_running += 1
@@ -576,6 +522,13 @@ class BatchPanel(QWidget):
     def cancel(self) -> None:
         self._cancel.set()
         self.sending.unpause()
+        self.streamed.cancel()
+
+    def send_streaming(self, path: str) -> None:
+        """Send a JSON Lines file without reading it into the table (streaming.py)."""
+        if not self._busy and self.sending.context is not None:
+            target, historical = self.sending.context(), self.historical.isChecked()
+            self.streamed.send_file(path, target, historical, self.sending.chunk_events)
 
     @property
     def journal(self) -> BatchJournal | None:
@@ -616,6 +569,8 @@ class BatchPanel(QWidget):
 
     def shutdown(self) -> None:
         self._cancel.set()
+        self.streamed.cancel()  # its journal keeps what was acknowledged
+        self.streamed.wait()
         self.persons.shutdown()
         self._pool.waitForDone(5000)
         # The drafts were flushed first (workspace.shutdown): the journals can be let go.

@@ -9,6 +9,7 @@ place.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -19,7 +20,8 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from composer.core.batch.formats import ColumnMap, Format, Imported, format_for
 from composer.core.batch.rows import BatchRow
-from composer.ui import heap
+from composer.ui import dialogs, heap
+from composer.ui.batch import streaming
 from composer.ui.batch.csv_mapping import CsvMappingDialog
 from composer.ui.batch.model import BatchModel
 from composer.ui.tasks import TaskRunner
@@ -50,6 +52,7 @@ class BatchTransfer(QObject):
     started = Signal(str, int, str)
     progressed = Signal(int, int, str)
     imported = Signal(str, object)
+    stream_requested = Signal(str)  # a JSON Lines file too big for the table, to send streaming
     failed = Signal(object)
     message = Signal(str, int)
 
@@ -88,6 +91,23 @@ class BatchTransfer(QObject):
         (and tells when the file is not UTF-8), unless `mapping` is given."""
         if self._busy():
             return
+        if format_for(path) is Format.JSONL and _size(path) > streaming.STREAM_OFFER_BYTES:
+            answer = dialogs.choose(
+                self._window,
+                "A file too big for the table",
+                f"{Path(path).name} is {_size(path) / 2**20:,.0f} MiB, about"
+                f" {streaming.estimate_events(_size(path)):,} events: the batch table holds"
+                " every row in memory. Send it streaming instead? It is read, checked and sent"
+                " a block at a time, the events not delivered are written to"
+                f" {Path(path).stem}.failed.jsonl, and a send that stops goes on where it"
+                " stopped when the file is sent again.",
+                [SEND_STREAMING, IMPORT_ANYWAY],
+            )
+            if answer is None:
+                return
+            if answer == SEND_STREAMING:
+                self.stream_requested.emit(path)
+                return
         if format_for(path) is Format.CSV and mapping is None:
             from composer.services.batch_files import csv_preview
 
@@ -145,6 +165,17 @@ class BatchTransfer(QObject):
 
     def _on_exported(self, path: str, count: int, fmt: Format) -> None:
         self.message.emit(f"Exported {count:,} rows to {path} ({fmt}).", 8000)
+
+
+SEND_STREAMING = "Send it streaming"
+IMPORT_ANYWAY = "Import it anyway"
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0  # the import says why it cannot be read
 
 
 def _read_and_check(

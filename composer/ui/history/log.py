@@ -25,12 +25,12 @@ class HistoryLog(QObject):
     """Signals:
     opened(): the store is open (`loaded` and `note` say how it went).
     added(): an entry was written.
-    failed(str): what went wrong, for the status bar.
+    message(str, int): for the status bar: what went wrong, or a history file kept aside.
     """
 
     opened = Signal()
     added = Signal()
-    failed = Signal(str)
+    message = Signal(str, int)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -40,6 +40,7 @@ class HistoryLog(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # SQLite from one thread; writes in order
         self._tasks = TaskRunner(self._pool, self)
+        self.start()  # its answer arrives on the event loop, once its owner is wired
 
     @property
     def is_open(self) -> bool:
@@ -61,9 +62,11 @@ class HistoryLog(QObject):
     def _on_opened(self, result: tuple[app_settings.Loaded, str]) -> None:
         self.loaded, self.note = result
         self.opened.emit()
+        if self.note:  # a history file that could not be read, kept aside
+            self.message.emit(self.note, 15000)
 
     def _on_failed(self, exc: Exception) -> None:
-        self.failed.emit(f"History: {exc}")
+        self.message.emit(f"History: {exc}", 15000)
 
     def run(
         self,

@@ -41,7 +41,7 @@ from composer.core.jsonio import dumps_pretty
 from composer.core.plans.check import check_against_plan
 from composer.core.plans.model import Plan
 from composer.sandbox.store import InboxEvent, InboxRequest, read_events_for, read_requests_after
-from composer.ui import dialogs, heap
+from composer.ui import dialogs, heap, turns
 from composer.ui.tasks import submit
 from composer.ui.theme import status_colors
 from composer.ui.widgets.json_view import JsonView, pretty_body
@@ -236,8 +236,12 @@ def _read_new(db: str, after: int, plan: Plan | None) -> tuple[list[InboxRow], i
     if not taken:  # the usual poll: nothing new, nothing to keep (and nothing to freeze)
         return [], after, plan, more
     with heap.bulk():
-        events = read_events_for(db, [r.id for r in taken])
-        rows = [row.checked(plan) for row in rows_for(taken, events)]
+        events = read_events_for(db, [r.id for r in taken], turns.give)
+        rows = []
+        for done, row in enumerate(rows_for(taken, events), 1):
+            rows.append(row.checked(plan))
+            if done % 1000 == 0:
+                turns.give()
     return rows, taken[-1].id, plan, more
 
 

@@ -1,0 +1,68 @@
+"""Background work in the window's process gives the GUI thread turns at the interpreter lock:
+the batch draft's write stops for a send that starts (and the draft on disk stays whole), and
+the inbox's reading and the draft's encoding pause between slices of a thousand."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from composer.core.batch.rows import BatchRow
+from composer.services.drafts import DraftRow, DraftStore
+from composer.ui import drafts as ui_drafts
+
+
+def rows(n: int, name: str) -> list[BatchRow]:
+    return [BatchRow.of({"event": name, "distinct_id": f"u{i}"}) for i in range(n)]
+
+
+def test_a_draft_write_stops_for_a_send_and_keeps_the_old_draft(tmp_path: Path) -> None:
+    store = DraftStore(tmp_path / "drafts")
+    store.save_batch([DraftRow({"event": "kept", "distinct_id": "u"}, "", "")])
+    before = store.batch_path.read_bytes()
+    stop = threading.Event()
+    stop.set()  # a send started while the draft was being written
+    with pytest.raises(ui_drafts._Yielded):
+        ui_drafts._save_rows(store, rows(3000, "newer"), (), stop)
+    assert store.batch_path.read_bytes() == before
+    ui_drafts._save_rows(store, rows(3000, "newer"), (), threading.Event())
+    assert store.batch_path.read_bytes().count(b'"newer"') == 3000
+
+
+def test_the_draft_encoding_pauses_between_slices(tmp_path: Path) -> None:
+    store = DraftStore(tmp_path / "drafts")
+    pauses: list[int] = []
+    drafts = [DraftRow({"event": "e", "distinct_id": f"u{i}"}, "", "") for i in range(2500)]
+    store.save_batch(drafts, pause=lambda: pauses.append(1))
+    assert len(pauses) == 2  # after the first and the second thousand
+    assert store.batch_path.read_bytes().count(b'"event":"e"') == 2500
+
+
+def test_reading_the_inbox_pauses_between_slices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    from composer.sandbox.server import SandboxServer
+    from composer.sandbox.store import SandboxStore
+    from composer.ui import turns
+    from composer.ui.sandbox.inbox import _read_new
+
+    db = tmp_path / "inbox.sqlite3"
+    store = SandboxStore(db)
+    server = SandboxServer(store, port=0).start()
+    try:
+        batch = [{"event": "e", "distinct_id": f"u{i}"} for i in range(2_500)]
+        body = {"api_key": "phc_turns_test_key_000000", "batch": batch}
+        httpx.post(server.url + "/batch/", json=body, timeout=30).raise_for_status()
+    finally:
+        server.stop()
+        store.close()
+    pauses: list[int] = []
+    monkeypatch.setattr(turns, "give", lambda: pauses.append(1))
+    rows, _last, _plan, _more = _read_new(str(db), 0, None)
+    assert len(rows) == 2_500
+    # Two pauses while the events are made, two while the rows are checked.
+    assert len(pauses) == 4
