@@ -36,7 +36,7 @@ def test_the_draft_encoding_pauses_between_slices(tmp_path: Path) -> None:
     pauses: list[int] = []
     drafts = [DraftRow({"event": "e", "distinct_id": f"u{i}"}, "", "") for i in range(2500)]
     store.save_batch(drafts, pause=lambda: pauses.append(1))
-    assert len(pauses) == 2  # after the first and the second thousand
+    assert len(pauses) == 4  # after the first and second thousand, encoded and masked
     assert store.batch_path.read_bytes().count(b'"event":"e"') == 2500
 
 
@@ -66,3 +66,21 @@ def test_reading_the_inbox_pauses_between_slices(
     assert len(rows) == 2_500
     # Two pauses while the events are made, two while the rows are checked.
     assert len(pauses) == 4
+
+
+def test_the_inbox_reads_a_backlog_slower_while_the_window_sends(
+    qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from composer.ui.sandbox import inbox
+
+    pane = inbox.InboxPane()
+    qtbot.addWidget(pane)
+    delays: list[int] = []
+    monkeypatch.setattr(inbox.QTimer, "singleShot", lambda ms, _slot: delays.append(ms))
+    backlog = ([], 0, None, True)  # nothing new in this helping, and more to read
+    pane._polling = True
+    pane._on_polled(0, backlog)
+    pane.busy = lambda: True  # the batch is being sent
+    pane._polling = True
+    pane._on_polled(0, backlog)
+    assert delays == [inbox.BACKLOG_POLL_MS, inbox.BUSY_BACKLOG_POLL_MS]

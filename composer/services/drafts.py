@@ -75,8 +75,8 @@ class DraftStore:
         secrets: Sequence[str] = (),
         pause: Callable[[], None] | None = None,
     ) -> None:
-        """`pause()` runs after every thousand rows encoded (a window's worker gives its
-        GUI thread turns at the interpreter lock there)."""
+        """`pause()` runs after every thousand rows encoded, and masked (a window's worker
+        gives its GUI thread turns at the interpreter lock there)."""
         if not rows:
             self.batch_path.unlink(missing_ok=True)
             return
@@ -93,6 +93,8 @@ class DraftStore:
         # lines (one JSON object per line), so the pieces mask as the whole would.
         pieces = []
         for start in range(0, len(lines), _MASK_LINES):
+            if start and pause is not None:
+                pause()
             piece = b"\n".join(lines[start : start + _MASK_LINES]) + b"\n"
             pieces.append(redact_bytes(mask_in_render(piece, secrets)))
         write_atomic(self.batch_path, b"".join(pieces))

@@ -267,8 +267,8 @@ class Workspace(QWidget):
         self.sandbox.persons_changed.connect(self._on_persons_changed)
         self.batch.persons.provider = lambda: self.sandbox.persons if self._to_sandbox else None
         self.inbox.count_changed.connect(self._on_inbox_count)
+        self.inbox.busy = lambda: self.batch.busy in ("send", "stream")
         self.sandbox.started.connect(self._on_sandbox_started)
-
         self.sending.sending.connect(self.shell.set_sending)
         self.sending.finished.connect(self.compose.after_send)
         self.sending.recorded.connect(self._record_send)

@@ -7,6 +7,7 @@ seen), so events sent by other programs to `event-composer sandbox` show up here
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import IntEnum
 from functools import partial
@@ -50,6 +51,7 @@ from composer.ui.widgets.tabs import NamedTabs
 Index = QModelIndex | QPersistentModelIndex
 POLL_MS = 500
 BACKLOG_POLL_MS = 30
+BUSY_BACKLOG_POLL_MS = 200
 REQUESTS_PER_POLL = 200
 EVENTS_PER_POLL = 2000
 
@@ -270,6 +272,10 @@ class InboxPane(QWidget):
         self.url = ""
         self._last_id = 0
         self._polling = False
+        # True while this window sends a batch: the backlog (the batch's own events, most of
+        # it) is read a helping every BUSY_BACKLOG_POLL_MS, so the reading's Python does not
+        # compete with the send's for the interpreter lock the GUI thread needs.
+        self.busy: Callable[[], bool] = lambda: False
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # polls and clears run one after another
 
@@ -370,7 +376,7 @@ class InboxPane(QWidget):
         self._polling = False
         rows, last, plan, more = result
         if more:  # a backlog: read on soon, in helpings, rather than all at once
-            QTimer.singleShot(BACKLOG_POLL_MS, self.poll)
+            QTimer.singleShot(BUSY_BACKLOG_POLL_MS if self.busy() else BACKLOG_POLL_MS, self.poll)
         self._last_id = max(self._last_id, int(last))
         if plan is not self.model.plan:  # the plan changed while these were read
             rows = [row.checked(self.model.plan) for row in rows]
