@@ -137,3 +137,20 @@ def test_a_jsonl_import_reads_as_read_jsonl_does_with_wire_bytes(tmp_path: Path)
         assert orjson.loads(row.wire) == row.event
     # Known from the line, or (the uuid read the slow way) left for the first check's walk.
     assert [r.literal for r in imported.rows] == [True, False, False]
+
+
+def test_a_file_read_in_pieces_has_the_lines_and_numbers_of_one_read() -> None:
+    from composer.core.batch.formats import jsonl_line_blocks, jsonl_lines
+
+    data = b"\xef\xbb\xbf" + b"".join(
+        (b'{"i": %d}' % i) + (b"\r\n" if i % 3 else b"\n") + (b"\n" if i % 7 == 0 else b"")
+        for i in range(500)
+    )
+    whole = jsonl_lines(data)
+    pieces = list(jsonl_line_blocks(data, size=300))
+    assert len(pieces) > 10
+    assert [line for _first, lines, _end in pieces for line in lines] == whole
+    numbers = [first for first, _lines, _end in pieces]
+    counts = [len(lines) for _first, lines, _end in pieces]
+    assert numbers == [1 + sum(counts[:i]) for i in range(len(counts))]
+    assert pieces[-1][2] == len(data)

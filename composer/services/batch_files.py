@@ -22,7 +22,7 @@ from composer.core.batch.formats import (
     decode_csv,
     encoding_problem,
     format_for,
-    jsonl_lines,
+    jsonl_line_blocks,
     read_csv_header,
     read_json,
     unreadable,
@@ -74,16 +74,17 @@ def read_batch_file(
         if encoding is not None:
             return unreadable(encoding, SAVE_AS_UTF8)
         result = Imported()
-        lines = jsonl_lines(data)
-        for start in range(0, len(lines), BLOCK):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled
-            # The streaming reader's one pass per line: read_jsonl's rows and problems, each
-            # with its wire bytes kept, so Send batch joins them instead of encoding again.
-            some = lines[start : start + BLOCK]
-            result.rows.extend(read_rows(some, start + 1, len(result.rows), result.problems))
-            result.lines = start + len(some)
-            report(_approx(start + BLOCK, len(lines), total), total)
+        for first, lines, end in jsonl_line_blocks(data):
+            for start in range(0, len(lines), BLOCK):
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled
+                # The streaming reader's one pass per line: read_jsonl's rows and problems,
+                # each with its wire bytes kept, so Send batch joins them, not encoding again.
+                some = lines[start : start + BLOCK]
+                found = read_rows(some, first + start, len(result.rows), result.problems)
+                result.rows.extend(found)
+                result.lines = first + start + len(some) - 1
+            report(end, total)
         return result
     decoded = decode_csv(data)
     if isinstance(decoded, Problem):
