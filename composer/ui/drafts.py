@@ -54,6 +54,7 @@ class DraftKeeper(QObject):
         # Set when a send starts: a batch draft being written then stops where it is (the
         # draft on disk stays whole) and is written again once the statuses settle.
         self._yield_to_send = threading.Event()
+        self._gave_way = threading.Event()  # a write stopped for other work, not yet redone
         batch.sending.started.connect(self._on_send_started)
 
     def _timer(self, ms: int, slot: Callable[[], None]) -> QTimer:
@@ -155,20 +156,23 @@ class DraftKeeper(QObject):
         work = partial(self.store.save_composition, doc, self.compose.secrets())
         self._tasks.run(work, self._on_saved, self._on_save_failed)
 
-    def save_batch(self) -> None:
+    def save_batch(self, *, closing: bool = False) -> None:
+        """Write the batch draft on the worker; `closing`: now, whatever else runs (the
+        window closes, and flush waits for it)."""
         if self.store is None:
             return
-        if self._other_work():
+        if self._other_work() and not closing:
             self._batch_timer.start()  # mid-send or mid-check: write once it is over
             return
         # The rows are read into the draft on the worker: 100,000 of them took 0.6 s here.
         self._yield_to_send.clear()
+        self._gave_way.clear()
         work = partial(
             _save_rows,
             self.store,
             list(self.batch.model.rows),
             self.compose.secrets(),
-            self._should_yield,
+            _never if closing else self._should_yield,
         )
         self._tasks.run(work, lambda _r: None, self._on_save_failed)
 
@@ -182,7 +186,10 @@ class DraftKeeper(QObject):
         """Asked by the write on its worker: a send started, or another job runs Python now
         (two workers running Python at once leave the GUI thread's calls waiting twice as
         long for the interpreter lock)."""
-        return self._yield_to_send.is_set() or self._other_work()
+        if self._yield_to_send.is_set() or self._other_work():
+            self._gave_way.set()  # flush() writes it before the window goes
+            return True
+        return False
 
     def _on_saved(self, _result: None) -> None:
         self.saves += 1
@@ -202,8 +209,12 @@ class DraftKeeper(QObject):
                 self.save_composition()
             if self._batch_timer.isActive() and not self.batch.busy:
                 self._batch_timer.stop()
-                self.save_batch()
+                self.save_batch(closing=True)
         self._pool.waitForDone(10000)
+        redo = self._gave_way.is_set() and not self.batch.busy
+        if redo and self._restored and self.store is not None:
+            self.save_batch(closing=True)  # a write that gave way to a check or a send
+            self._pool.waitForDone(10000)
         if self.slot is not None and self._pool.activeThreadCount() == 0:
             # Not while a write is still running (a disk stuck past the wait): the lock then
             # goes with the process, and no other window writes this slot in the meantime.
@@ -223,6 +234,10 @@ def _batch_rows(saved: Sequence[DraftRow]) -> list[BatchRow]:
         row.status_text = draft.text
         rows.append(row)
     return rows
+
+
+def _never() -> bool:
+    return False
 
 
 class _Yielded(Exception):
