@@ -3,22 +3,39 @@ Undoable, and checked as they come in (the panel's verify, or at once for a few)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import QWidget
 
 from composer.core.batch.rows import BatchRow, check_rows, new_uuid
 from composer.core.jsonio import JsonObject
+from composer.core.plans.model import Plan
+from composer.core.templates.variables import Resolver
 from composer.ui import dialogs
-from composer.ui.batch.model import AddRows, RemoveRows
+from composer.ui.batch.model import AddRows, BatchModel, RemoveRows
 
-if TYPE_CHECKING:
-    from composer.ui.batch.panel import BatchPanel
+
+class Panel(Protocol):
+    """What of the batch panel these use (the panel itself: no import of it here)."""
+
+    model: BatchModel
+    undo: QUndoStack
+    plan_provider: Callable[[], Plan | None]
+
+    def verify(self, rows: Sequence[BatchRow]) -> None: ...
+
+    def resolver(self) -> Resolver | None: ...
+
 
 ADD = "Add to the batch"
 REPLACE = "Replace the batch"
 
 
-def add_template_events(panel: BatchPanel, events: Sequence[JsonObject], label: str) -> None:
+def add_template_events(
+    panel: Panel, parent: QWidget, events: Sequence[JsonObject], label: str
+) -> None:
     """A template's events; with rows already in the batch, ask whether to add or replace."""
     model, undo = panel.model, panel.undo
     taken = set(model.uuids())
@@ -31,7 +48,7 @@ def add_template_events(panel: BatchPanel, events: Sequence[JsonObject], label: 
         )
     if model.rows:
         answer = dialogs.choose(
-            panel,
+            parent,
             "The batch has rows",
             f"Add the {len(rows)} events of {label} to the {len(model.rows):,} rows"
             " already in the batch, or replace them?",
@@ -50,7 +67,7 @@ def add_template_events(panel: BatchPanel, events: Sequence[JsonObject], label: 
     panel.verify(rows)
 
 
-def duplicate_rows(panel: BatchPanel, uuids: Sequence[str]) -> None:
+def duplicate_rows(panel: Panel, uuids: Sequence[str]) -> None:
     """Copies of these rows (each with a uuid of its own), after the last of them."""
     model = panel.model
     copies = []

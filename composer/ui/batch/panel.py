@@ -398,7 +398,7 @@ class BatchPanel(QWidget):
     def add_events(self, events: Sequence[JsonObject], label: str) -> None:
         """Add a template's events; with rows already here, ask whether to replace them."""
         if not self._busy and events:
-            adding.add_template_events(self, events, label)
+            adding.add_template_events(self, self, events, label)
 
     def recheck(self) -> None:
         """Check every row again (the variables changed)."""
