@@ -41,23 +41,12 @@ def test_the_draft_encoding_pauses_between_slices(tmp_path: Path) -> None:
 def test_reading_the_inbox_pauses_between_slices(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import httpx
-
-    from composer.sandbox.server import SandboxServer
-    from composer.sandbox.store import SandboxStore
     from composer.ui import turns
     from composer.ui.sandbox.inbox import _read_new
+    from tests.support.inbox import fill_inbox
 
     db = tmp_path / "inbox.sqlite3"
-    store = SandboxStore(db)
-    server = SandboxServer(store, port=0).start()
-    try:
-        batch = [{"event": "e", "distinct_id": f"u{i}"} for i in range(2_500)]
-        body = {"api_key": "phc_turns_test_key_000000", "batch": batch}
-        httpx.post(server.url + "/batch/", json=body, timeout=30).raise_for_status()
-    finally:
-        server.stop()
-        store.close()
+    fill_inbox(db, 2_500)
     pauses: list[int] = []
     monkeypatch.setattr(turns, "give", lambda: pauses.append(1))
     rows, _last, _plan, _more = _read_new(str(db), 0, None)

@@ -90,22 +90,11 @@ def test_an_inbox_poll_that_reads_nothing_freezes_nothing(tmp_path) -> None:
 
 
 def test_an_inbox_helping_is_kept_off_the_collector(tmp_path) -> None:
-    import httpx
-
-    from composer.sandbox.server import SandboxServer
-    from composer.sandbox.store import SandboxStore
     from composer.ui.sandbox.inbox import _read_new
+    from tests.support.inbox import fill_inbox
 
     db = tmp_path / "inbox.sqlite3"
-    store = SandboxStore(db)
-    server = SandboxServer(store, port=0).start()
-    try:
-        batch = [{"event": "e", "distinct_id": f"u{i}"} for i in range(1_500)]
-        body = {"api_key": "phc_heap_test_key_0000000", "batch": batch}
-        httpx.post(server.url + "/batch/", json=body, timeout=30).raise_for_status()
-    finally:
-        server.stop()
-        store.close()
+    fill_inbox(db, 1_500)
     before = gc.get_freeze_count()
     rows, _last, _plan, _more = _read_new(str(db), 0, None)
     assert len(rows) == 1_500

@@ -37,6 +37,15 @@ def window(qtbot) -> MainWindow:
     w.close()
 
 
+def to_server(window: MainWindow, server: FaultServer) -> None:
+    """Send to `server` (the "Other host" target) instead of the window's sandbox."""
+    from tests.test_window import choose
+
+    choose(window, "Profile", "Other host")
+    window.host.setText(server.url)
+    window.key.setText("phc_batch_window_key_000000000000000000")
+
+
 def wait_sandbox(qtbot, window: MainWindow) -> str:
     qtbot.waitUntil(lambda: window.host.text().startswith("http://"), timeout=10000)
     return window.workspace.sandbox.local.db  # type: ignore[union-attr]
@@ -296,11 +305,7 @@ def test_a_rejected_chunk_ends_with_exactly_that_event_failed(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tests.test_window import choose
-
-    choose(window, "Profile", "Other host")
-    window.host.setText(fault_server.url)
-    window.key.setText("phc_batch_window_key_000000000000000000")
+    to_server(window, fault_server)
     batch = window.workspace.batch
     assert not batch.send_button.isEnabled()  # nothing to send yet
     batch.import_file(str(jsonl(tmp_path / "e.jsonl", 3000)))
@@ -370,11 +375,7 @@ def test_a_send_neither_resizes_the_table_nor_repaints_per_chunk(
     worker runs Python each call waits for the interpreter lock: the send's start keeps
     the table's size (the summary wrapping onto a second line shrank it), and the rows'
     statuses are painted a few times a second, not once per chunk and status."""
-    from tests.test_window import choose
-
-    choose(window, "Profile", "Other host")
-    window.host.setText(fault_server.url)
-    window.key.setText("phc_batch_window_key_000000000000000000")
+    to_server(window, fault_server)
     batch = window.workspace.batch
     batch.import_file(str(jsonl(tmp_path / "e.jsonl", 3000)))
     qtbot.waitUntil(lambda: len(batch.model.rows) == 3000 and not batch.busy, timeout=10000)
@@ -429,11 +430,8 @@ def test_a_file_too_big_for_the_table_is_offered_and_sent_streaming(
     in a process of its own, in bounded memory, with its progress and summary in the batch
     bar; the table stays as it was. Cancel stops the process, and sending again resumes."""
     from composer.ui.batch import streaming, transfer
-    from tests.test_window import choose
 
-    choose(window, "Profile", "Other host")
-    window.host.setText(fault_server.url)
-    window.key.setText("phc_batch_window_key_000000000000000000")
+    to_server(window, fault_server)
     batch = window.workspace.batch
     path = jsonl(tmp_path / "big.jsonl", 3000, bad=(5,))
     monkeypatch.setattr(streaming, "STREAM_OFFER_BYTES", 1000)
@@ -468,11 +466,8 @@ def test_a_streaming_send_cancelled_goes_on_where_it_stopped(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from composer.ui.batch import streaming, transfer
-    from tests.test_window import choose
 
-    choose(window, "Profile", "Other host")
-    window.host.setText(fault_server.url)
-    window.key.setText("phc_batch_window_key_000000000000000000")
+    to_server(window, fault_server)
     batch = window.workspace.batch
     batch.sending.chunk_events = 500  # six requests
     path = jsonl(tmp_path / "big.jsonl", 3000)

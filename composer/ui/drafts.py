@@ -51,11 +51,9 @@ class DraftKeeper(QObject):
         self.saves = 0  # composition drafts written, for tests and diagnostics
         self._composition_timer = self._timer(COMPOSITION_DELAY_MS, self.save_composition)
         self._batch_timer = self._timer(BATCH_DELAY_MS, self.save_batch)
-        # Set when a send starts: a batch draft being written then stops where it is (the
-        # draft on disk stays whole) and is written again once the statuses settle.
-        self._yield_to_send = threading.Event()
+        # A write stops where it is when a send or a check starts (the draft on disk stays
+        # whole) and is written again once it is over, or when the window closes.
         self._gave_way = threading.Event()  # a write stopped for other work, not yet redone
-        batch.sending.started.connect(self._on_send_started)
 
     def _timer(self, ms: int, slot: Callable[[], None]) -> QTimer:
         timer = QTimer(self)
@@ -165,7 +163,6 @@ class DraftKeeper(QObject):
             self._batch_timer.start()  # mid-send or mid-check: write once it is over
             return
         # The rows are read into the draft on the worker: 100,000 of them took 0.6 s here.
-        self._yield_to_send.clear()
         self._gave_way.clear()
         work = partial(
             _save_rows,
@@ -176,17 +173,14 @@ class DraftKeeper(QObject):
         )
         self._tasks.run(work, lambda _r: None, self._on_save_failed)
 
-    def _on_send_started(self, *_args: object) -> None:
-        self._yield_to_send.set()
-
     def _other_work(self) -> bool:
         return bool(self.batch.busy) or self.batch.checks_running > 0
 
     def _should_yield(self) -> bool:
-        """Asked by the write on its worker: a send started, or another job runs Python now
-        (two workers running Python at once leave the GUI thread's calls waiting twice as
-        long for the interpreter lock)."""
-        if self._yield_to_send.is_set() or self._other_work():
+        """Asked by the write on its worker: a send or a check runs Python now (two workers
+        running Python at once leave the GUI thread's calls waiting twice as long for the
+        interpreter lock). The panel's busy state changes on the GUI thread as a send starts."""
+        if self._other_work():
             self._gave_way.set()  # flush() writes it before the window goes
             return True
         return False
@@ -241,7 +235,7 @@ def _never() -> bool:
 
 
 class _Yielded(Exception):
-    """A batch draft write stopped for a send that started: written again after it."""
+    """A batch draft write stopped for a send or a check: written again after it."""
 
 
 def _save_rows(

@@ -483,12 +483,7 @@ class BatchPanel(QWidget):
         """Check rows in the background; the Check column fills in when done."""
         rows = list(rows)
         if rows:
-            work = partial(
-                heap.bulk_work(check_rows),
-                rows,
-                resolver=self.resolver(),
-                plan=self.plan_provider(),
-            )
+            work = partial(heap.bulk_work(self._checker()), rows)
             self.checks_running += 1
             self._tasks.run(work, self._on_verified, self._on_check_failed)
 

@@ -91,12 +91,13 @@ class BatchTransfer(QObject):
         (and tells when the file is not UTF-8), unless `mapping` is given."""
         if self._busy():
             return
-        if format_for(path) is Format.JSONL and _size(path) > streaming.STREAM_OFFER_BYTES:
+        size = _size(path) if format_for(path) is Format.JSONL else 0
+        if size > streaming.STREAM_OFFER_BYTES:
             answer = dialogs.choose(
                 self._window,
                 "A file too big for the table",
-                f"{Path(path).name} is {_size(path) / 2**20:,.0f} MiB, about"
-                f" {streaming.estimate_events(_size(path)):,} events: the batch table holds"
+                f"{Path(path).name} is {size / 2**20:,.0f} MiB, about"
+                f" {streaming.estimate_events(size):,} events: the batch table holds"
                 " every row in memory. Send it streaming instead? It is read, checked and sent"
                 " a block at a time, the events not delivered are written to"
                 f" {Path(path).stem}.failed.jsonl, and a send that stops goes on where it"

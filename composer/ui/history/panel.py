@@ -265,9 +265,6 @@ class HistoryPanel(QWidget):
     def _on_failed(self, exc: Exception) -> None:
         self.message.emit(f"History: {exc}", 15000)
 
-    def record(self, entry: HistoryEntry, secrets: tuple[str, ...]) -> None:
-        self.log.record(entry, secrets)
-
     # -- searching -----------------------------------------------------------------------------
 
     def refresh(self) -> None:
