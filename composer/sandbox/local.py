@@ -7,6 +7,7 @@ when something else holds the port, the window starts its sandbox on a free port
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import subprocess
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 PORT_ENV = "COMPOSER_SANDBOX_PORT"
 SPAWN_TIMEOUT_S = 20.0
+_SPAWNS = itertools.count()
 
 
 @dataclass
@@ -113,7 +115,9 @@ def _spawn(port: int, db: str) -> LocalSandbox | None:
     """Start `event-composer sandbox` and wait for it to listen; None when the port is taken."""
     folder = Path(db).parent
     folder.mkdir(parents=True, exist_ok=True)
-    ready = folder / f".sandbox-ready-{os.getpid()}-{port}.json"
+    # One name per spawn: two windows of one process spawning on the same port at once must
+    # not read each other's ready file (the loser would keep the winner's process unowned).
+    ready = folder / f".sandbox-ready-{os.getpid()}-{next(_SPAWNS)}.json"
     ready.unlink(missing_ok=True)
     command = [
         sys.executable, "-m", "composer", "sandbox", "--port", str(port), "--db", db,

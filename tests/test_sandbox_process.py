@@ -1,0 +1,46 @@
+"""The window's sandbox process: each start owns the process that answers at its URL."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from composer.sandbox.local import LocalSandbox, probe, start_sandbox_process
+
+
+def test_two_starts_at_once_each_own_the_process_serving_their_url(tmp_path: Path) -> None:
+    # Two windows of one process start their sandboxes at the same moment (on free ports,
+    # as the tests run them). Each must keep the process it started: one that read the
+    # other's ready file would leave its own process running unowned.
+    made: list[LocalSandbox] = []
+    errors: list[BaseException] = []
+    gate = threading.Barrier(2)
+
+    def start() -> None:
+        gate.wait()
+        try:  # one data folder, one inbox file: as two windows of one user
+            made.append(start_sandbox_process(port=0, db=tmp_path / "inbox.db"))
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    try:
+        assert errors == []
+        assert len(made) == 2
+        for sandbox in made:
+            assert sandbox.process is not None
+            assert sandbox.process.poll() is None
+            port = int(sandbox.url.rsplit(":", 1)[1])
+            info = probe(port)
+            assert info is not None
+            assert info["pid"] == sandbox.process.pid
+        assert made[0].url != made[1].url
+    finally:
+        for sandbox in made:
+            sandbox.stop()
+    leftovers = [p.name for p in tmp_path.rglob(".sandbox-ready-*")]
+    assert leftovers == []
