@@ -165,7 +165,7 @@ class DraftKeeper(QObject):
         # The rows are read into the draft on the worker: 100,000 of them took 0.6 s here.
         self._gave_way.clear()
         work = partial(
-            _save_rows,
+            heap.quiet_work(_save_rows),
             self.store,
             list(self.batch.model.rows),
             self.compose.secrets(),
