@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from composer.cli import templates
+from composer.cli.collector import PacedCollector, paced
 from composer.cli.errors import CliError, ExitStatus
 from composer.cli.progress import ProgressLine
 from composer.cli.resume import open_send_run
@@ -136,13 +137,15 @@ def run_stream(
                 yield row
 
     bar = ProgressLine(sys.stderr)
+    collector = PacedCollector()
 
     def report(progress: Progress) -> None:
         bar.show(progress.done + progress.held, max(scanned.lines - before, 1), progress.rate)
+        collector.tick(progress.requests)
 
     retry = NO_RETRIES if args.retries == 0 else RetryPolicy(max_retries=args.retries)
     try:
-        with Transport(
+        with paced(), Transport(
             timeouts=Timeouts(read=args.timeout, write=args.timeout), retry=retry
         ) as transport:
             sender = BatchSender(

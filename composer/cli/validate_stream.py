@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from composer.cli.collector import PacedCollector, paced
 from composer.cli.progress import ProgressLine
 from composer.core.batch.formats import SAVE_AS_UTF8, Problem
 from composer.core.batch.rows import RowChecker
@@ -99,16 +100,21 @@ def check_jsonl(
         )
 
     bar = ProgressLine(sys.stderr)
+    collector = PacedCollector()
     index = 0
+    blocks = 0
     try:
-        for block in jsonl_rows(path, unreadable, wire=False):
-            for row in block:
-                checker.check(row)
-                for finding in row.findings or ():
-                    where = f"[{index}].{finding.path}" if finding.path else f"[{index}]"
-                    rows.add(replace(finding, path=where, event_index=index))
-                index += 1
-            bar.show(index, scanned.lines)
+        with paced():
+            for block in jsonl_rows(path, unreadable, wire=False):
+                for row in block:
+                    checker.check(row)
+                    for finding in row.findings or ():
+                        where = f"[{index}].{finding.path}" if finding.path else f"[{index}]"
+                        rows.add(replace(finding, path=where, event_index=index))
+                    index += 1
+                bar.show(index, scanned.lines)
+                blocks += 1
+                collector.tick(blocks)
     finally:
         bar.finish()
     findings += lines.kept + lines.summary("unreadable-line")
