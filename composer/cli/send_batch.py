@@ -145,9 +145,12 @@ def run_stream(
 
     retry = NO_RETRIES if args.retries == 0 else RetryPolicy(max_retries=args.retries)
     try:
-        with paced(), Transport(
-            timeouts=Timeouts(read=args.timeout, write=args.timeout), retry=retry
-        ) as transport:
+        with (
+            paced(),
+            Transport(
+                timeouts=Timeouts(read=args.timeout, write=args.timeout), retry=retry
+            ) as transport,
+        ):
             sender = BatchSender(
                 transport,
                 url,
