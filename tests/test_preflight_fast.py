@@ -198,3 +198,19 @@ def test_versions_and_iso_dates_take_the_fast_path() -> None:
         "properties": {"version": "1.2.3", "opened_at": "2024-05-01T11:00:00Z", "sku": "0042"},
     }
     assert is_plain(ev, 200, future_limit(NOW))
+
+
+def test_the_remembered_verdicts_stay_bounded_and_exact() -> None:
+    """Names and distinct_ids are judged once each (fast._NAMES, fast._IDS), in bounded memory:
+    a file of a million distinct ids must not grow them without end."""
+    from composer.core.capture.preflight import fast
+
+    limit = future_limit(NOW)
+    for i in range(fast._REMEMBERED + 10):
+        assert is_plain({"event": "signed_up", "distinct_id": f"user-{i}"}, 60, limit)
+    assert len(fast._IDS) <= fast._REMEMBERED
+    # A verdict remembered is the same verdict: bad ones stay bad, the second time too.
+    for _ in range(2):
+        assert not is_plain({"event": "signed_up", "distinct_id": "null"}, 60, limit)
+        assert not is_plain({"event": " padded", "distinct_id": "user-1"}, 60, limit)
+        assert not is_plain({"event": "signed_up", "distinct_id": 7}, 60, limit)

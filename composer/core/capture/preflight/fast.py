@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from composer.core.capture.identifiers import ILLEGAL_LOWER
-from composer.core.capture.property_types import may_trap, text_trap
+from composer.core.capture.property_types import MONTH_STARTS, may_trap, text_trap
 from composer.core.capture.timestamps import FUTURE_LIMIT
 
 _PLAIN_KEYS = frozenset(
@@ -42,28 +42,21 @@ def is_plain(ev: Any, size: int, limit: str) -> bool:
     if type(ev) is not dict or not ev.keys() <= _PLAIN_KEYS or size > WARN_BYTES:
         return False
     name = ev.get("event")
-    if (
-        type(name) is not str
-        or not name
-        or len(name) > 200
-        or name[0] == "$"
-        or name[0].isspace()
-        or name[-1].isspace()
-    ):
+    if type(name) is not str:
+        return False
+    # Names and distinct_ids repeat across a batch: each one's verdict is worked out once.
+    ok = _NAMES.get(name)
+    if ok is None:
+        ok = _remember(_NAMES, name, _plain_name(name))
+    if not ok:
         return False
     did = ev.get("distinct_id")
-    if (
-        type(did) is not str
-        or not did
-        or len(did) > 200
-        or "\x00" in did
-        # str.strip (like PostHog's Rust trim) removes any Unicode space, not just ASCII.
-        or did[0].isspace()
-        or did[-1].isspace()
-        or did[0] in _QUOTES
-        or did[-1] in _QUOTES
-        or did.lower() in _ILLEGAL_LOWER
-    ):
+    if type(did) is not str:
+        return False
+    ok = _IDS.get(did)
+    if ok is None:
+        ok = _remember(_IDS, did, _plain_id(did))
+    if not ok:
         return False
     props = ev.get("properties")
     if props is None and "properties" in ev:
@@ -75,7 +68,9 @@ def is_plain(ev: Any, size: int, limit: str) -> bool:
     if top_once is not None and (type(top_once) is not dict or _has_typed_text(top_once)):
         return False
     if props is not None:
-        if type(props) is not dict or props.keys() & _WATCHED_PROPS or _has_typed_text(props):
+        if type(props) is not dict or not _WATCHED_PROPS.isdisjoint(props):
+            return False
+        if _has_typed_text(props):
             return False
         if "$groups" in props:
             groups = props["$groups"]
@@ -84,8 +79,10 @@ def is_plain(ev: Any, size: int, limit: str) -> bool:
             for value in groups.values():
                 if type(value) is not str:
                     return False
-        for field, top in (("$set", top_set), ("$set_once", top_once)):
-            if field in props:
+        if "$set" in props or "$set_once" in props:
+            for field, top in (("$set", top_set), ("$set_once", top_once)):
+                if field not in props:
+                    continue
                 inner = props[field]
                 if type(inner) is not dict or (top is not None and inner.keys() & top.keys()):
                     return False
@@ -115,13 +112,65 @@ def is_plain(ev: Any, size: int, limit: str) -> bool:
     return uid is None or (type(uid) is str and _UUID.match(uid) is not None)
 
 
+_NAMES: dict[str, bool] = {}
+_IDS: dict[str, bool] = {}
+_REMEMBERED = 65_536
+
+
+def _remember(verdicts: dict[str, bool], text: str, verdict: bool) -> bool:
+    if len(verdicts) >= _REMEMBERED:
+        verdicts.clear()  # a file of a million distinct ids: start again, never grow
+    verdicts[text] = verdict
+    return verdict
+
+
+def _plain_name(name: str) -> bool:
+    return (
+        bool(name)
+        and len(name) <= 200
+        and name[0] != "$"
+        and not name[0].isspace()
+        and not name[-1].isspace()
+    )
+
+
+def _plain_id(did: str) -> bool:
+    return (
+        bool(did)
+        and len(did) <= 200
+        and "\x00" not in did
+        # str.strip (like PostHog's Rust trim) removes any Unicode space, not just ASCII.
+        and not did[0].isspace()
+        and not did[-1].isspace()
+        and did[0] not in _QUOTES
+        and did[-1] not in _QUOTES
+        and did.lower() not in _ILLEGAL_LOWER
+    )
+
+
 def _has_typed_text(values: dict[str, Any]) -> bool:
     """Some text value is a number, boolean or date sent as text (rules in value_types).
 
     may_trap is the cheap look that rules out most text; what it lets through (versions such
     as "1.2.3", ISO dates, ids that start with a digit) gets the exact rule, text_trap, so an
     ordinary event with such a value still takes the fast path."""
+    first_chars = _MAY_TRAP_FIRST
     for key, value in values.items():
-        if type(value) is str and value and may_trap(value) and text_trap(key, value) is not None:
+        # Inlined first look: most text starts with a letter no trap starts with.
+        if (
+            value.__class__ is str
+            and value[:1] in first_chars
+            and may_trap(value)
+            and text_trap(key, value) is not None
+        ):
             return True
     return False
+
+
+# Every first character may_trap lets through: a digit, - or ., and (in either case) the first
+# letter of a month or of true/false. No other character lowers to one of those letters.
+_MAY_TRAP_FIRST = frozenset(
+    "-.0123456789"
+    + "".join({w[0] for w in (*MONTH_STARTS, "true", "false")})
+    + "".join({w[0].upper() for w in (*MONTH_STARTS, "true", "false")})
+)
