@@ -138,10 +138,15 @@ def run_batch(args: argparse.Namespace, host: Host, target: Target | None) -> Ex
     key = os.environ.get(KEY_ENV) or (target.key if target else None)
     if not key:
         raise CliError(f"no project key for a batch: set {KEY_ENV} or use --profile NAME.")
-    if format_for(args.file) is Format.JSONL:  # read as it is sent, in bounded memory
+    # Read as sent, in bounded memory: JSON Lines, and a file named .csv (another name is
+    # told apart by its first bytes, which the whole-file reader does).
+    if format_for(args.file) is Format.JSONL or args.file.lower().endswith(".csv"):
         from composer.cli.send_batch import run_stream
 
-        return run_stream(args, host, key, target, confirm_production)
+        streamed = run_stream(args, host, key, target, confirm_production)
+        if streamed is not None:
+            return streamed
+        # A CSV file that is not UTF-8: read whole below, as Windows-1252 where it can be.
     failed_path = args.failed_file or str(Path(args.file).with_suffix("")) + ".failed.jsonl"
     if format_for(failed_path) is not Format.JSONL:
         raise CliError(

@@ -1,4 +1,5 @@
-"""`event-composer send FILE.jsonl`: a JSON Lines file of any size, read as it is sent.
+"""`event-composer send FILE.jsonl` (or a UTF-8 FILE.csv): a file of any size, read as it is
+sent.
 
 One pass: each block of lines is parsed, given its uuids, checked and chunked while the chunk
 before it is on the wire, and dropped once its answer is journaled, so memory stays bounded
@@ -14,6 +15,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ from composer.core.batch.formats import SAVE_AS_UTF8, Format, Problem, format_fo
 from composer.core.batch.journal import Outcome
 from composer.core.batch.rows import BatchRow, RowStatus
 from composer.core.capture.hosts import Host
-from composer.services.batch_stream import jsonl_rows, scan
+from composer.services.batch_stream import Scanned, csv_layout, csv_rows, jsonl_rows, scan
 
 KEY_ENV = "POSTHOG_PROJECT_API_KEY"
 PROBLEMS_SHOWN = 20
@@ -71,14 +73,29 @@ class _Undelivered:
             self.listed.append((row.uuid, row.status, row.status_text, row.name))
 
 
+def _reader(
+    args: argparse.Namespace, scanned: Scanned, problems: _Problems
+) -> Callable[..., Iterator[list[BatchRow]]]:
+    """A UTF-8 CSV file's rows, split and mapped as the whole-file reader would."""
+    layout = csv_layout(args.file, args.delimiter)
+    if isinstance(layout, Problem):
+        raise CliError(f"{args.file}: {layout}. {layout.fix}")
+
+    def read(seed: bytes | None = None, wire: bool = True) -> Iterator[list[BatchRow]]:
+        return csv_rows(args.file, layout, problems, seed, cr_only=scanned.cr_only)
+
+    return read
+
+
 def run_stream(
     args: argparse.Namespace,
     host: Host,
     key: str,
     target: object,
     confirm_production: Callable[[Any, int, str, bool], None],
-) -> ExitStatus:
-    """`confirm_production` is send.py's: events sent to production cannot be taken back."""
+) -> ExitStatus | None:
+    """`confirm_production` is send.py's: events sent to production cannot be taken back.
+    None: a CSV file that is not UTF-8, for the whole-file reader (it reads Windows-1252)."""
     from composer.core.templates.variables import Resolver
     from composer.services.batch_sender import BatchSender, Progress
     from composer.services.failed_file import FailedFile
@@ -91,29 +108,32 @@ def run_stream(
             f"--failed-file {failed_path}: the failed file is written as chunks fail, one event"
             " a line, so it must be JSON Lines; name it .jsonl."
         )
+    is_csv = format_for(args.file) is Format.CSV
     try:
-        scanned = scan(args.file)
+        scanned = scan(args.file, utf8=is_csv)
     except OSError as exc:
         raise CliError(f"{args.file}: cannot read it ({exc.strerror or exc}).") from None
+    if is_csv and (scanned.encoding is not None or not scanned.utf8):
+        return None
     if scanned.encoding is not None:
         raise CliError(f"{args.file}: {scanned.encoding}. {SAVE_AS_UTF8}")
-    if scanned.lines == 0:
+    problems = _Problems(args.file)
+    read = _reader(args, scanned, problems) if is_csv else partial(jsonl_rows, args.file, problems)
+    lines = scanned.lines - 1 if is_csv else scanned.lines  # a CSV file's header is no event
+    if lines <= 0:
         raise CliError(f"{args.file} holds no event to send.", ExitStatus.FAILED)
     url = host.endpoint_url("/batch/")
-    problems = _Problems(args.file)
     if args.dry_run:
-        events = sum(len(rows) for rows in jsonl_rows(args.file, problems, wire=False))
+        events = sum(len(rows) for rows in read(wire=False))
         problems.finish()
         if not events:
             raise CliError(f"{args.file} holds no event to send.", ExitStatus.FAILED)
         print(f"(dry run: {events:,} events would be checked and sent to {url})", file=sys.stderr)
         return ExitStatus.OK
     if target is not None and target.production:  # type: ignore[attr-defined]
-        confirm_production(target, scanned.lines, host.url, args.yes)
+        confirm_production(target, lines, host.url, args.yes)
     identity = scanned.identity
-    run = open_send_run(
-        args.file, identity, url, key, scanned.lines, restart=args.restart, err=sys.stderr
-    )
+    run = open_send_run(args.file, identity, url, key, lines, restart=args.restart, err=sys.stderr)
     state = run.state
     before = state.count(Outcome.ACKED) if run.resumed else 0
     in_flight = state.in_flight
@@ -129,7 +149,7 @@ def run_stream(
     def pending() -> Iterator[BatchRow]:
         # Events without a uuid get one derived from the journal's seed and their position,
         # so a resumed run sends the very uuids the interrupted one did.
-        for rows in jsonl_rows(args.file, problems, run.seed):
+        for rows in read(seed=run.seed):
             counted[0] += len(rows)
             for row in rows:
                 if before and state.outcome(row.uuid) is Outcome.ACKED:
@@ -140,7 +160,7 @@ def run_stream(
     collector = PacedCollector()
 
     def report(progress: Progress) -> None:
-        bar.show(progress.done + progress.held, max(scanned.lines - before, 1), progress.rate)
+        bar.show(progress.done + progress.held, max(lines - before, 1), progress.rate)
         collector.tick(progress.requests)
 
     retry = NO_RETRIES if args.retries == 0 else RetryPolicy(max_retries=args.retries)
@@ -166,7 +186,7 @@ def run_stream(
                 remember=0,
                 failures_kept=FAILURES_LISTED,
             )
-            summary = sender.send(pending(), total=max(scanned.lines - before, 0))
+            summary = sender.send(pending(), total=max(lines - before, 0))
     except JournalError as exc:
         raise CliError(f"{exc}", ExitStatus.FAILED) from None
     finally:

@@ -149,13 +149,15 @@ def _check_rows_file(
     from composer.core.templates.variables import Resolver
     from composer.services.batch_files import read_batch_file
 
-    if path.lower().endswith((".jsonl", ".ndjson")):  # a block at a time, in bounded memory
-        from composer.cli.validate_stream import check_jsonl
+    if path.lower().endswith((".jsonl", ".ndjson", ".csv")):  # a block at a time, bounded
+        from composer.cli.validate_stream import check_stream
 
-        streamed = check_jsonl(path, templates.variables(args), plan, key)
-        if isinstance(streamed[1], str):
-            return Unreadable(streamed[0], streamed[1])
-        return path, streamed[1]
+        streamed = check_stream(path, templates.variables(args), plan, key, args.delimiter)
+        if streamed is not None:
+            if isinstance(streamed[1], str):
+                return Unreadable(streamed[0], streamed[1])
+            return path, streamed[1]
+        # A CSV file that is not UTF-8: read whole below, as Windows-1252 where it can be.
     try:
         imported = read_batch_file(path, delimiter=args.delimiter)
     except OSError as exc:

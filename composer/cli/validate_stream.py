@@ -1,5 +1,5 @@
-"""`event-composer validate FILE.jsonl`: a JSON Lines file of any size, checked a block at a
-time in bounded memory, with progress on stderr.
+"""`event-composer validate FILE.jsonl` (or a UTF-8 FILE.csv): a file of any size, checked a
+block at a time in bounded memory, with progress on stderr.
 
 The findings are those of the whole-file check (cli/validate.py), in the same order: the
 key's, then every unreadable line, then each row's at [row].field. What a file of millions
@@ -25,7 +25,7 @@ from composer.core.capture.preflight.collector import Collector
 from composer.core.capture.preflight.tokens import check_token_value
 from composer.core.findings import Finding, Severity, Stage
 from composer.core.templates.variables import Resolver
-from composer.services.batch_stream import jsonl_rows, scan
+from composer.services.batch_stream import csv_layout, csv_rows, jsonl_rows, scan
 
 REMEMBER_UUIDS = 1_000_000
 FINDINGS_KEPT = 20_000
@@ -64,17 +64,23 @@ class _Capped:
         ]
 
 
-def check_jsonl(
-    path: str, variables: dict[str, str], plan: Any, key: str | None
-) -> tuple[str, CheckResult] | tuple[str, str]:
-    """The check of a JSON Lines file: (path, result), or (message, fix) when the file cannot
-    be read at all."""
+def check_stream(
+    path: str, variables: dict[str, str], plan: Any, key: str | None, delimiter: str | None = None
+) -> tuple[str, CheckResult] | tuple[str, str] | None:
+    """The check of a JSON Lines or CSV file: (path, result), or (message, fix) when the file
+    cannot be read at all; None for a CSV file that is not UTF-8 (the whole-file reader's)."""
+    is_csv = path.lower().endswith(".csv")
     try:
-        scanned = scan(path, digest=False)
+        scanned = scan(path, digest=False, utf8=is_csv)
     except OSError as exc:
         return f"{exc.strerror or exc}.", "Check the path and the file's permissions."
+    if is_csv and (scanned.encoding is not None or not scanned.utf8):
+        return None
     if scanned.encoding is not None:
         return scanned.encoding, SAVE_AS_UTF8
+    layout = csv_layout(path, delimiter) if is_csv else None
+    if isinstance(layout, Problem):
+        return str(layout), layout.fix
     checker = RowChecker(resolver=Resolver(variables), plan=plan, remember=REMEMBER_UUIDS)
     findings: list[Finding] = []
     if key is not None:
@@ -105,14 +111,19 @@ def check_jsonl(
     blocks = 0
     try:
         with paced():
-            for block in jsonl_rows(path, unreadable, wire=False):
+            blocks_of = (
+                jsonl_rows(path, unreadable, wire=False)
+                if layout is None
+                else csv_rows(path, layout, unreadable, cr_only=scanned.cr_only)
+            )
+            for block in blocks_of:
                 for row in block:
                     checker.check(row)
                     for finding in row.findings or ():
                         where = f"[{index}].{finding.path}" if finding.path else f"[{index}]"
                         rows.add(replace(finding, path=where, event_index=index))
                     index += 1
-                bar.show(index, scanned.lines)
+                bar.show(index, scanned.lines - (layout is not None))
                 blocks += 1
                 collector.tick(blocks)
     finally:

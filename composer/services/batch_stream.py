@@ -1,23 +1,37 @@
-"""A JSON Lines file read as it is sent or checked: rows block by block, in bounded memory.
+"""A JSON Lines or CSV file read as it is sent or checked: rows block by block, in bounded
+memory.
 
 `scan` is one quick pass (about a gigabyte a second) for what must be known before the first
 request: the file's identity for the send journal (its SHA-256), about how many events it
 holds (for the progress and the journal's header), and whether it is UTF-8 at all.
-`jsonl_rows` then reads it again, a block at a time, as the caller consumes the rows.
+`jsonl_rows` (or `csv_rows`) then reads it again, a block at a time, as the caller consumes
+the rows. A CSV file is streamed only when it is UTF-8 all through (`Scanned.utf8`): one in
+Windows-1252 is read whole (services/batch_files.py), as a legacy export is small.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from composer.core.batch.formats import Problem, encoding_problem
-from composer.core.batch.journal import InputIdentity
+from composer.core.batch.formats import (
+    ColumnMap,
+    Problem,
+    Record,
+    csv_events,
+    csv_header,
+    csv_lines_records,
+    encoding_problem,
+)
+from composer.core.batch.journal import InputIdentity, assign_derived_uuids
 from composer.core.batch.rows import BatchRow
 from composer.core.batch.stream import BLOCK_BYTES, line_blocks, read_rows
+
+CSV_BLOCK_RECORDS = 4096  # CSV records turned into rows at a time
 
 
 @dataclass(frozen=True)
@@ -25,12 +39,17 @@ class Scanned:
     identity: InputIdentity
     lines: int  # about how many events: lines that are not blank (bad ones included)
     encoding: str | None  # why the file is plainly not UTF-8 text, or None
+    utf8: bool = True  # every byte is UTF-8 (known only when scan was asked to check it)
+    cr_only: bool = False  # its lines end with CR alone (an old Mac file)
 
 
-def scan(path: str | Path, *, digest: bool = True) -> Scanned:
-    """The file's identity, its line count and its encoding problem (OSError if unreadable)."""
+def scan(path: str | Path, *, digest: bool = True, utf8: bool = False) -> Scanned:
+    """The file's identity, its line count and its encoding problem (OSError if unreadable);
+    with `utf8`, whether all of it decodes as UTF-8."""
     resolved = Path(path).resolve()
     sha = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")() if utf8 else None
+    decodes = True
     lines = blank = 0
     head = b""
     last = b""
@@ -40,6 +59,11 @@ def scan(path: str | Path, *, digest: bool = True) -> Scanned:
         while block := handle.read(BLOCK_BYTES):
             if digest:
                 sha.update(block)
+            if decoder is not None and decodes:
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    decodes = False
             if len(head) < 4096:
                 head += block[: 4096 - len(head)]
             lf += block.count(b"\n")
@@ -51,8 +75,15 @@ def scan(path: str | Path, *, digest: bool = True) -> Scanned:
         lines = lf or cr
         if last and last not in (b"\n", b"\r"):
             lines += 1
+        if decoder is not None and decodes:
+            try:
+                decoder.decode(b"", final=True)  # a character cut off at the end
+            except UnicodeDecodeError:
+                decodes = False
     identity = InputIdentity(str(resolved), stat.st_size, stat.st_mtime_ns, sha.hexdigest())
-    return Scanned(identity, max(0, lines - blank), encoding_problem(head))
+    return Scanned(
+        identity, max(0, lines - blank), encoding_problem(head), decodes, lf == 0 and cr > 0
+    )
 
 
 def read_blocks(path: str | Path, size: int = BLOCK_BYTES) -> Iterator[bytes]:
@@ -80,3 +111,74 @@ def jsonl_rows(
         index += len(rows)
         if rows:
             yield rows
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """How a CSV file is split and mapped: what the whole-file reader would use."""
+
+    delimiter: str
+    header: list[str]
+    mapping: list[ColumnMap]
+
+
+def csv_layout(path: str | Path, delimiter: str | None = None) -> CsvLayout | Problem:
+    """The separator, header and automatic mapping from the file's first lines (as the
+    window's mapping dialog has them), or the fatal problem that the header cannot be read."""
+    from composer.services.batch_files import csv_preview
+
+    preview = csv_preview(path, delimiter)
+    if preview.refusal is not None:
+        return preview.refusal
+    return CsvLayout(preview.delimiter, preview.header, preview.mapping)
+
+
+def csv_rows(
+    path: str | Path,
+    layout: CsvLayout,
+    on_problem: Callable[[Problem], None],
+    seed: bytes | None = None,
+    *,
+    cr_only: bool = False,
+) -> Iterator[list[BatchRow]]:
+    """The rows of a UTF-8 CSV file, a block of records at a time: the rows and problems of
+    the whole-file reader (formats.csv_events), with uuids derived from `seed` by position."""
+    index = 0
+    # newline "\n" as the whole-file reader splits its text: a CR alone inside an unquoted
+    # field stays an error of its line; a file of CR-ended lines is split by CR.
+    with open(path, encoding="utf-8-sig", newline="" if cr_only else "\n") as handle:
+        records = csv_lines_records(handle, layout.delimiter)
+        header = csv_header(records)
+        if isinstance(header, Problem):
+            on_problem(header)
+            return
+        block: list[Record] = []
+        for record in records:
+            block.append(record)
+            if len(block) < CSV_BLOCK_RECORDS:
+                continue
+            rows = _csv_block(block, layout, on_problem, seed, index)
+            index += len(rows)
+            block = []
+            if rows:
+                yield rows
+        rows = _csv_block(block, layout, on_problem, seed, index)
+        if rows:
+            yield rows
+
+
+def _csv_block(
+    block: list[Record],
+    layout: CsvLayout,
+    on_problem: Callable[[Problem], None],
+    seed: bytes | None,
+    index: int,
+) -> list[BatchRow]:
+    if not block:
+        return []
+    read = csv_events(block, layout.header, layout.mapping)
+    for problem in read.problems:
+        on_problem(problem)
+    if seed is not None:
+        assign_derived_uuids(read.rows, seed, index)
+    return read.rows

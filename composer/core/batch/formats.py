@@ -368,10 +368,16 @@ def csv_records(text: str, delimiter: str = ",") -> Iterator[Record]:
     of that line (it is not a line break there, and silently splitting the row would import
     half of it); a file whose lines all end with CR alone (old Mac files) is read by CR.
     """
+    cr_only = "\n" not in text and "\r" in text
+    return csv_lines_records(io.StringIO(text, newline="" if cr_only else "\n"), delimiter)
+
+
+def csv_lines_records(lines: Iterable[str], delimiter: str = ",") -> Iterator[Record]:
+    """csv_records over lines read as it goes (a file opened with newline="\n", or "" for
+    one whose lines end with CR alone): the same records, numbered the same way."""
     if csv.field_size_limit() < CSV_FIELD_LIMIT:
         csv.field_size_limit(CSV_FIELD_LIMIT)
-    cr_only = "\n" not in text and "\r" in text
-    reader = csv.reader(io.StringIO(text, newline="" if cr_only else "\n"), delimiter=delimiter)
+    reader = csv.reader(lines, delimiter=delimiter)
     start = 1
     while True:
         try:
