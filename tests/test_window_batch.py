@@ -458,6 +458,42 @@ def test_a_file_too_big_for_the_table_is_offered_and_sent_streaming(
     assert (tmp_path / "big.failed.jsonl").exists()
 
 
+def test_a_csv_file_too_big_for_the_table_is_offered_streaming(
+    qtbot,
+    window: MainWindow,
+    fault_server: FaultServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from composer.ui.batch import streaming, transfer
+
+    to_server(window, fault_server)
+    batch = window.workspace.batch
+    path = tmp_path / "big.csv"
+    rows = "".join(f"visit,user-{i},Köln\n" for i in range(2000))
+    path.write_text("Event Name,User,properties.city\n" + rows, encoding="utf-8")
+    monkeypatch.setattr(streaming, "STREAM_OFFER_BYTES", 1000)
+    asked: list[str] = []
+
+    def answer(_parent, _title, text, options):  # type: ignore[no-untyped-def]
+        asked.append(text)
+        return transfer.SEND_STREAMING
+
+    monkeypatch.setattr(dialogs, "choose", answer)
+    fault_server.record_uuids = True
+    batch.import_file(str(path))
+    assert asked
+    assert "big.csv" in asked[0]
+    assert "automatic column mapping" in asked[0]
+    qtbot.waitUntil(lambda: not batch.busy, timeout=60000)
+    assert "big.csv sent streaming: 2,000 sent" in batch.status.text()
+    assert not batch.model.rows
+    events = list(fault_server.stored_events.values())
+    assert len(events) == 2000
+    assert {e["event"] for e in events} == {"visit"}  # "Event Name" mapped, as the CLI maps it
+    assert {e["properties"]["city"] for e in events} == {"Köln"}  # type: ignore[index]
+
+
 def test_a_streaming_send_cancelled_goes_on_where_it_stopped(
     qtbot,
     window: MainWindow,

@@ -91,15 +91,18 @@ class BatchTransfer(QObject):
         (and tells when the file is not UTF-8), unless `mapping` is given."""
         if self._busy():
             return
-        size = _size(path) if format_for(path) is Format.JSONL else 0
+        # JSON Lines, and a file named .csv: what `event-composer send` reads as it sends.
+        is_csv = path.lower().endswith(".csv")
+        size = _size(path) if format_for(path) is Format.JSONL or is_csv else 0
         if size > streaming.STREAM_OFFER_BYTES:
+            mapped = " with the automatic column mapping" if is_csv else ""
             answer = dialogs.choose(
                 self._window,
                 "A file too big for the table",
                 f"{Path(path).name} is {size / 2**20:,.0f} MiB, about"
                 f" {streaming.estimate_events(size):,} events: the batch table holds"
                 " every row in memory. Send it streaming instead? It is read, checked and sent"
-                " a block at a time, the events not delivered are written to"
+                f" a block at a time{mapped}, the events not delivered are written to"
                 f" {Path(path).stem}.failed.jsonl, and a send that stops goes on where it"
                 " stopped when the file is sent again.",
                 [SEND_STREAMING, IMPORT_ANYWAY],
