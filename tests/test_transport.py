@@ -220,3 +220,35 @@ def test_retry_after_accepts_seconds_and_dates() -> None:
     assert parse_retry_after(None) is None
     assert parse_retry_after("soon") is None
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+def test_a_plain_http_target_skips_the_ca_bundle_but_never_trusts_blindly(
+    fault_server: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CA bundle (26 ms of a CLI start) is loaded only for an HTTPS target. The client of
+    a plain-HTTP one gets a context with no CA at all: certificates still required, so a TLS
+    handshake through it could only fail, never pass unchecked."""
+    import ssl
+
+    from composer.services import transport as module
+
+    made: list[object] = []
+    real = module.httpx.Client
+
+    def client(**kwargs: object) -> object:
+        made.append(kwargs["verify"])
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module.httpx, "Client", client)
+    with Transport(retry=NO_RETRIES) as transport:
+        for _ in range(2):
+            assert transport.send(f"{fault_server.url}/batch/", _body()).ok
+        assert len(made) == 1  # one client for the plain target, made on the first send
+        (plain,) = made
+        assert isinstance(plain, ssl.SSLContext)
+        assert plain.verify_mode is ssl.CERT_REQUIRED
+        assert plain.check_hostname
+        assert plain.get_ca_certs() == []
+        refused = transport.send(f"https://127.0.0.1:{fault_server.port}/batch/", _body())
+        assert refused.error is not None
+        assert made[1] is True  # the HTTPS target's client: the system's trust, as always

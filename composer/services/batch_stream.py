@@ -67,10 +67,12 @@ def scan(path: str | Path, *, digest: bool = True, utf8: bool = False) -> Scanne
             if len(head) < 4096:
                 head += block[: 4096 - len(head)]
             lf += block.count(b"\n")
-            cr += block.count(b"\r")
             # Blank lines (LF LF, CRLF CRLF); one across a block's edge is not seen (an
             # estimate: the progress and the journal's header say "about").
-            blank += block.count(b"\n\n") + block.count(b"\n\r\n")
+            blank += block.count(b"\n\n")
+            if b"\r" in block:  # one look, not two counts, for the usual file without CR
+                cr += block.count(b"\r")
+                blank += block.count(b"\n\r\n")
             last = block[-1:]
         lines = lf or cr
         if last and last not in (b"\n", b"\r"):

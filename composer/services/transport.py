@@ -304,14 +304,42 @@ class Transport:
     ) -> None:
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
-        self._client = client or httpx.Client(
+        self._given = client
+        self._clients: dict[bool, httpx.Client] = {}  # by "is HTTPS", made on first use
+        self._lock = threading.Lock()
+
+    def _client_for(self, url: str) -> httpx.Client:
+        if self._given is not None:
+            return self._given
+        secure = url[:8].lower() == "https://"
+        client = self._clients.get(secure)
+        if client is None:
+            with self._lock:
+                client = self._clients.get(secure)
+                if client is None:
+                    client = self._clients[secure] = self._make_client(secure)
+        return client
+
+    def _make_client(self, secure: bool) -> httpx.Client:
+        # Loading the CA bundle is 26 ms of every CLI start, and a plain-HTTP target (the
+        # sandbox, a local proxy) never makes a TLS handshake: redirects are not followed.
+        # Its client gets a context with no CA at all, so a handshake through it could only
+        # fail verification, never pass unchecked.
+        verify: ssl.SSLContext | bool = True if secure else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        return httpx.Client(
             timeout=self.timeouts.to_httpx(),
             follow_redirects=False,  # a redirect is reported, not followed (contract §13.13)
             headers={"User-Agent": USER_AGENT},
+            verify=verify,
         )
 
     def close(self) -> None:
-        self._client.close()
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+        if self._given is not None:
+            self._given.close()
 
     def __enter__(self) -> Transport:
         return self
@@ -382,11 +410,12 @@ class Transport:
         record: ResponseRecord,
         secrets: Sequence[str],
     ) -> Attempt:
-        request = self._client.build_request("POST", url, content=payload, headers=headers)
+        client = self._client_for(url)
+        request = client.build_request("POST", url, content=payload, headers=headers)
         record.request_headers = list(request.headers.multi_items())
         t0 = time.monotonic()
         try:
-            response = self._client.send(request)
+            response = client.send(request)
         except httpx.HTTPError as exc:
             error = classify_error(exc, url, self.timeouts)
             record.error, record.status, record.response_headers, record.body = error, None, [], b""
