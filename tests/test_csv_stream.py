@@ -109,3 +109,11 @@ def test_send_and_validate_stream_a_utf8_csv_and_read_a_legacy_one_whole(
     stored = fault_server.stored_events.values()
     assert {e["properties"]["city"] for e in stored} == {"Köln"}  # type: ignore[index]
     assert len(fault_server.stored_events) == 2_530
+
+
+def test_a_header_that_cannot_be_read_is_the_same_refusal(tmp_path: Path) -> None:
+    path = tmp_path / "header.csv"
+    path.write_bytes(b"event,dist\rinct_id\na,u1\n")  # a CR inside an unquoted header field
+    refusal = csv_layout(path)
+    assert isinstance(refusal, Problem)
+    assert refusal == read_batch_file(path).unreadable

@@ -44,3 +44,35 @@ def test_two_starts_at_once_each_own_the_process_serving_their_url(tmp_path: Pat
             sandbox.stop()
     leftovers = [p.name for p in tmp_path.rglob(".sandbox-ready-*")]
     assert leftovers == []
+
+
+def test_two_stores_opening_one_new_inbox_at_once_both_open(tmp_path: Path) -> None:
+    """Two sandboxes starting together make one new inbox file: one of them met "database is
+    locked" at once while the other switched it to WAL, and its window had no sandbox. Two
+    processes, each opening the store the moment a shared file appears."""
+    import subprocess
+    import sys
+    import time
+
+    opener = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from composer.sandbox.store import SandboxStore\n"
+        "go = Path(sys.argv[2])\n"
+        "while not go.exists():\n"
+        "    time.sleep(0.001)\n"
+        "SandboxStore(sys.argv[1]).close()\n"
+    )
+    for round_ in range(6):
+        path, go = tmp_path / f"inbox-{round_}.db", tmp_path / f"go-{round_}"
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", opener, str(path), str(go)], stderr=subprocess.PIPE
+            )
+            for _ in range(2)
+        ]
+        time.sleep(0.5)  # both have imported and wait for the word
+        go.touch()
+        for proc in procs:
+            _out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err.decode()[-500:]

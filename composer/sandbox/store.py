@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -35,6 +36,7 @@ from composer.sqlfiles import (
 )
 
 SCHEMA_VERSION = 1
+OPEN_RETRY_S = 10.0  # how long a new inbox waits for another sandbox opening it too
 MAX_STORED_BODY = 2 * 1024 * 1024  # the detail view needs to show it, not archive it
 MAX_KNOWN_KEYS = 256  # the most recent project keys seen, masked wherever they appear
 _REQUEST_COLUMNS = (
@@ -198,14 +200,34 @@ class SandboxStore:
                 # A damaged file is kept for inspection under another name, never overwritten.
                 self.moved_aside = keep_aside_with_journal(path)
                 self.damage = damage
+        conn = self._prepared()
         try:
-            conn = self._connect()
-            self._prepare(conn)
             self.persons = PersonsWorker(self.path, Ledger(conn, self.redact))
             conn.commit()
         except sqlite3.DatabaseError as exc:
+            conn.close()
             raise StoreError(f"cannot open the sandbox inbox {self.path}: {exc}") from exc
         return conn
+
+    def _prepared(self) -> sqlite3.Connection:
+        """A connection to the inbox with its tables made (StoreError when it cannot be)."""
+        deadline = time.monotonic() + OPEN_RETRY_S
+        while True:
+            conn = self._connect()
+            try:
+                self._prepare(conn)
+                return conn
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                # Two sandboxes opening one new inbox at once (two windows starting together):
+                # switching it to WAL and making the tables can meet a lock SQLite reports at
+                # once, without waiting out its busy timeout. The other is done in a moment.
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise StoreError(f"cannot open the sandbox inbox {self.path}: {exc}") from exc
+                time.sleep(0.05)
+            except sqlite3.DatabaseError as exc:
+                conn.close()
+                raise StoreError(f"cannot open the sandbox inbox {self.path}: {exc}") from exc
 
     def _damage(self, path: Path) -> str:
         """Why the inbox file cannot be used as is ("" when it can)."""

@@ -18,14 +18,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from composer.core.batch.csv_text import sniff_delimiter
 from composer.core.batch.formats import (
     ColumnMap,
     Problem,
     Record,
+    auto_mapping,
     csv_events,
     csv_header,
     csv_lines_records,
+    csv_records,
     encoding_problem,
+    read_csv_header,
 )
 from composer.core.batch.journal import InputIdentity, assign_derived_uuids
 from composer.core.batch.rows import BatchRow
@@ -125,14 +129,23 @@ class CsvLayout:
 
 
 def csv_layout(path: str | Path, delimiter: str | None = None) -> CsvLayout | Problem:
-    """The separator, header and automatic mapping from the file's first lines (as the
-    window's mapping dialog has them), or the fatal problem that the header cannot be read."""
-    from composer.services.batch_files import csv_preview
+    """The separator, header and automatic mapping from the file's first lines (the sample
+    the window's mapping dialog has), or the fatal problem that the header cannot be read,
+    as the whole-file reader (services/batch_files.py) decides them. The file is UTF-8."""
+    from composer.services.batch_files import PREVIEW_BYTES
 
-    preview = csv_preview(path, delimiter)
-    if preview.refusal is not None:
-        return preview.refusal
-    return CsvLayout(preview.delimiter, preview.header, preview.mapping)
+    with Path(path).open("rb") as handle:
+        data = handle.read(PREVIEW_BYTES)
+    if len(data) == PREVIEW_BYTES:  # whole lines only: a cut character is no error
+        data = data[: data.rfind(b"\n") + 1] or data
+    text = data.decode("utf-8-sig", "replace")
+    delimiter = delimiter or sniff_delimiter(text)
+    header = csv_header(csv_records(text, delimiter))
+    if isinstance(header, Problem):
+        return header
+    return CsvLayout(
+        delimiter, header, auto_mapping(header, read_csv_header(text, delimiter=delimiter)[1])
+    )
 
 
 def csv_rows(

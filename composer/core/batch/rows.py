@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -236,17 +236,25 @@ class RowChecker:
             findings.extend(row.unresolved)
         elif row.resolved is not None:
             row.resolved = None  # edited: no placeholders any more
-        event, size = row.wire_event, row.wire_size
+        if row.resolved is None:  # wire_event and wire_size, without two property calls
+            event, size = row.event, row.size
+        else:
+            event, size = row.resolved, row.resolved_size
         if not is_plain(event, size, self._limit):
             out = Collector(self.now)
             check_event(event, "", position, BodyShape.BATCH, False, out, size)
             findings.extend(out.findings)
         if self._plan is not None:
             findings.extend(check_against_plan(event, self._plan, "", position))
-        duplicate = self._duplicate(event.get("uuid"), position)
-        if duplicate is not None:
-            findings.append(duplicate)
-        row.set_findings(tuple(findings))
+        if self._remember != 0:
+            duplicate = self._duplicate(event.get("uuid"), position)
+            if duplicate is not None:
+                findings.append(duplicate)
+        if findings:
+            row.set_findings(tuple(findings))
+        else:  # the usual verdict, set as set_findings would
+            row.findings = ()
+            row.blocked = False
         row.checked_plan = self._plan
         return row
 
@@ -289,12 +297,6 @@ def check_rows(
         checker.check(row)
 
 
-@dataclass
-class Chunk:
-    rows: list[BatchRow] = field(default_factory=list)
-    size: int = _ENVELOPE_OVERHEAD
-
-
 def plan_chunks(
     rows: Iterable[BatchRow],
     max_bytes: int = DEFAULT_CHUNK_BYTES,
@@ -302,16 +304,19 @@ def plan_chunks(
 ) -> Iterator[list[BatchRow]]:
     """Group rows into requests under both caps (an oversize event travels alone)."""
     max_bytes = min(max_bytes, MAX_CHUNK_BYTES)
-    current = Chunk()
+    # Locals, not a Chunk's attributes: this runs once per event of a file of any size.
+    chunk: list[BatchRow] = []
+    size = _ENVELOPE_OVERHEAD
     for row in rows:
-        cost = row.wire_size + 1
-        if current.rows and (current.size + cost > max_bytes or len(current.rows) >= max_events):
-            yield current.rows
-            current = Chunk()
-        current.rows.append(row)
-        current.size += cost
-    if current.rows:
-        yield current.rows
+        cost = (row.size if row.resolved is None else row.resolved_size) + 1  # wire_size
+        if chunk and (size + cost > max_bytes or len(chunk) >= max_events):
+            yield chunk
+            chunk = []
+            size = _ENVELOPE_OVERHEAD
+        chunk.append(row)
+        size += cost
+    if chunk:
+        yield chunk
 
 
 def envelope_bytes(rows: Sequence[BatchRow], api_key: str, historical_migration: bool) -> bytes:
