@@ -47,7 +47,7 @@ def _whole(path: Path) -> tuple[list[dict[str, object]], list[Problem]]:
 def _streamed(path: Path) -> tuple[list[dict[str, object]], list[Problem]]:
     scanned = scan(path, utf8=True)
     assert scanned.utf8
-    layout = csv_layout(path)
+    layout = csv_layout(path, cr_only=scanned.cr_only)
     assert not isinstance(layout, Problem)
     problems: list[Problem] = []
     events = [
@@ -67,6 +67,32 @@ def test_streamed_rows_and_problems_are_the_whole_file_readers(
     path = tmp_path / "events.csv"
     path.write_bytes(FILES[name])
     assert _streamed(path) == _whole(path)
+
+
+def test_the_mapping_samples_the_first_thousand_rows_however_wide(tmp_path: Path) -> None:
+    """Rows of 3 KB: the first 1,000 of them are 3 MB, more than any fixed sample of bytes.
+    Row 901 says the column is text; the whole-file reader sees it, so must the stream."""
+    pad = "x" * 3000
+    lines = ["event,distinct_id,properties.n,properties.pad"]
+    lines += [f"e,u{i},{i},{pad}" for i in range(900)] + [f"e,u900,abc,{pad}"]
+    lines += [f"e,u{i},{i},{pad}" for i in range(901, 1100)]
+    path = tmp_path / "wide.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    streamed, whole = _streamed(path), _whole(path)
+    assert streamed == whole
+    assert len(streamed[0]) == 1100
+    assert streamed[0][900]["properties"]["n"] == "abc"  # type: ignore[index]
+
+
+def test_a_header_read_by_cr_as_the_whole_file_is(tmp_path: Path) -> None:
+    """No LF in the first lines but one later: the file is split by LF, as the whole-file
+    reader splits it, so its header (a CR inside it) cannot be read either way."""
+    path = tmp_path / "late-lf.csv"
+    path.write_bytes(b"event,distinct_id\ra,u1\r" + b"b,u2\r" * 400_000 + b"c,u3\n")
+    scanned = scan(path, utf8=True)
+    refusal = csv_layout(path, cr_only=scanned.cr_only)
+    assert isinstance(refusal, Problem)
+    assert refusal == read_batch_file(path).unreadable
 
 
 def test_a_file_not_utf8_is_known_from_the_scan(tmp_path: Path) -> None:

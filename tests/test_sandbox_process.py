@@ -64,6 +64,8 @@ def test_two_stores_opening_one_new_inbox_at_once_both_open(tmp_path: Path) -> N
         "SandboxStore(sys.argv[1]).close()\n"
     )
     for round_ in range(6):
+        for old in tmp_path.iterdir():
+            old.unlink()
         path, go = tmp_path / f"inbox-{round_}.db", tmp_path / f"go-{round_}"
         procs = [
             subprocess.Popen(
@@ -76,3 +78,6 @@ def test_two_stores_opening_one_new_inbox_at_once_both_open(tmp_path: Path) -> N
         for proc in procs:
             _out, err = proc.communicate(timeout=60)
             assert proc.returncode == 0, err.decode()[-500:]
+        # Neither took the other's half-made inbox for damage and moved it aside.
+        kept = {p.name for p in tmp_path.iterdir()} - {go.name}
+        assert kept <= {path.name, f"{path.name}-wal", f"{path.name}-shm"}, kept

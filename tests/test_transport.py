@@ -252,3 +252,39 @@ def test_a_plain_http_target_skips_the_ca_bundle_but_never_trusts_blindly(
         refused = transport.send(f"https://127.0.0.1:{fault_server.port}/batch/", _body())
         assert refused.error is not None
         assert made[1] is True  # the HTTPS target's client: the system's trust, as always
+
+
+def test_a_closed_transport_sends_nothing_more(fault_server: FaultServer) -> None:
+    """A send still running when the window closes its transport fails loudly, as a closed
+    httpx client does, rather than opening a client that nothing would close."""
+    transport = Transport(retry=NO_RETRIES)
+    assert transport.send(f"{fault_server.url}/batch/", _body()).ok
+    transport.close()
+    for url in (f"{fault_server.url}/batch/", f"https://127.0.0.1:{fault_server.port}/batch/"):
+        with pytest.raises(RuntimeError):
+            transport.send(url, _body())
+    assert len(fault_server.requests) == 1
+
+
+def test_prepare_makes_both_clients_ahead_of_the_first_send(
+    fault_server: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window prepares its transport on a worker at start: the first HTTPS send then
+    loads no CA bundle (it holds the interpreter lock) while the window paints."""
+    from composer.services import transport as module
+
+    made: list[object] = []
+    real = module.httpx.Client
+
+    def client(**kwargs: object) -> object:
+        made.append(kwargs["verify"])
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module.httpx, "Client", client)
+    with Transport(retry=NO_RETRIES) as transport:
+        transport.prepare()
+        assert len(made) == 2
+        assert True in made  # the HTTPS one, with the system's trust
+        transport.send(f"{fault_server.url}/batch/", _body())
+        transport.send(f"https://127.0.0.1:{fault_server.port}/batch/", _body())
+        assert len(made) == 2

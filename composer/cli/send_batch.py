@@ -77,7 +77,7 @@ def _reader(
     args: argparse.Namespace, scanned: Scanned, problems: _Problems
 ) -> Callable[..., Iterator[list[BatchRow]]]:
     """A UTF-8 CSV file's rows, split and mapped as the whole-file reader would."""
-    layout = csv_layout(args.file, args.delimiter)
+    layout = csv_layout(args.file, args.delimiter, cr_only=scanned.cr_only)
     if isinstance(layout, Problem):
         raise CliError(f"{args.file}: {layout}. {layout.fix}")
 

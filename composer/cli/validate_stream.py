@@ -78,7 +78,7 @@ def check_stream(
         return None
     if scanned.encoding is not None:
         return scanned.encoding, SAVE_AS_UTF8
-    layout = csv_layout(path, delimiter) if is_csv else None
+    layout = csv_layout(path, delimiter, cr_only=scanned.cr_only) if is_csv else None
     if isinstance(layout, Problem):
         return str(layout), layout.fix
     checker = RowChecker(resolver=Resolver(variables), plan=plan, remember=REMEMBER_UUIDS)

@@ -254,7 +254,9 @@ class SandboxStore:
         if self.path != ":memory:":
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
-        conn.executescript(_SCHEMA)
+        # One transaction: another sandbox opening the file meanwhile sees no table or all
+        # of them, never a half-made inbox it would take for damage and move aside.
+        conn.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\nCOMMIT;")
         columns = {r[1] for r in conn.execute("PRAGMA table_info(requests)")}
         if "offered" not in columns:  # an inbox from before the local API counted refusals
             conn.execute("ALTER TABLE requests ADD COLUMN offered INTEGER NOT NULL DEFAULT 0")

@@ -27,15 +27,14 @@ from composer.core.batch.formats import (
     csv_events,
     csv_header,
     csv_lines_records,
-    csv_records,
     encoding_problem,
-    read_csv_header,
 )
 from composer.core.batch.journal import InputIdentity, assign_derived_uuids
 from composer.core.batch.rows import BatchRow
 from composer.core.batch.stream import BLOCK_BYTES, line_blocks, read_rows
 
 CSV_BLOCK_RECORDS = 4096  # CSV records turned into rows at a time
+MAPPING_SAMPLE_ROWS = 1000  # the rows the automatic mapping looks at (formats.read_csv_header)
 
 
 @dataclass(frozen=True)
@@ -128,24 +127,32 @@ class CsvLayout:
     mapping: list[ColumnMap]
 
 
-def csv_layout(path: str | Path, delimiter: str | None = None) -> CsvLayout | Problem:
-    """The separator, header and automatic mapping from the file's first lines (the sample
-    the window's mapping dialog has), or the fatal problem that the header cannot be read,
-    as the whole-file reader (services/batch_files.py) decides them. The file is UTF-8."""
+def csv_layout(
+    path: str | Path, delimiter: str | None = None, *, cr_only: bool = False
+) -> CsvLayout | Problem:
+    """The separator, header and automatic mapping, or the fatal problem that the header
+    cannot be read, decided as the whole-file reader (services/batch_files.py) decides them:
+    the separator from the first lines, the mapping from the first 1,000 rows that can be
+    read (however long they are). The file is UTF-8; `cr_only` is scan's, for all of it."""
     from composer.services.batch_files import PREVIEW_BYTES
 
-    with Path(path).open("rb") as handle:
-        data = handle.read(PREVIEW_BYTES)
-    if len(data) == PREVIEW_BYTES:  # whole lines only: a cut character is no error
-        data = data[: data.rfind(b"\n") + 1] or data
-    text = data.decode("utf-8-sig", "replace")
-    delimiter = delimiter or sniff_delimiter(text)
-    header = csv_header(csv_records(text, delimiter))
-    if isinstance(header, Problem):
-        return header
-    return CsvLayout(
-        delimiter, header, auto_mapping(header, read_csv_header(text, delimiter=delimiter)[1])
-    )
+    if delimiter is None:
+        with Path(path).open("rb") as handle:
+            data = handle.read(PREVIEW_BYTES)
+        # The separator is sniffed from far fewer than these bytes (csv_text.SNIFF_BYTES).
+        delimiter = sniff_delimiter(data.decode("utf-8-sig", "replace"))
+    with open(path, encoding="utf-8-sig", newline="" if cr_only else "\n") as handle:
+        records = csv_lines_records(handle, delimiter)
+        header = csv_header(records)
+        if isinstance(header, Problem):
+            return header
+        sample: list[list[str]] = []
+        for _line, row in records:  # as read_csv_header takes its sample
+            if len(sample) >= MAPPING_SAMPLE_ROWS:
+                break
+            if isinstance(row, list):
+                sample.append(row)
+    return CsvLayout(delimiter, header, auto_mapping(header, sample))
 
 
 def csv_rows(

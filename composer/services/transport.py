@@ -307,6 +307,7 @@ class Transport:
         self._given = client
         self._clients: dict[bool, httpx.Client] = {}  # by "is HTTPS", made on first use
         self._lock = threading.Lock()
+        self._closed = False
 
     def _client_for(self, url: str) -> httpx.Client:
         if self._given is not None:
@@ -315,10 +316,18 @@ class Transport:
         client = self._clients.get(secure)
         if client is None:
             with self._lock:
+                if self._closed:  # as httpx says of a closed client: no new one behind it
+                    raise RuntimeError("Cannot send a request, as the transport has been closed.")
                 client = self._clients.get(secure)
                 if client is None:
                     client = self._clients[secure] = self._make_client(secure)
         return client
+
+    def prepare(self) -> None:
+        """Make both clients now (the window, on a worker at start): loading the CA bundle
+        holds the interpreter lock, which the first HTTPS send must not take from the GUI."""
+        for url in ("http://", "https://"):
+            self._client_for(url)
 
     def _make_client(self, secure: bool) -> httpx.Client:
         # Loading the CA bundle is 26 ms of every CLI start, and a plain-HTTP target (the
@@ -335,7 +344,8 @@ class Transport:
 
     def close(self) -> None:
         with self._lock:
-            clients, self._clients = list(self._clients.values()), {}
+            self._closed = True
+            clients = list(self._clients.values())
         for client in clients:
             client.close()
         if self._given is not None:

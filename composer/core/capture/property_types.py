@@ -91,11 +91,21 @@ _NOT_WORD = re.compile(r"[^a-z0-9]+")
 
 # A batch repeats its property keys on every event: what a key says is worked out once
 # (names_a_thing's regexes were 70% of the typed-text check of an event with a "1.2.3").
+# Only ordinary keys are remembered, so the memory held stays small whatever a file holds.
 KEYS_REMEMBERED = 4096
+KEY_REMEMBERED_CHARS = 100
 
 
-@lru_cache(maxsize=KEYS_REMEMBERED)
 def always_string(key: str) -> bool:
+    return _always_string_kept(key) if len(key) <= KEY_REMEMBERED_CHARS else _always_string(key)
+
+
+def names_a_thing(key: str) -> bool:
+    """An id, code or number-as-name key: digits in it are meant as text."""
+    return _names_a_thing_kept(key) if len(key) <= KEY_REMEMBERED_CHARS else _names_a_thing(key)
+
+
+def _always_string(key: str) -> bool:
     lowered = key.lower()
     return lowered in _STRING_KEYS or lowered.startswith(_STRING_PREFIXES)
 
@@ -155,9 +165,7 @@ class TextTrap:
     posthog: PropertyType
 
 
-@lru_cache(maxsize=KEYS_REMEMBERED)
-def names_a_thing(key: str) -> bool:
-    """An id, code or number-as-name key: digits in it are meant as text."""
+def _names_a_thing(key: str) -> bool:
     words = [w for w in _NOT_WORD.split(_CAMEL.sub(r"\1_\2", key).lower()) if w]
     if not words:
         return False
@@ -166,6 +174,10 @@ def names_a_thing(key: str) -> bool:
         return True
     # "userid", "sessionid": one word that ends in id, but not the English words that do.
     return len(words) == 1 and last.endswith("id") and last not in _ID_LOOKALIKES
+
+
+_always_string_kept = lru_cache(maxsize=KEYS_REMEMBERED)(_always_string)
+_names_a_thing_kept = lru_cache(maxsize=KEYS_REMEMBERED)(_names_a_thing)
 
 
 def number_in(text: str) -> int | float | None:

@@ -8,6 +8,7 @@ wire ends at its timeout with its result ignored.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -76,8 +77,13 @@ class SendController(QObject):
             return self._transport
 
     def warm_up(self) -> None:
-        """Build the transport (importing httpx) on a worker thread, ahead of the first send."""
-        self._pool.start(self.transport)
+        """Build the transport and its clients (importing httpx, loading the CA bundle) on a
+        worker thread, ahead of the first send."""
+        self._pool.start(self._prepare)
+
+    def _prepare(self) -> None:  # a worker thread
+        with contextlib.suppress(RuntimeError):  # the window closed first: nothing to warm
+            self.transport().prepare()
 
     @property
     def warm(self) -> bool:

@@ -42,7 +42,7 @@ def is_plain(ev: Any, size: int, limit: str) -> bool:
     if type(ev) is not dict or not ev.keys() <= _PLAIN_KEYS or size > WARN_BYTES:
         return False
     name = ev.get("event")
-    if type(name) is not str:
+    if type(name) is not str or len(name) > 200:  # too long: never remembered, never plain
         return False
     # Names and distinct_ids repeat across a batch: each one's verdict is worked out once.
     ok = _NAMES.get(name)
@@ -51,7 +51,7 @@ def is_plain(ev: Any, size: int, limit: str) -> bool:
     if not ok:
         return False
     did = ev.get("distinct_id")
-    if type(did) is not str:
+    if type(did) is not str or len(did) > 200:
         return False
     ok = _IDS.get(did)
     if ok is None:
