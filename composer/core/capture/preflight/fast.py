@@ -154,12 +154,14 @@ def _has_typed_text(values: dict[str, Any]) -> bool:
     may_trap is the cheap look that rules out most text; what it lets through (versions such
     as "1.2.3", ISO dates, ids that start with a digit) gets the exact rule, text_trap, so an
     ordinary event with such a value still takes the fast path."""
-    first_chars = _MAY_TRAP_FIRST
+    digitish, prefixes = _DIGITISH, _TRAP_PREFIXES
     for key, value in values.items():
-        # Inlined first look: most text starts with a letter no trap starts with.
+        # may_trap's first look, inlined: most text starts with neither a digit nor a month
+        # or a boolean, and costs a slice and a set lookup, not a call.
         if (
             value.__class__ is str
-            and value[:1] in first_chars
+            and value
+            and (value[0] in digitish or value[:3].lower() in prefixes)
             and may_trap(value)
             and text_trap(key, value) is not None
         ):
@@ -167,10 +169,7 @@ def _has_typed_text(values: dict[str, Any]) -> bool:
     return False
 
 
-# Every first character may_trap lets through: a digit, - or ., and (in either case) the first
-# letter of a month or of true/false. No other character lowers to one of those letters.
-_MAY_TRAP_FIRST = frozenset(
-    "-.0123456789"
-    + "".join({w[0] for w in (*MONTH_STARTS, "true", "false")})
-    + "".join({w[0].upper() for w in (*MONTH_STARTS, "true", "false")})
-)
+# What may_trap lets through starts with a digit, - or ., or its first three characters
+# lowered are a month's or begin true or false.
+_DIGITISH = frozenset("-.0123456789")
+_TRAP_PREFIXES = frozenset({*MONTH_STARTS, "tru", "fal"})
