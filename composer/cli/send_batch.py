@@ -146,11 +146,14 @@ def run_stream(
     undelivered = _Undelivered(failed_file)
     counted = [0]  # rows read
 
+    read_collector = PacedCollector()
+
     def pending() -> Iterator[BatchRow]:
         # Events without a uuid get one derived from the journal's seed and their position,
         # so a resumed run sends the very uuids the interrupted one did.
-        for rows in read(seed=run.seed):
+        for blocks, rows in enumerate(read(seed=run.seed), 1):
             counted[0] += len(rows)
+            read_collector.tick(blocks)  # a pass even when no request goes out (all held)
             for row in rows:
                 if before and state.outcome(row.uuid) is Outcome.ACKED:
                     continue
