@@ -10,6 +10,13 @@ to the sandbox), `predict` (persons predicted for a 10,000-row batch). Each runs
 window (offscreen); the reference is the heartbeat of the same window sitting idle.
 
 Run: QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_stalls.py [ingest import ...]
+     [--diagnose FILE]
+
+`--diagnose FILE` says what a stall was: 35 ms into any gap of the heartbeat, faulthandler
+writes every thread's stack to FILE (it runs from a C thread, so it catches a C call that
+holds the interpreter lock), then a "GAP" line with the gap's length; and every collection
+of the cyclic garbage collector over 5 ms is written with its generation and the code that
+set it off (gen2 passes on a worker were the import's last stalls).
 """
 
 from __future__ import annotations
@@ -45,7 +52,52 @@ with httpx.Client(timeout=120) as client:
 """
 
 
+class Diagnosis:
+    """Stacks at each late heartbeat and slow collections, written to one file."""
+
+    def __init__(self, path: str) -> None:
+        import faulthandler
+        import gc
+        import threading
+
+        self.out = open(path, "w", encoding="utf-8")  # noqa: SIM115 (open until the end)
+        self._faulthandler = faulthandler
+        self._threading = threading
+        self._started = 0.0
+        gc.callbacks.append(self._collected)
+
+    def beat(self, gap: float) -> None:
+        if gap > 0.035:
+            self.out.write(f"=== GAP {gap * 1000:.0f} ms (the stacks above are from it)\n")
+            self.out.flush()
+        self._faulthandler.cancel_dump_traceback_later()
+        self._faulthandler.dump_traceback_later(0.035, repeat=False, file=self.out)
+
+    def _collected(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        took = (time.perf_counter() - self._started) * 1000
+        if took > 5:
+            frames = [f for f in _stack() if "composer" in f]
+            self.out.write(
+                f"--- GC gen{info['generation']} {took:.0f} ms, collected {info['collected']},"
+                f" thread {self._threading.current_thread().name}: {' < '.join(frames[:4])}\n"
+            )
+            self.out.flush()
+
+
+def _stack() -> list[str]:
+    import traceback
+
+    return [
+        f"{f.filename.rsplit('/', 1)[-1]}:{f.name}" for f in reversed(traceback.extract_stack())
+    ]
+
+
 class Heartbeat:
+    diagnosis: Diagnosis | None = None  # --diagnose
+
     def __init__(self) -> None:
         from PySide6.QtCore import QTimer
 
@@ -58,6 +110,8 @@ class Heartbeat:
     def _tick(self) -> None:
         now = time.perf_counter()
         self.gaps.append(now - self._last)
+        if self.diagnosis is not None:
+            self.diagnosis.beat(now - self._last)
         self._last = now
 
     def start(self) -> None:
@@ -145,7 +199,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("operations", nargs="*", default=list(OPERATIONS))
     parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--diagnose", metavar="FILE", help="write what each stall was to FILE")
     args = parser.parse_args()
+    if args.diagnose:
+        Heartbeat.diagnosis = Diagnosis(args.diagnose)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["COMPOSER_SANDBOX_PORT"] = "0"
     print(f"{'operation':<10} {'longest stall':>14} {'stalls > 50 ms':>15} {'took':>8}")
