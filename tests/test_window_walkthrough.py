@@ -277,3 +277,62 @@ def test_the_masked_key_shows_whole_dots_and_the_form_never_scrolls_sideways(
     scroll = window.workspace.compose.form_scroll
     assert scroll.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff
     assert scroll.viewport().width() >= window.workspace.form.minimumSizeHint().width()
+
+
+def _clipped(window: MainWindow) -> list[str]:
+    """The visible check boxes and buttons narrower than their text needs (Qt cuts the text)."""
+    from PySide6.QtWidgets import QAbstractButton
+
+    cut = []
+    for button in window.findChildren(QAbstractButton):
+        if not button.isVisibleTo(window) or not button.text() or isinstance(button, QTabBar):
+            continue
+        if button.width() < button.sizeHint().width():
+            cut.append(f"{button.text()!r}: {button.width()} < {button.sizeHint().width()} px")
+    return cut
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (1280, 720)])
+def test_no_check_box_or_button_is_clipped_for_any_kind(
+    qtbot, window: MainWindow, size: tuple[int, int]
+) -> None:
+    """Checkbox texts, buttons and the alias row with its "Merge dangerously" box keep their
+    whole text at the sizes a laptop gives the window, whichever kind is composed."""
+    window.resize(*size)
+    combo = by_name(window, QComboBox, names.PAYLOAD_KIND)
+    for kind in ("Event", "Identify", "Alias", "Group identify"):
+        index = combo.findText(kind, Qt.MatchFlag.MatchStartsWith)
+        assert index >= 0
+        combo.setCurrentIndex(index)
+        qtbot.wait(30)
+        assert window.width() == size[0]
+        assert _clipped(window) == [], kind
+        if kind == "Alias":  # the alias row was among those measured
+            assert by_name(window, QCheckBox, names.MERGE_DANGEROUSLY).isVisibleTo(window)
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (1280, 720)])
+def test_the_inbox_has_room_for_event_names_and_findings(
+    qtbot, window: MainWindow, size: tuple[int, int]
+) -> None:
+    from composer.ui.sandbox.inbox import FINDINGS_MIN_PX, Column
+
+    window.resize(*size)
+    window.workspace.rooms.setCurrentWidget(window.workspace.inbox)
+    qtbot.wait(50)
+    table = by_name(window, QTableView, "Inbox")
+    header = table.horizontalHeader()
+    room = table.viewport().width()
+    # The findings column starts on screen with its room, without scrolling sideways.
+    assert header.sectionViewportPosition(Column.FINDINGS) + FINDINGS_MIN_PX <= room
+    names_width = table.fontMetrics().horizontalAdvance("$groupidentify") + 12
+    assert header.sectionSize(Column.EVENT) >= names_width
+
+
+def test_the_key_field_uses_posthogs_words(window: MainWindow) -> None:
+    key = by_name(window, QLineEdit, names.API_KEY)
+    labels = [
+        label for label in window.findChildren(QLabel) if label.buddy() is key and label.text()
+    ]
+    assert [label.text().replace("&", "").strip() for label in labels] == ["Project API key"]
+    assert key.accessibleDescription().startswith("The project API key, phc_")

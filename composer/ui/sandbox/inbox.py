@@ -54,6 +54,7 @@ BACKLOG_POLL_MS = 30
 BUSY_BACKLOG_POLL_MS = 200
 REQUESTS_PER_POLL = 200
 EVENTS_PER_POLL = 2000
+FINDINGS_MIN_PX = 150  # room for "1 warning · 3 plan errors" to read, elided at worst
 
 
 class Column(IntEnum):
@@ -295,10 +296,12 @@ class InboxPane(QWidget):
         width = self.table.fontMetrics().horizontalAdvance("00:00:00") + 24
         header.resizeSection(Column.TIME, width)
         header.setSectionResizeMode(Column.EVENT, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(Column.EVENT, 180)
-        header.resizeSection(Column.DISTINCT_ID, 150)
-        header.resizeSection(Column.SOURCE, 130)
-        header.resizeSection(Column.FINDINGS, 260)
+        # Narrow enough that the findings are still read at 1024 px wide, where the list has
+        # about 610 px; the person column after them takes what is left.
+        header.resizeSection(Column.EVENT, 150)
+        header.resizeSection(Column.DISTINCT_ID, 125)
+        header.resizeSection(Column.SOURCE, 90)
+        header.resizeSection(Column.FINDINGS, FINDINGS_MIN_PX)
         header.setStretchLastSection(True)
         self.where = QLabel("The sandbox is starting…", self)
         self.where.setWordWrap(True)
