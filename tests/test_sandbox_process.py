@@ -63,7 +63,7 @@ def test_two_stores_opening_one_new_inbox_at_once_both_open(tmp_path: Path) -> N
         "    time.sleep(0.001)\n"
         "SandboxStore(sys.argv[1]).close()\n"
     )
-    for round_ in range(6):
+    for round_ in range(10):
         for old in tmp_path.iterdir():
             old.unlink()
         path, go = tmp_path / f"inbox-{round_}.db", tmp_path / f"go-{round_}"

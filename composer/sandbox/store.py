@@ -254,9 +254,13 @@ class SandboxStore:
         if self.path != ":memory:":
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
-        # One transaction: another sandbox opening the file meanwhile sees no table or all
-        # of them, never a half-made inbox it would take for damage and move aside.
-        conn.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\nCOMMIT;")
+        # One transaction, the write lock taken first: another sandbox opening the file
+        # meanwhile waits, then finds every table, column and the schema version made, never
+        # a half-made inbox it would take for damage or fill in a second time.
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in _SCHEMA.split(";"):  # no statement of it holds a ";" of its own
+            if statement.strip():
+                conn.execute(statement)
         columns = {r[1] for r in conn.execute("PRAGMA table_info(requests)")}
         if "offered" not in columns:  # an inbox from before the local API counted refusals
             conn.execute("ALTER TABLE requests ADD COLUMN offered INTEGER NOT NULL DEFAULT 0")
