@@ -292,6 +292,16 @@ def _clipped(window: MainWindow) -> list[str]:
     return cut
 
 
+def _widest(window: MainWindow) -> str:
+    """The visible widgets that ask for the most width: what made a window wider than asked."""
+    found = [
+        (w.minimumSizeHint().width(), type(w).__name__, w.objectName() or w.accessibleName())
+        for w in window.findChildren(QWidget)
+        if w.isVisibleTo(window) and w.minimumSizeHint().width() > 250
+    ]
+    return "; ".join(f"{w} {cls} {name}" for w, cls, name in sorted(found, reverse=True))
+
+
 @pytest.mark.parametrize("size", [(1024, 700), (1280, 720)])
 def test_no_check_box_or_button_is_clipped_for_any_kind(
     qtbot, window: MainWindow, size: tuple[int, int]
@@ -300,12 +310,19 @@ def test_no_check_box_or_button_is_clipped_for_any_kind(
     whole text at the sizes a laptop gives the window, whichever kind is composed."""
     window.resize(*size)
     combo = by_name(window, QComboBox, names.PAYLOAD_KIND)
-    for kind in ("Event", "Identify", "Alias", "Group identify"):
+    kinds = ("Event", "Identify", "Alias", "Group identify", "Set person properties (", "Set pe")
+    for kind in kinds:
         index = combo.findText(kind, Qt.MatchFlag.MatchStartsWith)
         assert index >= 0
         combo.setCurrentIndex(index)
         qtbot.wait(30)
-        assert window.width() == size[0]
+        # What the form, body and response columns need, not only what the window has yet:
+        # Qt widens the window to that once its layout settles (the Alias row asked for
+        # 1,074 px there, so the window became 1,078 px wide; seen only under load).
+        columns = window.workspace.splitter
+        needed = columns.minimumSizeHint().width()
+        assert needed <= columns.width(), f"{kind}: {_widest(window)}"
+        assert window.width() == size[0], f"{kind}: {_widest(window)}"
         assert _clipped(window) == [], kind
         if kind == "Alias":  # the alias row was among those measured
             assert by_name(window, QCheckBox, names.MERGE_DANGEROUSLY).isVisibleTo(window)

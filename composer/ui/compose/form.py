@@ -100,6 +100,13 @@ class ComposeForm(QWidget):
         self.kind.setObjectName("payload_kind_combo")
         for label, kind in KIND_CHOICES:
             self.kind.addItem(label, kind.value)
+        # Sized by its shorter choices, not by "Set person properties once ($set_once)": with
+        # "Merge dangerously" beside it (Alias), that label made the form, and so the window,
+        # 1,078 px at the least, wider than a 1024 px screen.
+        self.kind.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.kind.setMinimumContentsLength(len("Group identify"))
         self.merge = QCheckBox("Merge dangerously", self)
         self.merge.setAccessibleName(names.MERGE_DANGEROUSLY)
         self.merge.setToolTip(MERGE_WARNING)
