@@ -50,11 +50,7 @@ def _streamed(path: Path) -> tuple[list[dict[str, object]], list[Problem]]:
     layout = csv_layout(path, cr_only=scanned.cr_only)
     assert not isinstance(layout, Problem)
     problems: list[Problem] = []
-    events = [
-        row.event
-        for rows in csv_rows(path, layout, problems.append, SEED, cr_only=scanned.cr_only)
-        for row in rows
-    ]
+    events = [row.event for rows in csv_rows(path, layout, problems.append, SEED) for row in rows]
     return events, problems
 
 

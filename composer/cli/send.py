@@ -131,6 +131,7 @@ def run_batch(args: argparse.Namespace, host: Host, target: Target | None) -> Ex
     from composer.core.templates.variables import Resolver
     from composer.services.batch_files import read_batch_file
     from composer.services.batch_sender import BatchSender, Progress
+    from composer.services.batch_stream import streams
     from composer.services.failed_file import FailedFile
     from composer.services.journal import JournalError, input_identity
     from composer.services.transport import NO_RETRIES, RetryPolicy, Timeouts, Transport
@@ -138,9 +139,7 @@ def run_batch(args: argparse.Namespace, host: Host, target: Target | None) -> Ex
     key = os.environ.get(KEY_ENV) or (target.key if target else None)
     if not key:
         raise CliError(f"no project key for a batch: set {KEY_ENV} or use --profile NAME.")
-    # Read as sent, in bounded memory: JSON Lines, and a file named .csv (another name is
-    # told apart by its first bytes, which the whole-file reader does).
-    if format_for(args.file) is Format.JSONL or args.file.lower().endswith(".csv"):
+    if streams(args.file):  # read as it is sent, in bounded memory
         from composer.cli.send_batch import run_stream
 
         streamed = run_stream(args, host, key, target, confirm_production)

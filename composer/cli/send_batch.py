@@ -15,7 +15,6 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +25,12 @@ from composer.cli.collector import PacedCollector, paced
 from composer.cli.errors import CliError, ExitStatus
 from composer.cli.progress import ProgressLine
 from composer.cli.resume import open_send_run
-from composer.core.batch.formats import SAVE_AS_UTF8, Format, Problem, format_for
+from composer.core.batch.formats import Format, Problem, format_for
 from composer.core.batch.journal import Outcome
 from composer.core.batch.rows import BatchRow, RowStatus
 from composer.core.capture.hosts import Host
-from composer.services.batch_stream import Scanned, csv_layout, csv_rows, jsonl_rows, scan
+from composer.services.batch_stream import open_stream
 
-KEY_ENV = "POSTHOG_PROJECT_API_KEY"
 PROBLEMS_SHOWN = 20
 FAILURES_LISTED = 1000  # in --format json
 FAILURES_SHOWN = 10
@@ -73,20 +71,6 @@ class _Undelivered:
             self.listed.append((row.uuid, row.status, row.status_text, row.name))
 
 
-def _reader(
-    args: argparse.Namespace, scanned: Scanned, problems: _Problems
-) -> Callable[..., Iterator[list[BatchRow]]]:
-    """A UTF-8 CSV file's rows, split and mapped as the whole-file reader would."""
-    layout = csv_layout(args.file, args.delimiter, cr_only=scanned.cr_only)
-    if isinstance(layout, Problem):
-        raise CliError(f"{args.file}: {layout}. {layout.fix}")
-
-    def read(seed: bytes | None = None, wire: bool = True) -> Iterator[list[BatchRow]]:
-        return csv_rows(args.file, layout, problems, seed, cr_only=scanned.cr_only)
-
-    return read
-
-
 def run_stream(
     args: argparse.Namespace,
     host: Host,
@@ -108,23 +92,21 @@ def run_stream(
             f"--failed-file {failed_path}: the failed file is written as chunks fail, one event"
             " a line, so it must be JSON Lines; name it .jsonl."
         )
-    is_csv = format_for(args.file) is Format.CSV
     try:
-        scanned = scan(args.file, utf8=is_csv)
+        stream = open_stream(args.file, args.delimiter)
     except OSError as exc:
         raise CliError(f"{args.file}: cannot read it ({exc.strerror or exc}).") from None
-    if is_csv and (scanned.encoding is not None or not scanned.utf8):
+    if stream is None:
         return None
-    if scanned.encoding is not None:
-        raise CliError(f"{args.file}: {scanned.encoding}. {SAVE_AS_UTF8}")
+    if isinstance(stream, Problem):
+        raise CliError(f"{args.file}: {stream}. {stream.fix}")
     problems = _Problems(args.file)
-    read = _reader(args, scanned, problems) if is_csv else partial(jsonl_rows, args.file, problems)
-    lines = scanned.lines - 1 if is_csv else scanned.lines  # a CSV file's header is no event
+    lines = stream.events
     if lines <= 0:
         raise CliError(f"{args.file} holds no event to send.", ExitStatus.FAILED)
     url = host.endpoint_url("/batch/")
     if args.dry_run:
-        events = sum(len(rows) for rows in read(wire=False))
+        events = sum(len(rows) for rows in stream.rows(problems, wire=False))
         problems.finish()
         if not events:
             raise CliError(f"{args.file} holds no event to send.", ExitStatus.FAILED)
@@ -132,7 +114,7 @@ def run_stream(
         return ExitStatus.OK
     if target is not None and target.production:  # type: ignore[attr-defined]
         confirm_production(target, lines, host.url, args.yes)
-    identity = scanned.identity
+    identity = stream.scanned.identity
     run = open_send_run(args.file, identity, url, key, lines, restart=args.restart, err=sys.stderr)
     state = run.state
     before = state.count(Outcome.ACKED) if run.resumed else 0
@@ -146,25 +128,23 @@ def run_stream(
     undelivered = _Undelivered(failed_file)
     counted = [0]  # rows read
 
-    read_collector = PacedCollector()
+    collector = PacedCollector()
 
     def pending() -> Iterator[BatchRow]:
         # Events without a uuid get one derived from the journal's seed and their position,
         # so a resumed run sends the very uuids the interrupted one did.
-        for blocks, rows in enumerate(read(seed=run.seed), 1):
+        for blocks, rows in enumerate(stream.rows(problems, run.seed), 1):
             counted[0] += len(rows)
-            read_collector.tick(blocks)  # a pass even when no request goes out (all held)
+            collector.tick(blocks)  # paced by blocks read: held rows make no request
             for row in rows:
                 if before and state.outcome(row.uuid) is Outcome.ACKED:
                     continue
                 yield row
 
     bar = ProgressLine(sys.stderr)
-    collector = PacedCollector()
 
     def report(progress: Progress) -> None:
         bar.show(progress.done + progress.held, max(lines - before, 1), progress.rate)
-        collector.tick(progress.requests)
 
     retry = NO_RETRIES if args.retries == 0 else RetryPolicy(max_retries=args.retries)
     try:

@@ -148,8 +148,9 @@ def _check_rows_file(
     from composer.core.findings import Finding, Severity, Stage
     from composer.core.templates.variables import Resolver
     from composer.services.batch_files import read_batch_file
+    from composer.services.batch_stream import streams
 
-    if path.lower().endswith((".jsonl", ".ndjson", ".csv")):  # a block at a time, bounded
+    if streams(path):  # a block at a time, in bounded memory
         from composer.cli.validate_stream import check_stream
 
         streamed = check_stream(path, templates.variables(args), plan, key, args.delimiter)

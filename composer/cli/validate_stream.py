@@ -17,7 +17,7 @@ from typing import Any
 
 from composer.cli.collector import PacedCollector, paced
 from composer.cli.progress import ProgressLine
-from composer.core.batch.formats import SAVE_AS_UTF8, Problem
+from composer.core.batch.formats import Problem
 from composer.core.batch.rows import RowChecker
 from composer.core.capture.parse import BodyShape
 from composer.core.capture.preflight import CheckResult
@@ -25,7 +25,7 @@ from composer.core.capture.preflight.collector import Collector
 from composer.core.capture.preflight.tokens import check_token_value
 from composer.core.findings import Finding, Severity, Stage
 from composer.core.templates.variables import Resolver
-from composer.services.batch_stream import csv_layout, csv_rows, jsonl_rows, scan
+from composer.services.batch_stream import open_stream
 
 REMEMBER_UUIDS = 1_000_000
 FINDINGS_KEPT = 20_000
@@ -69,18 +69,14 @@ def check_stream(
 ) -> tuple[str, CheckResult] | tuple[str, str] | None:
     """The check of a JSON Lines or CSV file: (path, result), or (message, fix) when the file
     cannot be read at all; None for a CSV file that is not UTF-8 (the whole-file reader's)."""
-    is_csv = path.lower().endswith(".csv")
     try:
-        scanned = scan(path, digest=False, utf8=is_csv)
+        stream = open_stream(path, delimiter, digest=False)
     except OSError as exc:
         return f"{exc.strerror or exc}.", "Check the path and the file's permissions."
-    if is_csv and (scanned.encoding is not None or not scanned.utf8):
+    if stream is None:
         return None
-    if scanned.encoding is not None:
-        return scanned.encoding, SAVE_AS_UTF8
-    layout = csv_layout(path, delimiter, cr_only=scanned.cr_only) if is_csv else None
-    if isinstance(layout, Problem):
-        return str(layout), layout.fix
+    if isinstance(stream, Problem):
+        return str(stream), stream.fix
     checker = RowChecker(resolver=Resolver(variables), plan=plan, remember=REMEMBER_UUIDS)
     findings: list[Finding] = []
     if key is not None:
@@ -108,23 +104,16 @@ def check_stream(
     bar = ProgressLine(sys.stderr)
     collector = PacedCollector()
     index = 0
-    blocks = 0
     try:
         with paced():
-            blocks_of = (
-                jsonl_rows(path, unreadable, wire=False)
-                if layout is None
-                else csv_rows(path, layout, unreadable, cr_only=scanned.cr_only)
-            )
-            for block in blocks_of:
+            for blocks, block in enumerate(stream.rows(unreadable, wire=False), 1):
                 for row in block:
                     checker.check(row)
                     for finding in row.findings or ():
                         where = f"[{index}].{finding.path}" if finding.path else f"[{index}]"
                         rows.add(replace(finding, path=where, event_index=index))
                     index += 1
-                bar.show(index, scanned.lines - (layout is not None))
-                blocks += 1
+                bar.show(index, stream.events)
                 collector.tick(blocks)
     finally:
         bar.finish()

@@ -15,12 +15,15 @@ import codecs
 import hashlib
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from composer.core.batch.csv_text import sniff_delimiter
+from composer.core.batch.csv_text import SNIFF_BYTES, sniff_delimiter
 from composer.core.batch.formats import (
+    SAVE_AS_UTF8,
     ColumnMap,
+    Format,
     Problem,
     Record,
     auto_mapping,
@@ -28,6 +31,7 @@ from composer.core.batch.formats import (
     csv_header,
     csv_lines_records,
     encoding_problem,
+    format_for,
 )
 from composer.core.batch.journal import InputIdentity, assign_derived_uuids
 from composer.core.batch.rows import BatchRow
@@ -118,6 +122,12 @@ def jsonl_rows(
             yield rows
 
 
+def streams(name: str) -> bool:
+    """Whether `send` and `validate` read the file named `name` as they go: JSON Lines, and a
+    file named .csv (another name is told apart by its first bytes, read whole)."""
+    return format_for(name) is Format.JSONL or name.lower().endswith(".csv")
+
+
 @dataclass(frozen=True)
 class CsvLayout:
     """How a CSV file is split and mapped: what the whole-file reader would use."""
@@ -125,6 +135,24 @@ class CsvLayout:
     delimiter: str
     header: list[str]
     mapping: list[ColumnMap]
+    cr_only: bool = False  # scan's, for the whole file: split by CR, not LF
+
+
+@contextmanager
+def _csv_file(
+    path: str | Path, delimiter: str | None, cr_only: bool
+) -> Iterator[tuple[str, list[str] | Problem, Iterator[Record]]]:
+    """The separator (sniffed from the first lines unless given), the header (or the fatal
+    problem that it cannot be read) and the records after it, read as they are taken. Lines
+    are split as the whole-file reader splits its text: by LF, so a CR alone inside an
+    unquoted field stays an error of its line, or by CR in a file of CR-ended lines."""
+    with open(path, encoding="utf-8-sig", newline="" if cr_only else "\n") as handle:
+        if delimiter is None:
+            # One more character than is sniffed, so the sample knows it was cut.
+            delimiter = sniff_delimiter(handle.read(SNIFF_BYTES + 1))
+            handle.seek(0)
+        records = csv_lines_records(handle, delimiter)
+        yield delimiter, csv_header(records), records
 
 
 def csv_layout(
@@ -134,16 +162,7 @@ def csv_layout(
     cannot be read, decided as the whole-file reader (services/batch_files.py) decides them:
     the separator from the first lines, the mapping from the first 1,000 rows that can be
     read (however long they are). The file is UTF-8; `cr_only` is scan's, for all of it."""
-    from composer.services.batch_files import PREVIEW_BYTES
-
-    if delimiter is None:
-        with Path(path).open("rb") as handle:
-            data = handle.read(PREVIEW_BYTES)
-        # The separator is sniffed from far fewer than these bytes (csv_text.SNIFF_BYTES).
-        delimiter = sniff_delimiter(data.decode("utf-8-sig", "replace"))
-    with open(path, encoding="utf-8-sig", newline="" if cr_only else "\n") as handle:
-        records = csv_lines_records(handle, delimiter)
-        header = csv_header(records)
+    with _csv_file(path, delimiter, cr_only) as (separator, header, records):
         if isinstance(header, Problem):
             return header
         sample: list[list[str]] = []
@@ -152,7 +171,7 @@ def csv_layout(
                 break
             if isinstance(row, list):
                 sample.append(row)
-    return CsvLayout(delimiter, header, auto_mapping(header, sample))
+    return CsvLayout(separator, header, auto_mapping(header, sample), cr_only)
 
 
 def csv_rows(
@@ -160,17 +179,11 @@ def csv_rows(
     layout: CsvLayout,
     on_problem: Callable[[Problem], None],
     seed: bytes | None = None,
-    *,
-    cr_only: bool = False,
 ) -> Iterator[list[BatchRow]]:
     """The rows of a UTF-8 CSV file, a block of records at a time: the rows and problems of
     the whole-file reader (formats.csv_events), with uuids derived from `seed` by position."""
     index = 0
-    # newline "\n" as the whole-file reader splits its text: a CR alone inside an unquoted
-    # field stays an error of its line; a file of CR-ended lines is split by CR.
-    with open(path, encoding="utf-8-sig", newline="" if cr_only else "\n") as handle:
-        records = csv_lines_records(handle, layout.delimiter)
-        header = csv_header(records)
+    with _csv_file(path, layout.delimiter, layout.cr_only) as (_delimiter, header, records):
         if isinstance(header, Problem):
             on_problem(header)
             return
@@ -204,3 +217,42 @@ def _csv_block(
     if seed is not None:
         assign_derived_uuids(read.rows, seed, index)
     return read.rows
+
+
+@dataclass(frozen=True)
+class StreamedFile:
+    """A JSON Lines or UTF-8 CSV file, scanned, to be read a block at a time."""
+
+    path: str
+    scanned: Scanned
+    layout: CsvLayout | None  # None: JSON Lines
+
+    @property
+    def events(self) -> int:
+        """About how many events it holds (a CSV file's header is none)."""
+        return self.scanned.lines - (self.layout is not None)
+
+    def rows(
+        self, on_problem: Callable[[Problem], None], seed: bytes | None = None, wire: bool = True
+    ) -> Iterator[list[BatchRow]]:
+        if self.layout is None:
+            return jsonl_rows(self.path, on_problem, seed, wire)
+        return csv_rows(self.path, self.layout, on_problem, seed)  # CSV rows always have wire
+
+
+def open_stream(
+    path: str, delimiter: str | None = None, *, digest: bool = True
+) -> StreamedFile | Problem | None:
+    """The file `streams` says is read as it goes, scanned (OSError if unreadable); a Problem
+    when it cannot be read at all (not UTF-8, a CSV header that cannot be read); None for a
+    CSV file that is not UTF-8 all through, which the whole-file reader reads as Windows-1252."""
+    is_csv = path.lower().endswith(".csv")
+    scanned = scan(path, digest=digest, utf8=is_csv)
+    if is_csv and (scanned.encoding is not None or not scanned.utf8):
+        return None
+    if scanned.encoding is not None:
+        return Problem(0, scanned.encoding, SAVE_AS_UTF8, fatal=True)
+    layout = csv_layout(path, delimiter, cr_only=scanned.cr_only) if is_csv else None
+    if isinstance(layout, Problem):
+        return layout
+    return StreamedFile(path, scanned, layout)

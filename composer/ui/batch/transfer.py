@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from composer.core.batch.formats import ColumnMap, Format, Imported, format_for
 from composer.core.batch.rows import BatchRow
+from composer.services.batch_stream import streams
 from composer.ui import dialogs, heap
 from composer.ui.batch import streaming
 from composer.ui.batch.csv_mapping import CsvMappingDialog
@@ -91,11 +92,9 @@ class BatchTransfer(QObject):
         (and tells when the file is not UTF-8), unless `mapping` is given."""
         if self._busy():
             return
-        # JSON Lines, and a file named .csv: what `event-composer send` reads as it sends.
-        is_csv = path.lower().endswith(".csv")
-        size = _size(path) if format_for(path) is Format.JSONL or is_csv else 0
+        size = _size(path) if streams(path) else 0  # what `send` reads as it sends
         if size > streaming.STREAM_OFFER_BYTES:
-            mapped = " with the automatic column mapping" if is_csv else ""
+            mapped = " with the automatic column mapping" if format_for(path) is Format.CSV else ""
             answer = dialogs.choose(
                 self._window,
                 "A file too big for the table",
