@@ -222,24 +222,30 @@ def test_retry_after_accepts_seconds_and_dates() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
 
 
+@pytest.fixture
+def made(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The `verify` of every httpx client the transport makes, in order."""
+    from composer.services import transport as module
+
+    verifies: list[object] = []
+    real = module.httpx.Client
+
+    def client(**kwargs: object) -> object:
+        verifies.append(kwargs["verify"])
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module.httpx, "Client", client)
+    return verifies
+
+
 def test_a_plain_http_target_skips_the_ca_bundle_but_never_trusts_blindly(
-    fault_server: FaultServer, monkeypatch: pytest.MonkeyPatch
+    fault_server: FaultServer, made: list[object]
 ) -> None:
     """The CA bundle (26 ms of a CLI start) is loaded only for an HTTPS target. The client of
     a plain-HTTP one gets a context with no CA at all: certificates still required, so a TLS
     handshake through it could only fail, never pass unchecked."""
     import ssl
 
-    from composer.services import transport as module
-
-    made: list[object] = []
-    real = module.httpx.Client
-
-    def client(**kwargs: object) -> object:
-        made.append(kwargs["verify"])
-        return real(**kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(module.httpx, "Client", client)
     with Transport(retry=NO_RETRIES) as transport:
         for _ in range(2):
             assert transport.send(f"{fault_server.url}/batch/", _body()).ok
@@ -267,20 +273,10 @@ def test_a_closed_transport_sends_nothing_more(fault_server: FaultServer) -> Non
 
 
 def test_prepare_makes_both_clients_ahead_of_the_first_send(
-    fault_server: FaultServer, monkeypatch: pytest.MonkeyPatch
+    fault_server: FaultServer, made: list[object]
 ) -> None:
     """The window prepares its transport on a worker at start: the first HTTPS send then
     loads no CA bundle (it holds the interpreter lock) while the window paints."""
-    from composer.services import transport as module
-
-    made: list[object] = []
-    real = module.httpx.Client
-
-    def client(**kwargs: object) -> object:
-        made.append(kwargs["verify"])
-        return real(**kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(module.httpx, "Client", client)
     with Transport(retry=NO_RETRIES) as transport:
         transport.prepare()
         assert len(made) == 2

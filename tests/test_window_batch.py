@@ -419,6 +419,22 @@ def test_imported_rows_reach_the_table_already_checked(
     assert "1 held back from Send batch" in batch.status.text()
 
 
+def offer_streaming(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Files over 1,000 bytes are offered streaming, and the offer is taken; the questions
+    asked are returned as they come."""
+    from composer.ui.batch import streaming, transfer
+
+    monkeypatch.setattr(streaming, "STREAM_OFFER_BYTES", 1000)
+    asked: list[str] = []
+
+    def answer(_parent, _title, text, options):  # type: ignore[no-untyped-def]
+        asked.append(text)
+        return transfer.SEND_STREAMING
+
+    monkeypatch.setattr(dialogs, "choose", answer)
+    return asked
+
+
 def test_a_file_too_big_for_the_table_is_offered_and_sent_streaming(
     qtbot,
     window: MainWindow,
@@ -429,19 +445,11 @@ def test_a_file_too_big_for_the_table_is_offered_and_sent_streaming(
     """Bigger than the table should hold, a JSON Lines file is sent by `event-composer send`
     in a process of its own, in bounded memory, with its progress and summary in the batch
     bar; the table stays as it was. Cancel stops the process, and sending again resumes."""
-    from composer.ui.batch import streaming, transfer
 
     to_server(window, fault_server)
     batch = window.workspace.batch
     path = jsonl(tmp_path / "big.jsonl", 3000, bad=(5,))
-    monkeypatch.setattr(streaming, "STREAM_OFFER_BYTES", 1000)
-    asked: list[str] = []
-
-    def answer(_parent, _title, text, options):  # type: ignore[no-untyped-def]
-        asked.append(text)
-        return transfer.SEND_STREAMING
-
-    monkeypatch.setattr(dialogs, "choose", answer)
+    asked = offer_streaming(monkeypatch)
     batch.import_file(str(path))
     assert asked
     assert "big.jsonl" in asked[0]
@@ -465,21 +473,13 @@ def test_a_csv_file_too_big_for_the_table_is_offered_streaming(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from composer.ui.batch import streaming, transfer
 
     to_server(window, fault_server)
     batch = window.workspace.batch
     path = tmp_path / "big.csv"
     rows = "".join(f"visit,user-{i},Köln\n" for i in range(2000))
     path.write_text("Event Name,User,properties.city\n" + rows, encoding="utf-8")
-    monkeypatch.setattr(streaming, "STREAM_OFFER_BYTES", 1000)
-    asked: list[str] = []
-
-    def answer(_parent, _title, text, options):  # type: ignore[no-untyped-def]
-        asked.append(text)
-        return transfer.SEND_STREAMING
-
-    monkeypatch.setattr(dialogs, "choose", answer)
+    asked = offer_streaming(monkeypatch)
     fault_server.record_uuids = True
     batch.import_file(str(path))
     assert asked

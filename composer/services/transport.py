@@ -309,10 +309,9 @@ class Transport:
         self._lock = threading.Lock()
         self._closed = False
 
-    def _client_for(self, url: str) -> httpx.Client:
+    def _client(self, secure: bool) -> httpx.Client:
         if self._given is not None:
             return self._given
-        secure = url[:8].lower() == "https://"
         client = self._clients.get(secure)
         if client is None:
             with self._lock:
@@ -326,8 +325,8 @@ class Transport:
     def prepare(self) -> None:
         """Make both clients now (the window, on a worker at start): loading the CA bundle
         holds the interpreter lock, which the first HTTPS send must not take from the GUI."""
-        for url in ("http://", "https://"):
-            self._client_for(url)
+        for secure in (False, True):
+            self._client(secure)
 
     def _make_client(self, secure: bool) -> httpx.Client:
         # Loading the CA bundle is 26 ms of every CLI start, and a plain-HTTP target (the
@@ -420,7 +419,7 @@ class Transport:
         record: ResponseRecord,
         secrets: Sequence[str],
     ) -> Attempt:
-        client = self._client_for(url)
+        client = self._client(url[:8].lower() == "https://")
         request = client.build_request("POST", url, content=payload, headers=headers)
         record.request_headers = list(request.headers.multi_items())
         t0 = time.monotonic()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
@@ -81,21 +81,20 @@ def _paused(freeze: bool) -> Iterator[None]:
 
 def bulk_work(work: Callable[P, T]) -> Callable[P, T]:
     """`work` (run on a worker) makes long-lived objects in bulk: see bulk()."""
-
-    @wraps(work)
-    def run(*args: P.args, **kwargs: P.kwargs) -> T:
-        with bulk():
-            return work(*args, **kwargs)
-
-    return run
+    return _within(bulk, work)
 
 
 def quiet_work(work: Callable[P, T]) -> Callable[P, T]:
     """`work` (run on a worker) makes many short-lived objects: see quiet()."""
+    return _within(quiet, work)
 
+
+def _within(
+    pause: Callable[[], AbstractContextManager[None]], work: Callable[P, T]
+) -> Callable[P, T]:
     @wraps(work)
     def run(*args: P.args, **kwargs: P.kwargs) -> T:
-        with quiet():
+        with pause():
             return work(*args, **kwargs)
 
     return run

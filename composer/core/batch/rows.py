@@ -107,8 +107,9 @@ class BatchRow:
 
     def set_findings(self, findings: tuple[Finding, ...] | None) -> None:
         self.findings = findings
-        self.blocked = findings is not None and any(
-            f.severity is Severity.ERROR and not is_plan_finding(f) for f in findings
+        # Most verdicts are clean: no generator made for them (a check per row of a send).
+        self.blocked = bool(findings) and any(
+            f.severity is Severity.ERROR and not is_plan_finding(f) for f in findings or ()
         )
 
     @property
@@ -250,11 +251,7 @@ class RowChecker:
             duplicate = self._duplicate(event.get("uuid"), position)
             if duplicate is not None:
                 findings.append(duplicate)
-        if findings:
-            row.set_findings(tuple(findings))
-        else:  # the usual verdict, set as set_findings would
-            row.findings = ()
-            row.blocked = False
+        row.set_findings(tuple(findings))
         row.checked_plan = self._plan
         return row
 

@@ -19,12 +19,12 @@ import orjson
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
 from composer.core.batch.rows import DEFAULT_CHUNK_EVENTS
+from composer.core.snippets import KEY_ENV  # the key reaches the command so, not on its line
 from composer.ui.batch.sending import BatchTarget
 
 # Bigger than this, a JSON Lines file is offered streaming instead of into the table: the table
 # holds every event in memory (about 2 KB each), a streaming send a few chunks.
 STREAM_OFFER_BYTES = 256 * 1024 * 1024
-KEY_ENV = "POSTHOG_PROJECT_API_KEY"  # how the key reaches the command: not on its command line
 # The command's progress line, written every two seconds when its stderr is not a terminal.
 _PROGRESS = re.compile(r"\] ([\d,]+)/~([\d,]+) ([\d,]+) ev/s(?: ETA ([\d,]+)s)?")
 
