@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -214,3 +215,51 @@ def test_the_remembered_verdicts_stay_bounded_and_exact() -> None:
         assert not is_plain({"event": "signed_up", "distinct_id": "null"}, 60, limit)
         assert not is_plain({"event": " padded", "distinct_id": "user-1"}, 60, limit)
         assert not is_plain({"event": "signed_up", "distinct_id": 7}, 60, limit)
+    # Typed text is judged once per key and text (fast._TYPED), in bounded memory too, and
+    # the same text under a key that names a thing keeps its own verdict.
+    for i in range(fast._REMEMBERED + 10):
+        props = {"sku": f"{i}"}
+        assert is_plain({"event": "e", "distinct_id": "u", "properties": props}, 60, limit)
+    assert len(fast._TYPED) <= fast._REMEMBERED
+    for _ in range(2):
+        price = {"event": "e", "distinct_id": "u", "properties": {"price": "19.99"}}
+        assert not is_plain(price, 60, limit)
+        sku = {"event": "e", "distinct_id": "u", "properties": {"sku": "19.99"}}
+        assert is_plain(sku, 60, limit)
+
+
+@pytest.mark.parametrize("text", ["TRUE", "True", "tRuE", "FALSE", "May 1, 2024", "MAY 1, 2024"])
+def test_the_first_look_knows_every_case_of_a_trap(text: str) -> None:
+    """The first look lists the prefixes of booleans and months in every case instead of
+    lowering the text: each of these must still reach the exact rule."""
+    ev = {"event": "e", "distinct_id": "u", "properties": {"flag": text}}
+    out = Collector(NOW)
+    check_event(ev, "", 0, BodyShape.BATCH, False, out, 80)
+    assert out.findings, text
+    assert not is_plain(ev, 80, future_limit(NOW))
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2024-05-01T12:00:00Z",
+        "2024-05-01T12:00:00.123Z",
+        "2024-05-01T12:00:00.123456+00:00",
+        "2024-05-01T11:59:59.999999999Z",
+    ],
+)
+def test_utc_timestamps_take_the_fast_path(stamp: str) -> None:
+    assert is_plain({"event": "e", "distinct_id": "u", "timestamp": stamp}, 80, future_limit(NOW))
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2024-05-01T12:00:00",
+        "2024-05-01T12:00:00.Z",
+        "2024-05-01T12:00:00.１Z",
+        "2024-02-30T12:00:00Z",
+    ],
+)
+def test_other_timestamps_take_the_full_path(stamp: str) -> None:
+    assert not is_plain({"event": "e", "distinct_id": "u", "timestamp": stamp}, 80, NOW.isoformat())

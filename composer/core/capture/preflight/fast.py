@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from itertools import product
 from typing import Any
 
 from composer.core.capture.identifiers import ILLEGAL_LOWER
@@ -25,6 +26,11 @@ _WATCHED_PROPS = frozenset(
     {"$cookieless_mode", "$process_person_profile", "$unset", "$heatmap_data"}
 )
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+# A stricter shape than the full rules ask (a fraction of digits only): what it refuses takes
+# the full path, so the fast path stays exact.
+_STAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|\+00:00)\Z"
+).match
 # A distinct_id whose lower-case form PostHog never merges, or that starts or ends with a quote
 # or white space, takes the full path.
 _ILLEGAL_LOWER = ILLEGAL_LOWER
@@ -37,8 +43,11 @@ def future_limit(now: datetime) -> str:
     return (now.astimezone(UTC) + FUTURE_LIMIT).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def is_plain(ev: Any, size: int, limit: str) -> bool:
-    """True only when the full per-event rules would report nothing for `ev`."""
+def is_plain(ev: Any, size: int, limit: str, canonical_uuid: bool = False) -> bool:
+    """True only when the full per-event rules would report nothing for `ev`.
+
+    `canonical_uuid`: the caller has matched the event's uuid against the canonical form
+    already (the streaming readers do, to decide what to derive), so it is not matched again."""
     if type(ev) is not dict or not ev.keys() <= _PLAIN_KEYS or size > WARN_BYTES:
         return False
     name = ev.get("event")
@@ -91,23 +100,16 @@ def is_plain(ev: Any, size: int, limit: str) -> bool:
     stamp = ev.get("timestamp")
     if stamp is not None:
         # RFC 3339 in UTC with seconds: the only form the full rules have nothing to say about.
-        if (
-            type(stamp) is not str
-            or len(stamp) < 20
-            or stamp[10] != "T"
-            or stamp[4] != "-"
-            or stamp[7] != "-"
-            or stamp[13] != ":"
-            or stamp[16] != ":"
-            or stamp[19] not in ".Z+"
-            or not (stamp[-1] == "Z" or stamp[-6:] == "+00:00")
-            or stamp[:19] > limit
-        ):
+        # One match (not ten comparisons of characters) for the shape; fromisoformat for real
+        # dates and times (no February 30, no hour 25).
+        if type(stamp) is not str or _STAMP(stamp) is None or stamp[:19] > limit:
             return False
         try:
-            datetime.fromisoformat(stamp)  # digits, real dates (no February 30), 6-digit fraction
+            datetime.fromisoformat(stamp)
         except ValueError:
             return False
+    if canonical_uuid:
+        return True
     uid = ev.get("uuid")
     return uid is None or (type(uid) is str and _UUID.match(uid) is not None)
 
@@ -117,7 +119,7 @@ _IDS: dict[str, bool] = {}
 _REMEMBERED = 65_536
 
 
-def _remember(verdicts: dict[str, bool], text: str, verdict: bool) -> bool:
+def _remember(verdicts: dict[Any, bool], text: Any, verdict: bool) -> bool:
     if len(verdicts) >= _REMEMBERED:
         verdicts.clear()  # a file of a million distinct ids: start again, never grow
     verdicts[text] = verdict
@@ -153,23 +155,32 @@ def _has_typed_text(values: dict[str, Any]) -> bool:
 
     may_trap is the cheap look that rules out most text; what it lets through (versions such
     as "1.2.3", ISO dates, ids that start with a digit) gets the exact rule, text_trap, so an
-    ordinary event with such a value still takes the fast path."""
-    digitish, prefixes = _DIGITISH, _TRAP_PREFIXES
+    ordinary event with such a value still takes the fast path. That verdict is remembered
+    per key and text: a batch repeats its versions, plans and country codes on every event."""
+    digitish, prefixes, known = _DIGITISH, _TRAP_PREFIXES, _TYPED
     for key, value in values.items():
         # may_trap's first look, inlined: most text starts with neither a digit nor a month
-        # or a boolean, and costs a slice and a set lookup, not a call.
-        if (
-            value.__class__ is str
-            and value
-            and (value[0] in digitish or value[:3].lower() in prefixes)
-            and may_trap(value)
-            and text_trap(key, value) is not None
-        ):
-            return True
+        # or a boolean, and costs a slice and a set lookup, not a call. The prefixes are
+        # listed in every mix of case, so no lower() is made for them (no character outside
+        # ASCII lowers to one of their letters).
+        if value.__class__ is str and value and (value[0] in digitish or value[:3] in prefixes):
+            verdict = known.get((key, value))
+            if verdict is None:
+                verdict = may_trap(value) and text_trap(key, value) is not None
+                if len(value) <= _TYPED_CHARS and len(key) <= _TYPED_CHARS:
+                    _remember(known, (key, value), verdict)
+            if verdict:
+                return True
     return False
 
 
 # What may_trap lets through starts with a digit, - or ., or its first three characters
 # lowered are a month's or begin true or false.
 _DIGITISH = frozenset("-.0123456789")
-_TRAP_PREFIXES = frozenset({*MONTH_STARTS, "tru", "fal"})
+_TRAP_PREFIXES = frozenset(
+    "".join(c.upper() if bit else c for c, bit in zip(word, bits, strict=True))
+    for word in (*MONTH_STARTS, "tru", "fal")
+    for bits in product((0, 1), repeat=3)
+)
+_TYPED: dict[Any, bool] = {}  # (key, text) -> text_trap finds something
+_TYPED_CHARS = 100
