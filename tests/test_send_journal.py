@@ -19,6 +19,7 @@ import pytest
 
 from composer.core.batch import journal as records
 from composer.services.journal import JournalLock, cli_journal_path
+from composer.services.parallel_rows import workers_for
 from tests.conftest import ROOT
 from tests.support.fault_server import FaultServer, Reply, Reset
 
@@ -34,11 +35,15 @@ def server() -> FaultServer:
     s.stop()
 
 
-def events_file(path: Path, n: int, *, with_uuids: bool) -> Path:
+# Padding that makes EVENTS events a file big enough for reader processes (parallel_rows).
+BIG = "x" * 420
+
+
+def events_file(path: Path, n: int, *, with_uuids: bool, pad: str = "") -> Path:
     lines = []
     for i in range(n):
         event: dict[str, object] = {"event": "imported", "distinct_id": f"u{i}", "properties": {}}
-        event["properties"] = {"i": i}
+        event["properties"] = {"i": i, "pad": pad} if pad else {"i": i}
         if with_uuids:
             event["uuid"] = f"00000000-0000-4000-8000-{i:012d}"
         lines.append(orjson.dumps(event))
@@ -112,11 +117,17 @@ def journal_files() -> list[Path]:
     return sorted(cli_journal_path("x").parent.glob("*.jsonl"))
 
 
-@pytest.mark.parametrize("with_uuids", [True, False], ids=["with-uuids", "without-uuids"])
+@pytest.mark.parametrize(
+    ("with_uuids", "pad"),
+    [(True, ""), (False, ""), (False, BIG)],
+    ids=["with-uuids", "without-uuids", "without-uuids-read-by-processes"],
+)
 def test_a_send_killed_three_times_delivers_every_event_once(
-    tmp_path: Path, server: FaultServer, with_uuids: bool
+    tmp_path: Path, server: FaultServer, with_uuids: bool, pad: str
 ) -> None:
-    path = events_file(tmp_path / "events.jsonl", EVENTS, with_uuids=with_uuids)
+    path = events_file(tmp_path / "events.jsonl", EVENTS, with_uuids=with_uuids, pad=pad)
+    if pad:
+        assert workers_for(path.stat().st_size) or not hasattr(os, "sched_getaffinity")
     in_flight: list[list[str]] = []
     # About 10 %, 50 % and 90 % of the acknowledged chunks, counted over all runs.
     for number, request in enumerate((20, 100, 180)):
@@ -153,30 +164,43 @@ def test_a_send_killed_three_times_delivers_every_event_once(
     assert journal_files() == []
 
 
+@pytest.mark.parametrize("pad", ["", BIG], ids=["small", "read-by-processes"])
 def test_half_the_chunks_failing_without_retries_split_cleanly(
-    tmp_path: Path, server: FaultServer
+    tmp_path: Path, server: FaultServer, pad: str
 ) -> None:
-    path = events_file(tmp_path / "events.jsonl", 5_000, with_uuids=False)
-    first_run = 50  # requests; every second one fails
+    # 5,000 events, or as many as make the file big enough for reader processes.
+    n = 5_000 if not pad else 20_000
+    path = events_file(tmp_path / "events.jsonl", n, with_uuids=False, pad=pad)
+    first_run = n // CHUNK  # requests; every second one fails
     server.decide = lambda n, body: Reply(503, b"overloaded") if n <= first_run and n % 2 else None
     result = run_send(tmp_path, path, server.url, "--retries", "0")
     assert result.returncode == 1
-    assert "2,500 sent, 2,500 failed" in result.stdout
+    half = n // 2
+    assert f"{half:,} sent, {half:,} failed" in result.stdout
+    assert "  failed: imported " in result.stdout  # listed by name, read back from the wire
     failed_file = tmp_path / "events.failed.jsonl"
-    failed = [orjson.loads(line)["uuid"] for line in failed_file.read_bytes().splitlines()]
+    lines = failed_file.read_bytes().splitlines()
+    failed = [orjson.loads(line)["uuid"] for line in lines]
     acknowledged = set(server.stored)
     # Acknowledged and failed are disjoint and together the whole input (uuids were derived
-    # for these lines, and the failed file carries them).
-    assert len(failed) == len(set(failed)) == 2_500
+    # for these lines, and the failed file carries them, with the rest of each event).
+    assert len(failed) == len(set(failed)) == half
     assert acknowledged.isdisjoint(failed)
-    assert len(acknowledged | set(failed)) == 5_000
+    assert len(acknowledged | set(failed)) == n
+    stored = {e["properties"]["i"] for e in server.stored_events.values()}
+    written = [orjson.loads(line) for line in lines]
+    assert {e["properties"]["i"] for e in written} == set(range(n)) - stored
+    original = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    for event in written:
+        assert {k: v for k, v in event.items() if k != "uuid"} == original[event["properties"]["i"]]
     assert "run the same command again" in result.stdout
 
     # Sending the failed file delivers the rest with the uuids already drawn.
     again = run_send(tmp_path, failed_file, server.url, "--retries", "0")
     assert again.returncode == 0, again.stderr
-    assert len(server.stored) == 5_000
+    assert len(server.stored) == n
     assert max(server.stored.values()) == 1
+    assert sorted(e["properties"]["i"] for e in server.stored_events.values()) == list(range(n))
 
 
 def test_running_the_same_command_again_retries_only_what_failed(

@@ -29,7 +29,8 @@ from composer.core.batch.formats import Format, Problem, format_for
 from composer.core.batch.journal import Outcome
 from composer.core.batch.rows import BatchRow, RowStatus
 from composer.core.capture.hosts import Host
-from composer.services.batch_stream import open_stream
+from composer.services.batch_stream import StreamedFile, open_stream
+from composer.services.parallel_rows import read_back
 
 PROBLEMS_SHOWN = 20
 FAILURES_LISTED = 1000  # in --format json
@@ -68,7 +69,8 @@ class _Undelivered:
         self.failed_file.append(rows)  # type: ignore[attr-defined]
         self.count += len(rows)
         for row in rows[: max(0, FAILURES_LISTED - len(self.listed))]:
-            self.listed.append((row.uuid, row.status, row.status_text, row.name))
+            name = read_back(row).name  # a reader process parsed it: its name, again
+            self.listed.append((row.uuid, row.status, row.status_text, name))
 
 
 def run_stream(
@@ -80,12 +82,6 @@ def run_stream(
 ) -> ExitStatus | None:
     """`confirm_production` is send.py's: events sent to production cannot be taken back.
     None: a CSV file that is not UTF-8, for the whole-file reader (it reads Windows-1252)."""
-    from composer.core.templates.variables import Resolver
-    from composer.services.batch_sender import BatchSender, Progress
-    from composer.services.failed_file import FailedFile
-    from composer.services.journal import JournalError
-    from composer.services.transport import NO_RETRIES, RetryPolicy, Timeouts, Transport
-
     failed_path = args.failed_file or str(Path(args.file).with_suffix("")) + ".failed.jsonl"
     if format_for(failed_path) is not Format.JSONL:
         raise CliError(
@@ -93,13 +89,35 @@ def run_stream(
             " a line, so it must be JSON Lines; name it .jsonl."
         )
     try:
-        stream = open_stream(args.file, args.delimiter)
+        # A big file's reader processes start now, before the scan and any thread.
+        stream = open_stream(args.file, args.delimiter, readers=not args.dry_run)
     except OSError as exc:
         raise CliError(f"{args.file}: cannot read it ({exc.strerror or exc}).") from None
     if stream is None:
         return None
     if isinstance(stream, Problem):
         raise CliError(f"{args.file}: {stream}. {stream.fix}")
+    try:
+        return _send_stream(args, host, key, target, confirm_production, failed_path, stream)
+    finally:
+        stream.close()
+
+
+def _send_stream(
+    args: argparse.Namespace,
+    host: Host,
+    key: str,
+    target: object,
+    confirm_production: Callable[[Any, int, str, bool], None],
+    failed_path: str,
+    stream: StreamedFile,
+) -> ExitStatus:
+    from composer.core.templates.variables import Resolver
+    from composer.services.batch_sender import BatchSender, Progress
+    from composer.services.failed_file import FailedFile
+    from composer.services.journal import JournalError
+    from composer.services.transport import NO_RETRIES, RetryPolicy, Timeouts, Transport
+
     problems = _Problems(args.file)
     lines = stream.events
     if lines <= 0:
@@ -130,10 +148,12 @@ def run_stream(
 
     collector = PacedCollector()
 
+    # Events without a uuid get one derived from the journal's seed and their position, so a
+    # resumed run sends the very uuids the interrupted one did.
+    reader = stream.sending(problems, run.seed)
+
     def pending() -> Iterator[BatchRow]:
-        # Events without a uuid get one derived from the journal's seed and their position,
-        # so a resumed run sends the very uuids the interrupted one did.
-        for blocks, rows in enumerate(stream.rows(problems, run.seed), 1):
+        for blocks, rows in enumerate(reader, 1):
             counted[0] += len(rows)
             collector.tick(blocks)  # paced by blocks read: held rows make no request
             for row in rows:
@@ -167,6 +187,7 @@ def run_stream(
                 on_undelivered=undelivered,
                 resent=in_flight,
                 remember=0,
+                trust_clean=True,  # rows the reader processes found clean
                 failures_kept=FAILURES_LISTED,
             )
             summary = sender.send(pending(), total=max(lines - before, 0))

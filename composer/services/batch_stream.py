@@ -36,6 +36,7 @@ from composer.core.batch.formats import (
 from composer.core.batch.journal import InputIdentity, assign_derived_uuids
 from composer.core.batch.rows import BatchRow
 from composer.core.batch.stream import BLOCK_BYTES, line_blocks, read_rows
+from composer.services.parallel_rows import ParallelRows, workers_for
 
 CSV_BLOCK_RECORDS = 4096  # CSV records turned into rows at a time
 MAPPING_SAMPLE_ROWS = 1000  # the rows the automatic mapping looks at (formats.read_csv_header)
@@ -226,6 +227,7 @@ class StreamedFile:
     path: str
     scanned: Scanned
     layout: CsvLayout | None  # None: JSON Lines
+    readers: ParallelRows | None = None  # a big file's reader processes, for a send
 
     @property
     def events(self) -> int:
@@ -239,20 +241,51 @@ class StreamedFile:
             return jsonl_rows(self.path, on_problem, seed, wire)
         return csv_rows(self.path, self.layout, on_problem, seed)  # CSV rows always have wire
 
+    def sending(
+        self, on_problem: Callable[[Problem], None], seed: bytes | None = None
+    ) -> Iterator[list[BatchRow]]:
+        """The rows for a send (with their wire bytes): from the reader processes when
+        open_stream started them, else read here. Take them once."""
+        if self.readers is not None:
+            return self.readers.rows(on_problem, seed)
+        return self.rows(on_problem, seed)
+
+    def close(self) -> None:
+        """Stops the reader processes, if any (the rows' end stops them too)."""
+        if self.readers is not None:
+            self.readers.close()
+
 
 def open_stream(
-    path: str, delimiter: str | None = None, *, digest: bool = True
+    path: str, delimiter: str | None = None, *, digest: bool = True, readers: bool = False
 ) -> StreamedFile | Problem | None:
     """The file `streams` says is read as it goes, scanned (OSError if unreadable); a Problem
     when it cannot be read at all (not UTF-8, a CSV header that cannot be read); None for a
-    CSV file that is not UTF-8 all through, which the whole-file reader reads as Windows-1252."""
+    CSV file that is not UTF-8 all through, which the whole-file reader reads as Windows-1252.
+
+    With `readers`, a JSON Lines file big enough for them gets reader processes
+    (parallel_rows.py), started before the scan so that they parse while it hashes; call it
+    before any thread starts, and close() the file if its rows are not read to the end."""
     is_csv = path.lower().endswith(".csv")
-    scanned = scan(path, digest=digest, utf8=is_csv)
-    if is_csv and (scanned.encoding is not None or not scanned.utf8):
-        return None
-    if scanned.encoding is not None:
-        return Problem(0, scanned.encoding, SAVE_AS_UTF8, fatal=True)
-    layout = csv_layout(path, delimiter, cr_only=scanned.cr_only) if is_csv else None
-    if isinstance(layout, Problem):
-        return layout
-    return StreamedFile(path, scanned, layout)
+    early: ParallelRows | None = None
+    try:
+        if readers and not is_csv and format_for(path) is Format.JSONL:
+            workers = workers_for(os.path.getsize(path))
+            early = ParallelRows(path, workers) if workers else None
+        scanned = scan(path, digest=digest, utf8=is_csv)
+        if is_csv and (scanned.encoding is not None or not scanned.utf8):
+            return None
+        if scanned.encoding is not None:
+            return Problem(0, scanned.encoding, SAVE_AS_UTF8, fatal=True)
+        layout = csv_layout(path, delimiter, cr_only=scanned.cr_only) if is_csv else None
+        if isinstance(layout, Problem):
+            return layout
+        if scanned.cr_only and early is not None:
+            early.close()  # its spans are cut at LF; an old Mac file is read here
+            early = None
+        opened = StreamedFile(path, scanned, layout, early)
+        early = None
+        return opened
+    finally:
+        if early is not None:
+            early.close()

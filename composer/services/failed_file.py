@@ -31,7 +31,11 @@ class FailedFile:
     def append(self, rows: Sequence[BatchRow]) -> None:
         if not rows:
             return
-        data = b"".join(orjson.dumps(row.event) + b"\n" for row in rows)
+        # The wire bytes are the event's own encoding (a row a reader process parsed has no
+        # other); an event whose {{variables}} were filled in is written as the user wrote it.
+        data = b"".join(
+            (row.wire if row.wire is not None else orjson.dumps(row.event)) + b"\n" for row in rows
+        )
         with self._mutex:
             if self._handle is None:
                 if self.journal is not None:

@@ -1,0 +1,305 @@
+"""A big JSON Lines file read, checked and encoded by two worker processes, for `send`.
+
+One core parses, checks and serialises about 110,000 events a second, and that, not the
+network, is what held `send` below raw httpx; the send itself (the journal, the requests)
+needs little. So the file is cut into spans of whole lines, each worker takes every other
+span, and the parent takes their results in the file's order: the rows jsonl_rows would
+give, with the same uuids, line numbers and problems.
+
+Little more than the wire bytes crosses the pipe: for an event the fast rules find clean,
+its uuid and its encoding (the parent's row holds no parsed event; `read_back` parses it
+again on the rare path that needs it, a failure). Anything else (an event with findings, a
+{{placeholder}} to fill, a uuid that needs repair) comes as the whole row, and the parent
+checks it again, with its variables.
+
+A worker cannot know how many rows come before its span, and an event without a uuid gets
+the one derived from the send's seed and its position: the worker draws a random uuid as a
+stand-in and the parent puts the derived one in its place (36 characters for 36: only the
+bytes change, and a random uuid occurs nowhere else in the event).
+
+Workers are forked (Linux), before the send starts its threads, and stopped when the reading
+stops for any reason (the end, Cancel, an error, Ctrl+C).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import pickle
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from composer.core.batch.formats import Problem
+from composer.core.batch.journal import assign_derived_uuids, derived_uuid
+from composer.core.batch.rows import BatchRow, RowChecker, new_uuid
+from composer.core.batch.stream import BLOCK_BYTES, CANONICAL, read_rows
+from composer.core.capture.preflight.fast import future_limit, is_plain
+
+WORKERS = 2
+# Starting and stopping two workers costs 5 to 10 ms (they are forked, with nothing to import),
+# about what they save on 2,500 events; under four spans they hardly share the work.
+MIN_BYTES = 4 * BLOCK_BYTES
+_BOM = b"\xef\xbb\xbf"
+# A row whose event was not parsed in this process: its `wire` is the event (read_back).
+UNREAD: dict[str, Any] = {}
+
+
+def workers_for(size: int) -> int:
+    """How many worker processes read a file of `size` bytes: none where fork is not the way
+    to start them (only Linux forks safely), on one core, or for a small file."""
+    if not sys.platform.startswith("linux") or size < MIN_BYTES:
+        return 0
+    return WORKERS if len(os.sched_getaffinity(0)) >= 2 else 0
+
+
+def spans(path: str | Path, size: int, block: int = BLOCK_BYTES) -> list[tuple[int, int]]:
+    """(start, end) byte ranges of about `block` bytes covering the file, each ending just
+    after an LF (or at the end): whole lines, so their line counts add up."""
+    found: list[tuple[int, int]] = []
+    start = 0
+    with Path(path).open("rb") as handle:
+        while start < size:
+            cut = start + block
+            if cut >= size:
+                found.append((start, size))
+                break
+            handle.seek(cut)
+            while True:
+                piece = handle.read(1 << 16)
+                if not piece:
+                    cut = size
+                    break
+                at = piece.find(b"\n")
+                if at >= 0:
+                    cut += at + 1
+                    break
+                cut += len(piece)
+            found.append((start, cut))
+            start = cut
+    return found
+
+
+@dataclass
+class _Span:
+    """What a worker made of one span (line numbers and rows counted from the span's start)."""
+
+    lines: int  # lines in the span, blank ones too: the next span's first line follows
+    uuids: list[str]
+    wires: list[bytes | None]  # None: the row is in `whole`
+    drawn: list[int]  # positions whose uuid is a stand-in for a derived one
+    whole: dict[int, BatchRow]
+    problems: list[Problem]
+
+
+def _read_span(handle: Any, start: int, end: int, checker: RowChecker) -> _Span:
+    """read_rows and the check, for one span, in one loop per line: an event the fast rules
+    find clean becomes its uuid and wire bytes, with no row made for it (no copy of the bytes
+    either: pickling copies them at their length). Any other line is read by read_rows itself
+    and checked by the checker, so its row and problems are exactly theirs."""
+    data = os.pread(handle.fileno(), end - start, start)
+    if start == 0 and data.startswith(_BOM):
+        data = data[3:]
+    lines = data.splitlines()
+    # As read_rows decides it: for the whole span at once, or line by line when some line
+    # may hold a {{placeholder}}.
+    literal = b"{{" not in data and b"\\u007" not in data
+    problems: list[Problem] = []
+    uuids: list[str] = []
+    wires: list[bytes | None] = []
+    drawn: list[int] = []
+    whole: dict[int, BatchRow] = {}
+    loads, dumps, canonical, plain = orjson.loads, orjson.dumps, CANONICAL.match, is_plain
+    limit = future_limit(checker.now)
+    for number, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            event = loads(line)
+        except orjson.JSONDecodeError:
+            event = None
+        given = event.get("uuid") if type(event) is dict else 0
+        if (literal or (b"{{" not in line and b"\\u007" not in line)) and (
+            given is None or (type(given) is str and canonical(given))
+        ):
+            made = given is None
+            uid: str = new_uuid() if given is None else given
+            if made:
+                event["uuid"] = uid
+            try:
+                wire = dumps(event)
+            except TypeError:
+                wire = None
+            if wire is not None and plain(event, len(wire), limit, True):
+                if made:
+                    drawn.append(len(uuids))
+                uuids.append(uid)
+                wires.append(wire)
+                continue
+        for row in read_rows([raw], number, 0, problems, None, True):
+            if row.drawn:
+                drawn.append(len(uuids))
+            if row.literal:
+                checker.check(row)
+            whole[len(uuids)] = row  # checked again by the parent, with its variables
+            uuids.append(row.uuid)
+            wires.append(None)
+    return _Span(len(lines), uuids, wires, drawn, whole, problems)
+
+
+def _work(
+    path: str,
+    mine: list[tuple[int, int]],
+    out: Connection,
+    inherited: list[Connection],
+    parent: int,
+) -> None:
+    """A worker: its spans, in order, each sent as soon as it is read (the pipe's buffer is
+    what it may run ahead, so memory stays bounded)."""
+    # The read ends it was forked with: held here, they would keep a pipe open after the
+    # parent died, and a worker writing to it would wait forever instead of stopping.
+    for connection in inherited:
+        connection.close()
+    _die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it
+    gc.disable()  # no cycles here, and a pass would touch every page shared with the parent
+    try:
+        checker = RowChecker(datetime.now(UTC), remember=0)
+        with Path(path).open("rb") as handle:
+            for start, end in mine:
+                out.send_bytes(pickle.dumps(_read_span(handle, start, end, checker), 5))
+    except BrokenPipeError:
+        pass  # the parent stopped reading
+    except BaseException:
+        with contextlib.suppress(OSError):
+            out.send_bytes(pickle.dumps(traceback.format_exc(), 5))
+    finally:
+        out.close()
+
+
+def _die_with_parent(parent: int) -> None:
+    """SIGKILL this process when its parent dies (a killed send leaves no reader behind)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # then it stops at its next write, to a pipe nobody reads
+    if os.getppid() != parent:
+        os._exit(0)  # the parent died before the prctl
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+class ReaderFailed(RuntimeError):
+    """A worker process stopped without reading its spans."""
+
+
+class ParallelRows:
+    """jsonl_rows' rows (wire bytes made, uuids derived from the seed), read by `workers`
+    processes; clean rows come checked (findings ()), with UNREAD as their event.
+
+    The workers start here, and may start before the file is scanned (they need no seed:
+    the parent derives the uuids), so make it before any thread starts (a fork copies one
+    thread only). Take `rows` once; close() (or the end of the rows) stops them."""
+
+    def __init__(self, path: str | Path, workers: int = WORKERS, block: int = BLOCK_BYTES) -> None:
+        import multiprocessing
+
+        path = str(path)
+        self._spans = spans(path, os.path.getsize(path), block)
+        context = multiprocessing.get_context("fork")
+        self._readers: list[tuple[Any, Connection]] = []
+        try:
+            for w in range(workers):
+                receive, send = context.Pipe(duplex=False)
+                mine = self._spans[w::workers]
+                held = [r for _, r in self._readers] + [receive]
+                process = context.Process(
+                    target=_work,
+                    args=(path, mine, send, held, os.getpid()),
+                    name=f"reader-{w}",
+                    daemon=True,
+                )
+                process.start()
+                send.close()
+                self._readers.append((process, receive))
+        except BaseException:
+            self.close()
+            raise
+
+    def rows(
+        self, on_problem: Callable[[Problem], None], seed: bytes | None
+    ) -> Iterator[list[BatchRow]]:
+        try:
+            line = 1
+            index = 0
+            workers = len(self._readers)
+            for number in range(len(self._spans) if workers else 0):
+                process, receive = self._readers[number % workers]
+                try:
+                    got = pickle.loads(receive.recv_bytes())
+                except EOFError:
+                    process.join()
+                    raise ReaderFailed(
+                        f"a reader process stopped (exit code {process.exitcode})"
+                    ) from None
+                if isinstance(got, str):
+                    raise ReaderFailed(f"a reader process failed:\n{got}")
+                rows = _rows(got, index, seed)
+                for problem in got.problems:
+                    on_problem(replace(problem, line=problem.line + line - 1))
+                line += got.lines
+                index += len(rows)
+                if rows:
+                    yield rows
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        readers, self._readers = self._readers, []
+        for process, receive in readers:
+            receive.close()
+            if process.is_alive():
+                process.terminate()
+            process.join()
+
+
+def _rows(span: _Span, index: int, seed: bytes | None) -> list[BatchRow]:
+    rows: list[BatchRow] = []
+    append = rows.append
+    whole = span.whole
+    drawn = frozenset(span.drawn)
+    for position, (given, encoded) in enumerate(zip(span.uuids, span.wires, strict=True)):
+        if encoded is None:
+            row = whole[position]
+            if seed is not None and row.drawn:
+                assign_derived_uuids([row], seed, index + position)
+            append(row)
+            continue
+        uid, wire = given, encoded
+        made = position in drawn
+        if made and seed is not None:
+            uid = derived_uuid(seed, index + position)
+            wire = encoded.replace(given.encode(), uid.encode(), 1)
+        append(BatchRow(uid, UNREAD, len(wire), (), drawn=made, wire=wire, literal=True))
+    return rows
+
+
+def read_back(row: BatchRow) -> BatchRow:
+    """The row with its event parsed from its wire bytes, when a worker read it."""
+    if row.event is UNREAD and row.wire is not None:
+        row.event = orjson.loads(row.wire)
+    return row

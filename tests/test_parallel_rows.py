@@ -1,0 +1,170 @@
+"""A big JSON Lines file read by worker processes gives the rows the one-process reader gives.
+
+Compared row by row with services/batch_stream.jsonl_rows on files that hold every kind of
+line (uuids given, missing, null, unreadable; bad lines, blank lines, placeholders, events
+with findings, CRLF, a byte-order mark), cut into spans of a few hundred bytes so that every
+worker takes many; and the workers stop when the reading stops early.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+from pathlib import Path
+
+import orjson
+import pytest
+
+from composer.core.batch.formats import Problem
+from composer.core.batch.rows import RowChecker
+from composer.services import parallel_rows
+from composer.services.batch_stream import StreamedFile, jsonl_rows, open_stream
+from composer.services.parallel_rows import UNREAD, ParallelRows, read_back, spans
+from tests.test_streaming import LINES, SEED
+
+pytestmark = pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity"), reason="reader processes are forked (Linux)"
+)
+
+ODD = [
+    *LINES,
+    b'{"event":"n","distinct_id":"u12","timestamp":"2999-01-01T00:00:00Z"}',  # a finding
+    b'{"event":"$identify","distinct_id":"u13","properties":{"$set":{"a":1}}}',
+    b'{"event":"o","distinct_id":"u14","properties":{"version":"1.2.3","price":"19.99"}}',
+]
+
+
+def _file(tmp_path: Path, lines: int, seed: int, crlf: bool = False, bom: bool = False) -> Path:
+    rng = random.Random(seed)
+    ending = b"\r\n" if crlf else b"\n"
+    body = []
+    for i in range(lines):
+        if rng.random() < 0.3:
+            body.append(rng.choice(ODD))
+        else:
+            event = {"event": f"e{i % 7}", "distinct_id": f"user-{i % 13}", "properties": {"i": i}}
+            if rng.random() < 0.5:
+                event["uuid"] = f"00000000-0000-4000-8000-{i:012d}"
+            body.append(orjson.dumps(event))
+    path = tmp_path / f"events-{seed}.jsonl"
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + ending.join(body) + ending)
+    return path
+
+
+def _sequential(path: Path) -> tuple[list[tuple[object, ...]], list[Problem]]:
+    problems: list[Problem] = []
+    checker = RowChecker(remember=0)
+    got = []
+    for rows in jsonl_rows(path, problems.append, SEED):
+        for row in rows:
+            checker.check(row)
+            got.append((row.uuid, row.drawn, row.wire, row.event, row.findings))
+    return got, problems
+
+
+def _parallel(
+    path: Path, workers: int, block: int
+) -> tuple[list[tuple[object, ...]], list[Problem]]:
+    problems: list[Problem] = []
+    checker = RowChecker(remember=0, trust_clean=True)  # as the send checks them
+    got = []
+    for rows in ParallelRows(path, workers, block).rows(problems.append, SEED):
+        for row in rows:
+            checker.check(row)
+            read_back(row)
+            got.append((row.uuid, row.drawn, row.wire, row.event, row.findings))
+    return got, problems
+
+
+@pytest.mark.parametrize(
+    ("seed", "crlf", "bom", "workers", "block"),
+    [
+        (1, False, False, 2, 300),
+        (2, True, True, 2, 97),
+        (3, False, True, 3, 1000),
+        (4, True, False, 1, 5000),
+    ],
+)
+def test_reader_processes_give_the_rows_of_one_process(
+    tmp_path: Path, seed: int, crlf: bool, bom: bool, workers: int, block: int
+) -> None:
+    path = _file(tmp_path, 600, seed, crlf, bom)
+    expected_rows, expected_problems = _sequential(path)
+    rows, problems = _parallel(path, workers, block)
+    assert problems == expected_problems
+    assert len(rows) == len(expected_rows)
+    for got, want in zip(rows, expected_rows, strict=True):
+        assert got == want
+    assert any(drawn for _, drawn, *_ in rows)  # derived uuids were put in place
+    assert any(findings for *_, findings in rows)
+
+
+def test_spans_are_whole_lines_covering_the_file(tmp_path: Path) -> None:
+    path = _file(tmp_path, 300, 5)
+    data = path.read_bytes()
+    for block in (1, 50, 4096, len(data) * 2):
+        cut = spans(path, len(data), block)
+        assert cut[0][0] == 0
+        assert cut[-1][1] == len(data)
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(cut))
+        assert all(data[end - 1 : end] == b"\n" for _, end in cut[:-1])
+
+
+def test_clean_rows_hold_no_parsed_event_until_read_back(tmp_path: Path) -> None:
+    path = _file(tmp_path, 200, 6)
+    reader = ParallelRows(path, 2, 500)
+    rows = [row for block in reader.rows(lambda problem: None, SEED) for row in block]
+    clean = [row for row in rows if row.findings == ()]
+    assert clean
+    assert all(row.event is UNREAD for row in clean)
+    row = read_back(clean[0])
+    assert row.event == orjson.loads(row.wire)
+    assert row.event is not UNREAD
+
+
+def test_the_workers_stop_when_the_reading_stops(tmp_path: Path) -> None:
+    path = _file(tmp_path, 2000, 7)
+    reader = ParallelRows(path, 2, 200)
+    processes = [process for process, _ in reader._readers]
+    assert all(process.is_alive() for process in processes)
+    next(reader.rows(lambda problem: None, SEED))
+    reader.close()
+    assert all(not process.is_alive() for process in processes)
+    assert all(process.exitcode is not None for process in processes)
+
+
+def test_a_worker_that_dies_is_reported(tmp_path: Path) -> None:
+    path = _file(tmp_path, 2000, 8)
+    reader = ParallelRows(path, 2, 200)
+    process, _ = reader._readers[1]
+    process.kill()
+    with pytest.raises(parallel_rows.ReaderFailed, match="stopped"):
+        for _ in reader.rows(lambda problem: None, SEED):
+            pass
+    assert reader._readers == []  # the other one is stopped too
+
+
+def test_a_send_uses_reader_processes_only_for_a_big_file(tmp_path: Path) -> None:
+    small = _file(tmp_path, 50, 9)
+    stream = open_stream(str(small), readers=True)
+    assert isinstance(stream, StreamedFile)
+    assert stream.readers is None
+    big = tmp_path / "big.jsonl"
+    line = orjson.dumps({"event": "e", "distinct_id": "u", "properties": {"p": "x" * 200}})
+    big.write_bytes((line + b"\n") * (parallel_rows.MIN_BYTES // len(line) + 1))
+    assert open_stream(str(big)).readers is None  # type: ignore[union-attr]  # not asked
+    stream = open_stream(str(big), readers=True)
+    assert isinstance(stream, StreamedFile)
+    try:
+        assert (stream.readers is not None) == (parallel_rows.workers_for(big.stat().st_size) > 0)
+        rows = [row for block in stream.sending(lambda problem: None, SEED) for row in block]
+        assert len(rows) == stream.scanned.lines
+    finally:
+        stream.close()
+    # An old Mac file (lines ended by CR alone) is read by the parent: spans are cut at LF.
+    mac = tmp_path / "mac.jsonl"
+    mac.write_bytes((line + b"\r") * (parallel_rows.MIN_BYTES // len(line) + 1))
+    stream = open_stream(str(mac), readers=True)
+    assert isinstance(stream, StreamedFile)
+    assert stream.readers is None
