@@ -8,6 +8,7 @@ worker takes many; and the workers stop when the reading stops early.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import random
@@ -16,12 +17,15 @@ from pathlib import Path
 import orjson
 import pytest
 
+from composer.cli import validate_stream
 from composer.core.batch.formats import Problem
-from composer.core.batch.rows import RowChecker
+from composer.core.batch.rows import UNREAD, RowChecker
+from composer.core.plans.check import is_plan_finding
 from composer.services import parallel_rows
 from composer.services.batch_stream import StreamedFile, jsonl_rows, open_stream
-from composer.services.parallel_rows import UNREAD, ParallelRows, read_back, spans
-from tests.test_streaming import LINES, SEED
+from composer.services.parallel_rows import ParallelRows, read_back, spans
+from composer.services.plans import example_plan_path, load_plan
+from tests.test_streaming import KEY, LINES, SEED
 
 pytestmark = pytest.mark.skipif(
     not hasattr(os, "sched_getaffinity"), reason="reader processes are forked (Linux)"
@@ -32,6 +36,7 @@ ODD = [
     b'{"event":"n","distinct_id":"u12","timestamp":"2999-01-01T00:00:00Z"}',  # a finding
     b'{"event":"$identify","distinct_id":"u13","properties":{"$set":{"a":1}}}',
     b'{"event":"o","distinct_id":"u14","properties":{"version":"1.2.3","price":"19.99"}}',
+    b'{"event":"p","distinct_id":"c-{{$counter}}"}',  # filled in row order, by the parent
 ]
 
 
@@ -168,3 +173,26 @@ def test_a_send_uses_reader_processes_only_for_a_big_file(tmp_path: Path) -> Non
     stream = open_stream(str(mac), readers=True)
     assert isinstance(stream, StreamedFile)
     assert stream.readers is None
+
+
+@pytest.mark.parametrize("with_plan", [False, True], ids=["no-plan", "plan"])
+def test_validate_with_reader_processes_finds_what_one_process_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_plan: bool
+) -> None:
+    """Every finding, in the same order with the same rows: the workers' checks, the
+    duplicate uuids across spans (the ODD lines repeat theirs), the rows with {{variables}}
+    (a counter among them) and the unreadable lines."""
+    path = _file(tmp_path, 800, 11)
+    plan = load_plan(example_plan_path()) if with_plan else None
+    variables = {"user": "someone"}
+    monkeypatch.setattr(validate_stream, "workers_for", lambda size: 0)
+    expected = validate_stream.check_stream(str(path), variables, plan, KEY)
+    monkeypatch.setattr(validate_stream, "workers_for", lambda size: 2)
+    monkeypatch.setattr(validate_stream, "ParallelRows", functools.partial(ParallelRows, block=300))
+    got = validate_stream.check_stream(str(path), variables, plan, KEY)
+    assert got == expected
+    assert got is not None
+    result = got[1]
+    assert not isinstance(result, str)
+    assert {"uuid.duplicate", "file.unreadable_line"} <= {f.code for f in result.findings}
+    assert any(is_plan_finding(f) for f in result.findings) == with_plan

@@ -11,6 +11,7 @@ rest, as severe as the worst of them).
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,7 @@ from composer.core.capture.preflight.tokens import check_token_value
 from composer.core.findings import Finding, Severity, Stage
 from composer.core.templates.variables import Resolver
 from composer.services.batch_stream import open_stream
+from composer.services.parallel_rows import ParallelRows, for_check, workers_for
 
 REMEMBER_UUIDS = 1_000_000
 FINDINGS_KEPT = 20_000
@@ -101,15 +103,28 @@ def check_stream(
             )
         )
 
+    def checked() -> Iterator[list[tuple[Finding, ...]]]:
+        """Each row's findings, a block at a time: from reader processes for a big JSON
+        Lines file (parallel_rows.py; there is no thread here to fork past), else here."""
+        workers = workers_for(stream.scanned.identity.size) if stream.layout is None else 0
+        if workers:
+            readers = ParallelRows(path, workers, read=for_check(plan))
+            try:
+                yield from readers.findings(unreadable, checker)
+            finally:
+                readers.close()
+            return
+        for block in stream.rows(unreadable, wire=False):
+            yield [checker.check(row).findings or () for row in block]
+
     bar = ProgressLine(sys.stderr)
     collector = PacedCollector()
     index = 0
     try:
         with paced():
-            for blocks, block in enumerate(stream.rows(unreadable, wire=False), 1):
-                for row in block:
-                    checker.check(row)
-                    for finding in row.findings or ():
+            for blocks, block in enumerate(checked(), 1):
+                for found in block:
+                    for finding in found:
                         where = f"[{index}].{finding.path}" if finding.path else f"[{index}]"
                         rows.add(replace(finding, path=where, event_index=index))
                     index += 1

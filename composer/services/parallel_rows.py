@@ -41,17 +41,17 @@ import orjson
 
 from composer.core.batch.formats import Problem
 from composer.core.batch.journal import assign_derived_uuids, derived_uuid
-from composer.core.batch.rows import BatchRow, RowChecker, new_uuid
+from composer.core.batch.rows import UNREAD, BatchRow, RowChecker, new_uuid
 from composer.core.batch.stream import BLOCK_BYTES, CANONICAL, read_rows
 from composer.core.capture.preflight.fast import future_limit, is_plain
+from composer.core.findings import Finding
+from composer.core.plans.model import Plan
 
 WORKERS = 2
 # Starting and stopping two workers costs 5 to 10 ms (they are forked, with nothing to import),
 # about what they save on 2,500 events; under four spans they hardly share the work.
 MIN_BYTES = 4 * BLOCK_BYTES
 _BOM = b"\xef\xbb\xbf"
-# A row whose event was not parsed in this process: its `wire` is the event (read_back).
-UNREAD: dict[str, Any] = {}
 
 
 def workers_for(size: int) -> int:
@@ -106,9 +106,7 @@ def _read_span(handle: Any, start: int, end: int, checker: RowChecker) -> _Span:
     find clean becomes its uuid and wire bytes, with no row made for it (no copy of the bytes
     either: pickling copies them at their length). Any other line is read by read_rows itself
     and checked by the checker, so its row and problems are exactly theirs."""
-    data = os.pread(handle.fileno(), end - start, start)
-    if start == 0 and data.startswith(_BOM):
-        data = data[3:]
+    data = _span_bytes(handle, start, end)
     lines = data.splitlines()
     # As read_rows decides it: for the whole span at once, or line by line when some line
     # may hold a {{placeholder}}.
@@ -157,9 +155,13 @@ def _read_span(handle: Any, start: int, end: int, checker: RowChecker) -> _Span:
     return _Span(len(lines), uuids, wires, drawn, whole, problems)
 
 
+SpanReader = Callable[[Any, int, int], object]  # (file, start, end) -> what is sent back
+
+
 def _work(
     path: str,
     mine: list[tuple[int, int]],
+    read: Callable[[], SpanReader],
     out: Connection,
     inherited: list[Connection],
     parent: int,
@@ -174,10 +176,10 @@ def _work(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it
     gc.disable()  # no cycles here, and a pass would touch every page shared with the parent
     try:
-        checker = RowChecker(datetime.now(UTC), remember=0)
+        reader = read()
         with Path(path).open("rb") as handle:
             for start, end in mine:
-                out.send_bytes(pickle.dumps(_read_span(handle, start, end, checker), 5))
+                out.send_bytes(pickle.dumps(reader(handle, start, end), 5))
     except BrokenPipeError:
         pass  # the parent stopped reading
     except BaseException:
@@ -207,15 +209,31 @@ class ReaderFailed(RuntimeError):
     """A worker process stopped without reading its spans."""
 
 
+def for_send() -> SpanReader:
+    """A worker's reader for `send`: rows with their wire bytes (_read_span)."""
+    checker = RowChecker(datetime.now(UTC), remember=0)
+    return lambda handle, start, end: _read_span(handle, start, end, checker)
+
+
 class ParallelRows:
-    """jsonl_rows' rows (wire bytes made, uuids derived from the seed), read by `workers`
-    processes; clean rows come checked (findings ()), with UNREAD as their event.
+    """A JSON Lines file read by `workers` processes, span by span, and taken in order.
+
+    For `send` (the default reader), `rows` gives jsonl_rows' rows (wire bytes made, uuids
+    derived from the seed); clean rows come checked (findings ()), with UNREAD as their
+    event. For `validate`, made with `for_check(plan)`, `findings` gives every row's
+    findings, as a RowChecker gives them.
 
     The workers start here, and may start before the file is scanned (they need no seed:
     the parent derives the uuids), so make it before any thread starts (a fork copies one
-    thread only). Take `rows` once; close() (or the end of the rows) stops them."""
+    thread only). Take the rows or findings once; close() (or their end) stops the workers."""
 
-    def __init__(self, path: str | Path, workers: int = WORKERS, block: int = BLOCK_BYTES) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        workers: int = WORKERS,
+        block: int = BLOCK_BYTES,
+        read: Callable[[], SpanReader] = for_send,
+    ) -> None:
         import multiprocessing
 
         path = str(path)
@@ -229,7 +247,7 @@ class ParallelRows:
                 held = [r for _, r in self._readers] + [receive]
                 process = context.Process(
                     target=_work,
-                    args=(path, mine, send, held, os.getpid()),
+                    args=(path, mine, read, send, held, os.getpid()),
                     name=f"reader-{w}",
                     daemon=True,
                 )
@@ -240,12 +258,10 @@ class ParallelRows:
             self.close()
             raise
 
-    def rows(
-        self, on_problem: Callable[[Problem], None], seed: bytes | None
-    ) -> Iterator[list[BatchRow]]:
+    def _taken(self, on_problem: Callable[[Problem], None]) -> Iterator[Any]:
+        """The workers' spans in the file's order, their problems numbered as in the file."""
         try:
             line = 1
-            index = 0
             workers = len(self._readers)
             for number in range(len(self._spans) if workers else 0):
                 process, receive = self._readers[number % workers]
@@ -258,15 +274,44 @@ class ParallelRows:
                     ) from None
                 if isinstance(got, str):
                     raise ReaderFailed(f"a reader process failed:\n{got}")
-                rows = _rows(got, index, seed)
                 for problem in got.problems:
                     on_problem(replace(problem, line=problem.line + line - 1))
                 line += got.lines
-                index += len(rows)
-                if rows:
-                    yield rows
+                yield got
         finally:
             self.close()
+
+    def rows(
+        self, on_problem: Callable[[Problem], None], seed: bytes | None
+    ) -> Iterator[list[BatchRow]]:
+        index = 0
+        for got in self._taken(on_problem):
+            rows = _rows(got, index, seed)
+            index += len(rows)
+            if rows:
+                yield rows
+
+    def findings(
+        self, on_problem: Callable[[Problem], None], checker: RowChecker
+    ) -> Iterator[list[tuple[Finding, ...]]]:
+        """Each row's findings, a block at a time, as `checker` would make them row by row:
+        the workers' check (without uuids remembered) and the duplicate warning from
+        `checker`, which also checks the rows with {{variables}}, in order, itself."""
+        index = 0
+        for got in self._taken(on_problem):
+            found: list[tuple[Finding, ...]] = []
+            for position, key in enumerate(got.keys):
+                at = index + position
+                row = got.whole.get(position)
+                if row is not None:
+                    found.append(checker.check(row, at).findings or ())
+                    continue
+                own = got.found.get(position, ())
+                duplicate = checker.duplicate(key, at)
+                found.append(own if duplicate is None else (*own, duplicate))
+            index += len(got.keys)
+            if found:
+                yield found
 
     def close(self) -> None:
         readers, self._readers = self._readers, []
@@ -275,6 +320,78 @@ class ParallelRows:
             if process.is_alive():
                 process.terminate()
             process.join()
+
+
+@dataclass
+class _Checked:
+    """A span as `validate` needs it (rows counted from the span's start)."""
+
+    lines: int
+    keys: list[str | None]  # each row's uuid, for the duplicate warning (None: none to compare)
+    found: dict[int, tuple[Finding, ...]]  # the findings of the rows that have any
+    whole: dict[int, BatchRow]  # rows with {{variables}}: the parent resolves and checks them
+    problems: list[Problem]
+
+
+def for_check(plan: Plan | None) -> Callable[[], SpanReader]:
+    """A worker's reader for `validate`: each row checked as `validate` checks it (its size
+    the line's, no wire bytes), against `plan`."""
+
+    def made() -> SpanReader:
+        checker = RowChecker(datetime.now(UTC), plan=plan, remember=0)
+        fast = plan is None or not plan.usable
+        return lambda handle, start, end: _check_span(handle, start, end, checker, fast)
+
+    return made
+
+
+def _check_span(handle: Any, start: int, end: int, checker: RowChecker, fast: bool) -> _Checked:
+    """read_rows and the check for one span. With no plan, an event the fast rules find
+    clean gives only its uuid (a drawn one for an event without, as read_rows draws it, so
+    the uuids remembered for the duplicate warning are the same); any other line is read
+    by read_rows and checked by the checker."""
+    data = _span_bytes(handle, start, end)
+    lines = data.splitlines()
+    literal = b"{{" not in data and b"\\u007" not in data  # as read_rows decides it
+    problems: list[Problem] = []
+    keys: list[str | None] = []
+    found: dict[int, tuple[Finding, ...]] = {}
+    whole: dict[int, BatchRow] = {}
+    loads, canonical, plain = orjson.loads, CANONICAL.match, is_plain
+    limit = future_limit(checker.now)
+    for number, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line:
+            continue
+        if fast:
+            try:
+                event = loads(line)
+            except orjson.JSONDecodeError:
+                event = None
+            given = event.get("uuid") if type(event) is dict else 0
+            if (
+                (literal or (b"{{" not in line and b"\\u007" not in line))
+                and (given is None or (type(given) is str and canonical(given)))
+                and plain(event, len(line), limit, True)
+            ):
+                keys.append(new_uuid() if given is None else given)
+                continue
+        for row in read_rows([raw], number, 0, problems, None, False):
+            if not row.literal:
+                whole[len(keys)] = row
+                keys.append(None)
+                continue
+            checker.check(row)
+            if row.findings:
+                found[len(keys)] = row.findings
+            uid = row.event.get("uuid")
+            keys.append(uid if type(uid) is str else None)
+    return _Checked(len(lines), keys, found, whole, problems)
+
+
+def _span_bytes(handle: Any, start: int, end: int) -> bytes:
+    data = os.pread(handle.fileno(), end - start, start)
+    return data[3:] if start == 0 and data.startswith(_BOM) else data
 
 
 def _rows(span: _Span, index: int, seed: bytes | None) -> list[BatchRow]:

@@ -71,6 +71,11 @@ def with_uuid(event: JsonObject) -> tuple[JsonObject, str]:
     return event, f"row-{new_uuid()}"
 
 
+# The event of a row read in another process (services/parallel_rows.py): its `wire` is the
+# event, parsed back only where it is needed.
+UNREAD: JsonObject = {}
+
+
 @dataclass(slots=True)
 class BatchRow:
     uuid: str
@@ -211,12 +216,15 @@ class RowChecker:
         self._position = 0
         self._resolver = resolver
 
-    def check(self, row: BatchRow) -> BatchRow:
-        position = self._position
-        self._position += 1
+    def check(self, row: BatchRow, position: int | None = None) -> BatchRow:
+        """`position`: the row's place in the batch, when rows before it were checked
+        elsewhere (by a reader process); else the one after the last row checked here."""
+        if position is None:
+            position = self._position
+        self._position = position + 1
         if self._trust and row.literal and row.findings == () and row.checked_plan is self._plan:
             if self._remember != 0:
-                self._duplicate(row.event.get("uuid"), position)  # noted for the rows after it
+                self.duplicate(row.event.get("uuid"), position)  # noted for the rows after it
             return row
         if (
             row.literal
@@ -229,7 +237,7 @@ class RowChecker:
             if self._remember == 0:
                 duplicate = None
             else:
-                duplicate = self._duplicate(row.event.get("uuid"), position)
+                duplicate = self.duplicate(row.event.get("uuid"), position)
             row.checked_plan = None
             if duplicate is None:
                 row.findings = ()
@@ -267,14 +275,14 @@ class RowChecker:
         if self._plan is not None:
             findings.extend(check_against_plan(event, self._plan, "", position))
         if self._remember != 0:
-            duplicate = self._duplicate(event.get("uuid"), position)
+            duplicate = self.duplicate(event.get("uuid"), position)
             if duplicate is not None:
                 findings.append(duplicate)
         row.set_findings(tuple(findings))
         row.checked_plan = self._plan
         return row
 
-    def _duplicate(self, uid: object, position: int) -> Finding | None:
+    def duplicate(self, uid: object, position: int) -> Finding | None:
         """The warning when an earlier row had this uuid; the uuid is remembered."""
         if not isinstance(uid, str) or not uid or self._remember == 0:
             return None
