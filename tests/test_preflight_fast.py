@@ -121,6 +121,8 @@ events = st.fixed_dictionaries(
 @given(events)
 @example({"event": "signed_up", "distinct_id": "\xa0"})  # Unicode space: blank once trimmed
 @example({"event": "signed_up", "distinct_id": "\u2003guest"})
+@example({"event": "signed_up", "distinct_id": "\ufeff"})  # JavaScript's trim takes it
+@example({"event": "signed_up", "distinct_id": "user\ufeff"})
 def test_a_plain_event_has_no_findings(ev: dict[str, Any]) -> None:
     size = len(dumps_compact(ev))
     if is_plain(ev, size, future_limit(NOW)):
@@ -243,13 +245,20 @@ def test_the_first_look_knows_every_case_of_a_trap(text: str) -> None:
     "stamp",
     [
         "2024-05-01T12:00:00Z",
+        "2024-02-29T12:00:00Z",
+        "2024-01-31T23:59:59Z",
+        "0001-01-01T00:00:00Z",
         "2024-05-01T12:00:00.123Z",
         "2024-05-01T12:00:00.123456+00:00",
         "2024-05-01T11:59:59.999999999Z",
     ],
 )
 def test_utc_timestamps_take_the_fast_path(stamp: str) -> None:
-    assert is_plain({"event": "e", "distinct_id": "u", "timestamp": stamp}, 80, future_limit(NOW))
+    ev = {"event": "e", "distinct_id": "u", "timestamp": stamp}
+    assert is_plain(ev, 80, future_limit(NOW))
+    out = Collector(NOW)
+    check_event(ev, "", 0, BodyShape.BATCH, False, out, 80)
+    assert out.findings == [], [f.code for f in out.findings]
 
 
 @pytest.mark.parametrize(
@@ -259,6 +268,12 @@ def test_utc_timestamps_take_the_fast_path(stamp: str) -> None:
         "2024-05-01T12:00:00.Z",
         "2024-05-01T12:00:00.１Z",
         "2024-02-30T12:00:00Z",
+        "2023-02-29T12:00:00Z",
+        "2024-04-31T12:00:00Z",
+        "2024-13-01T12:00:00Z",
+        "2024-05-01T24:00:00Z",
+        "2024-05-01T23:59:60Z",
+        "0000-05-01T12:00:00Z",
     ],
 )
 def test_other_timestamps_take_the_full_path(stamp: str) -> None:

@@ -9,13 +9,15 @@ token inside the event, an unexpected key, an odd timestamp) goes to the full ru
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import product
 from typing import Any
 
-from composer.core.capture.identifiers import ILLEGAL_LOWER
+from composer.core.capture.identifiers import ILLEGAL_LOWER, rust_trim
 from composer.core.capture.property_types import MONTH_STARTS, may_trap, text_trap
 from composer.core.capture.timestamps import FUTURE_LIMIT
+from composer.core.persons.jsvalues import js_trim
 
 _PLAIN_KEYS = frozenset(
     {"event", "distinct_id", "properties", "timestamp", "uuid", "$set", "$set_once"}
@@ -26,10 +28,12 @@ _WATCHED_PROPS = frozenset(
     {"$cookieless_mode", "$process_person_profile", "$unset", "$heatmap_data"}
 )
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
-# A stricter shape than the full rules ask (a fraction of digits only): what it refuses takes
-# the full path, so the fast path stays exact.
+# Year 0001 to 9999, month 01-12, day 01-31, 00:00:00 to 23:59:59 (no leap second), a
+# fraction of 1 to 9 digits (fromisoformat takes them all), UTC: stricter than the full
+# rules ask, and what it refuses takes the full path, so the fast path stays exact.
 _STAMP = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|\+00:00)\Z"
+    r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?(?:Z|\+00:00)\Z"
 ).match
 # A distinct_id whose lower-case form PostHog never merges, or that starts or ends with a quote
 # or white space, takes the full path.
@@ -48,38 +52,38 @@ def is_plain(ev: Any, size: int, limit: str, canonical_uuid: bool = False) -> bo
 
     `canonical_uuid`: the caller has matched the event's uuid against the canonical form
     already (the streaming readers do, to decide what to derive), so it is not matched again."""
-    if type(ev) is not dict or not ev.keys() <= _PLAIN_KEYS or size > WARN_BYTES:
+    if type(ev) is not dict or size > WARN_BYTES or not ev.keys() <= _PLAIN_KEYS:
         return False
-    name = ev.get("event")
-    if type(name) is not str or len(name) > 200:  # too long: never remembered, never plain
+    get = ev.get
+    # Names and distinct_ids repeat across a batch: each one's verdict is worked out once
+    # (only those of 200 characters or fewer are remembered; a longer one is never plain).
+    name = get("event")
+    if type(name) is not str:
         return False
-    # Names and distinct_ids repeat across a batch: each one's verdict is worked out once.
     ok = _NAMES.get(name)
     if ok is None:
-        ok = _remember(_NAMES, name, _plain_name(name))
+        ok = _judged(_NAMES, name, _plain_name)
     if not ok:
         return False
-    did = ev.get("distinct_id")
-    if type(did) is not str or len(did) > 200:
+    did = get("distinct_id")
+    if type(did) is not str:
         return False
     ok = _IDS.get(did)
     if ok is None:
-        ok = _remember(_IDS, did, _plain_id(did))
+        ok = _judged(_IDS, did, _plain_id)
     if not ok:
         return False
-    props = ev.get("properties")
-    if props is None and "properties" in ev:
-        return False  # "properties": null is refused
-    top_set = ev.get("$set")
-    top_once = ev.get("$set_once")
+    props = get("properties")
+    if type(props) is not dict and (props is not None or "properties" in ev):
+        return False  # "properties": null is refused, and so is anything but an object
+    top_set = get("$set")
+    top_once = get("$set_once")
     if top_set is not None and (type(top_set) is not dict or _has_typed_text(top_set)):
         return False
     if top_once is not None and (type(top_once) is not dict or _has_typed_text(top_once)):
         return False
     if props is not None:
-        if type(props) is not dict or not _WATCHED_PROPS.isdisjoint(props):
-            return False
-        if _has_typed_text(props):
+        if not _WATCHED_PROPS.isdisjoint(props) or _has_typed_text(props):
             return False
         if "$groups" in props:
             groups = props["$groups"]
@@ -97,26 +101,33 @@ def is_plain(ev: Any, size: int, limit: str, canonical_uuid: bool = False) -> bo
                     return False
                 if _has_typed_text(inner):
                     return False
-    stamp = ev.get("timestamp")
+    stamp = get("timestamp")
     if stamp is not None:
         # RFC 3339 in UTC with seconds: the only form the full rules have nothing to say about.
-        # One match (not ten comparisons of characters) for the shape; fromisoformat for real
-        # dates and times (no February 30, no hour 25).
+        # One match (not ten comparisons of characters) for the shape and the ranges of its
+        # fields; a day past the 28th may be one its month lacks (February 30), which
+        # fromisoformat tells.
         if type(stamp) is not str or _STAMP(stamp) is None or stamp[:19] > limit:
             return False
-        try:
-            datetime.fromisoformat(stamp)
-        except ValueError:
-            return False
+        if stamp[8:10] > "28":
+            try:
+                datetime.fromisoformat(stamp)
+            except ValueError:
+                return False
     if canonical_uuid:
         return True
-    uid = ev.get("uuid")
+    uid = get("uuid")
     return uid is None or (type(uid) is str and _UUID.match(uid) is not None)
 
 
 _NAMES: dict[str, bool] = {}
 _IDS: dict[str, bool] = {}
 _REMEMBERED = 65_536
+
+
+def _judged(verdicts: dict[str, bool], text: str, judge: Callable[[str], bool]) -> bool:
+    verdict = judge(text)
+    return _remember(verdicts, text, verdict) if len(text) <= 200 else verdict
 
 
 def _remember(verdicts: dict[Any, bool], text: Any, verdict: bool) -> bool:
@@ -141,9 +152,10 @@ def _plain_id(did: str) -> bool:
         bool(did)
         and len(did) <= 200
         and "\x00" not in did
-        # str.strip (like PostHog's Rust trim) removes any Unicode space, not just ASCII.
-        and not did[0].isspace()
-        and not did[-1].isspace()
+        # Nothing any of the trims removes: Python's, capture's (Rust, Unicode White_Space)
+        # and ingestion's (JavaScript, which also takes U+FEFF; a lone "\ufeff" is an id
+        # PostHog never merges). Worked out once per id, so three looks cost nothing.
+        and did == did.strip() == rust_trim(did) == js_trim(did)
         and did[0] not in _QUOTES
         and did[-1] not in _QUOTES
         and did.lower() not in _ILLEGAL_LOWER
