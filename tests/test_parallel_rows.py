@@ -196,3 +196,20 @@ def test_validate_with_reader_processes_finds_what_one_process_finds(
     assert not isinstance(result, str)
     assert {"uuid.duplicate", "file.unreadable_line"} <= {f.code for f in result.findings}
     assert any(is_plan_finding(f) for f in result.findings) == with_plan
+
+
+def test_no_reader_processes_are_forked_beside_other_threads(tmp_path: Path) -> None:
+    """A fork copies only the calling thread; a process running others reads in one."""
+    import threading
+
+    size = parallel_rows.MIN_BYTES
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert parallel_rows.workers_for(size) == 0
+    finally:
+        release.set()
+        other.join()
+    if threading.active_count() == 1:  # the suite may have left a thread of its own
+        assert parallel_rows.workers_for(size) == (2 if len(os.sched_getaffinity(0)) >= 2 else 0)

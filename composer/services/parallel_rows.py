@@ -29,6 +29,7 @@ import os
 import pickle
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -56,8 +57,12 @@ _BOM = b"\xef\xbb\xbf"
 
 def workers_for(size: int) -> int:
     """How many worker processes read a file of `size` bytes: none where fork is not the way
-    to start them (only Linux forks safely), on one core, or for a small file."""
+    to start them (only Linux forks safely), on one core, for a small file, or in a process
+    that runs other threads (a fork copies only the calling one, and a lock another held,
+    the import lock say, would stay held in the worker for ever)."""
     if not sys.platform.startswith("linux") or size < MIN_BYTES:
+        return 0
+    if threading.active_count() > 1:
         return 0
     return WORKERS if len(os.sched_getaffinity(0)) >= 2 else 0
 
@@ -191,7 +196,7 @@ def _work(
 
 def _die_with_parent(parent: int) -> None:
     """SIGKILL this process when its parent dies (a killed send leaves no reader behind)."""
-    import ctypes
+    import ctypes  # imported by the parent before the fork: nothing is imported in a worker
 
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -234,6 +239,7 @@ class ParallelRows:
         block: int = BLOCK_BYTES,
         read: Callable[[], SpanReader] = for_send,
     ) -> None:
+        import ctypes  # noqa: F401  # for _die_with_parent: a worker imports nothing
         import multiprocessing
 
         path = str(path)
