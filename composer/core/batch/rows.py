@@ -12,21 +12,22 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from composer.core.capture.identifiers import canonical_uuid
 from composer.core.capture.parse import BodyShape
-from composer.core.capture.persons import outcome_findings, predict
 from composer.core.capture.preflight.collector import Collector
 from composer.core.capture.preflight.events import check_event
 from composer.core.capture.preflight.fast import future_limit, is_plain
 from composer.core.compose.payloads import kind_for_event_name
 from composer.core.findings import Finding, Severity
 from composer.core.jsonio import JsonObject, dumps_compact, dumps_kept
-from composer.core.persons import PersonGraph
 from composer.core.plans.check import check_against_plan, is_plan_finding
 from composer.core.plans.model import Plan
 from composer.core.templates.variables import Resolver, has_placeholders, unresolved_findings
+
+if TYPE_CHECKING:
+    from composer.core.persons import PersonGraph
 
 DEFAULT_CHUNK_BYTES = 5 * 1024 * 1024
 MAX_CHUNK_BYTES = 20 * 1024 * 1024 - 64 * 1024  # PostHog's 20 MiB, less room for the envelope
@@ -384,6 +385,10 @@ def predict_persons(rows: Sequence[BatchRow], graph: PersonGraph | None) -> None
     empty project), so row 40's $identify sees what row 12's $create_alias did. Plain events
     that only create or update a person say nothing; merges, person updates and every
     ingestion warning do."""
+    # Imported here: the persons pipeline is the window's and `persons simulate`'s, not
+    # every command's that reads rows (12 ms of each CLI start).
+    from composer.core.capture.persons import outcome_findings, predict
+
     events = [row.wire_event for row in rows]
     outcomes = predict(graph, events)
     for position, (row, event, outcome) in enumerate(zip(rows, events, outcomes, strict=True)):

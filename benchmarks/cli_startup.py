@@ -1,0 +1,84 @@
+"""Start-up of a CLI command against `python -c "import httpx, orjson"`, as whole processes.
+
+Each round runs, in an order rotated every round, the reference and three commands on a JSON
+Lines file of 100 events: `event-composer validate FILE`, `send FILE --dry-run` and a real
+`send FILE --host SINK` (the sink of batch_send.py on 127.0.0.1; the send keeps its journal,
+with its fsyncs, in a temporary data folder). Each is timed from spawn to exit; the table
+gives medians over the rounds and the ratio to the reference (#17's target: <= 1.5x).
+
+Run: PYTHONPATH=. .venv/bin/python benchmarks/cli_startup.py [--rounds 11]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from batch_send import KEY, SINK, write_file
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{command[1:3]} exited {done.returncode}: {done.stderr[-500:]!r}")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=11)
+    args = parser.parse_args()
+    python = sys.executable
+    cli = str(Path(python).with_name("event-composer"))
+    # An installed command has its bytecode; without it every run would time the compiler.
+    subprocess.run([python, "-m", "compileall", "-q", str(ROOT / "composer")], check=True)
+    work = Path(tempfile.mkdtemp(prefix="bench-cli-startup-"))
+    source = work / "events.jsonl"
+    write_file(source, 100)
+    sink = subprocess.Popen([python, "-c", SINK], stdout=subprocess.PIPE, text=True)
+    assert sink.stdout is not None
+    url = f"http://127.0.0.1:{sink.stdout.readline().strip()}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTHOG_")}
+    env["PYTHONPATH"] = str(ROOT)
+    env["POSTHOG_PROJECT_API_KEY"] = KEY
+    for part in ("data", "config", "cache"):
+        env[f"COMPOSER_{part.upper()}_DIR"] = str(work / part)
+    contenders = {
+        "python -c 'import httpx, orjson'": [python, "-c", "import httpx, orjson"],
+        "validate FILE": [cli, "validate", str(source)],
+        "send FILE --dry-run": [cli, "send", str(source), "--dry-run", "--host", url],
+        "send FILE (real, to the sink)": [cli, "send", str(source), "--host", url],
+    }
+    names = list(contenders)
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    try:
+        for round_number in range(args.rounds):
+            k = round_number % len(names)
+            for name in names[k:] + names[:k]:
+                seconds[name].append(timed(contenders[name], env))
+    finally:
+        sink.terminate()
+        sink.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)
+    reference = statistics.median(seconds[names[0]])
+    print(f"whole processes, median of {args.rounds} rounds (order rotated), 100 events:")
+    for name in names:
+        median = statistics.median(seconds[name])
+        low, high = min(seconds[name]), max(seconds[name])
+        ratio = "" if name == names[0] else f"  {median / reference:.2f}x (target <= 1.5x)"
+        print(f"  {name:34s} {median * 1000:6.0f} ms  ({low * 1000:.0f}-{high * 1000:.0f}){ratio}")
+
+
+if __name__ == "__main__":
+    main()
