@@ -213,3 +213,29 @@ def test_no_reader_processes_are_forked_beside_other_threads(tmp_path: Path) -> 
         other.join()
     if threading.active_count() == 1:  # the suite may have left a thread of its own
         assert parallel_rows.workers_for(size) == (2 if len(os.sched_getaffinity(0)) >= 2 else 0)
+
+
+def test_a_file_that_changes_before_the_scan_is_read_in_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The readers cover the bytes the file had when they started; one appended to before
+    the scan (which the journal's identity covers) is read here, to its end."""
+    from composer.services import batch_stream
+
+    big = tmp_path / "growing.jsonl"
+    line = orjson.dumps({"event": "e", "distinct_id": "u", "properties": {"p": "x" * 200}})
+    big.write_bytes((line + b"\n") * (parallel_rows.MIN_BYTES // len(line) + 1))
+    scan = batch_stream.scan
+
+    def appended_then_scanned(path: str, **kwargs: bool) -> batch_stream.Scanned:
+        with open(path, "ab") as out:
+            out.write(line + b"\n")
+        return scan(path, **kwargs)
+
+    monkeypatch.setattr(batch_stream, "scan", appended_then_scanned)
+    monkeypatch.setattr(batch_stream, "workers_for", lambda size: 2)
+    stream = open_stream(str(big), readers=True)
+    assert isinstance(stream, StreamedFile)
+    assert stream.readers is None
+    rows = [row for block in stream.sending(lambda problem: None, SEED) for row in block]
+    assert len(rows) == big.read_bytes().count(b"\n")

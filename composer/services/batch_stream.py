@@ -280,8 +280,11 @@ def open_stream(
         layout = csv_layout(path, delimiter, cr_only=scanned.cr_only) if is_csv else None
         if isinstance(layout, Problem):
             return layout
-        if scanned.cr_only and early is not None:
-            early.close()  # its spans are cut at LF; an old Mac file is read here
+        if early is not None and (scanned.cr_only or early.size != scanned.identity.size):
+            # Its spans are cut at LF, so an old Mac file is read here; and so is a file that
+            # grew or shrank between the spans and the scan (the readers would stop short of
+            # what the journal's identity covers).
+            early.close()
             early = None
         opened = StreamedFile(path, scanned, layout, early)
         early = None

@@ -243,7 +243,8 @@ class ParallelRows:
         import multiprocessing
 
         path = str(path)
-        self._spans = spans(path, os.path.getsize(path), block)
+        self.size = os.path.getsize(path)  # what the spans cover
+        self._spans = spans(path, self.size, block)
         context = multiprocessing.get_context("fork")
         self._readers: list[tuple[Any, Connection]] = []
         try:
