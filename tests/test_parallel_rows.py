@@ -12,6 +12,7 @@ import functools
 import itertools
 import os
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -19,11 +20,11 @@ import pytest
 
 from composer.cli import validate_stream
 from composer.core.batch.formats import Problem
-from composer.core.batch.rows import UNREAD, RowChecker
+from composer.core.batch.rows import UNREAD, BatchRow, RowChecker, read_back
 from composer.core.plans.check import is_plan_finding
 from composer.services import parallel_rows
 from composer.services.batch_stream import StreamedFile, jsonl_rows, open_stream
-from composer.services.parallel_rows import ParallelRows, read_back, spans
+from composer.services.parallel_rows import ParallelRows, spans
 from composer.services.plans import example_plan_path, load_plan
 from tests.test_streaming import KEY, LINES, SEED
 
@@ -239,3 +240,68 @@ def test_a_file_that_changes_before_the_scan_is_read_in_one_process(
     assert stream.readers is None
     rows = [row for block in stream.sending(lambda problem: None, SEED) for row in block]
     assert len(rows) == big.read_bytes().count(b"\n")
+
+
+def test_requests_are_the_bytes_one_process_sends(tmp_path: Path) -> None:
+    """The bodies, not only the rows: a request that holds rows with {{variables}} beside
+    rows a reader parsed (whose event is UNREAD) carries every event, as one process's does.
+    (A body built from the events alone once sent those rows as {}.)"""
+    from composer.core.batch.rows import envelope_bytes, plan_chunks
+    from composer.core.templates.variables import Resolver
+
+    path = _file(tmp_path, 600, 12)
+
+    def bodies(blocks: Iterator[list[BatchRow]], trust: bool) -> list[bytes]:
+        checker = RowChecker(resolver=Resolver({"user": "someone"}), remember=0, trust_clean=trust)
+        rows = [checker.check(row) for block in blocks for row in block]
+        sendable = [row for row in rows if not row.blocked]
+        return [envelope_bytes(chunk, KEY, False) for chunk in plan_chunks(sendable, max_events=50)]
+
+    one = bodies(jsonl_rows(path, lambda problem: None, SEED), trust=False)
+    two = bodies(ParallelRows(path, 2, 300).rows(lambda problem: None, SEED), trust=True)
+    assert two == one
+    sent = [event for body in two for event in orjson.loads(body)["batch"]]
+    assert all(event.get("event") for event in sent)
+    assert any(event["distinct_id"] == "someone" for event in sent)
+
+
+def test_a_file_without_line_feeds_is_read_in_one_process(tmp_path: Path) -> None:
+    """A worker holds its span whole: a file whose lines end with CR alone (or one with very
+    long lines) would be one span, so no worker is started for it."""
+    line = orjson.dumps({"event": "e", "distinct_id": "u", "properties": {"p": "x" * 200}})
+    mac = tmp_path / "mac.jsonl"
+    mac.write_bytes((line + b"\r") * (parallel_rows.MAX_SPAN_BYTES // len(line) + 10))
+    assert spans(mac, mac.stat().st_size) is None
+    reader = ParallelRows(mac, 2)
+    assert not reader.forked
+    assert reader._readers == []
+    assert list(reader.rows(lambda problem: None, SEED)) == []
+    lf = tmp_path / "lf.jsonl"
+    lf.write_bytes((line + b"\n") * (parallel_rows.MAX_SPAN_BYTES // len(line) + 10))
+    cut = spans(lf, lf.stat().st_size)
+    assert cut is not None
+    assert max(end - start for start, end in cut) <= parallel_rows.MAX_SPAN_BYTES
+
+
+def test_validate_of_a_file_without_line_feeds_gives_the_findings_of_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line = orjson.dumps({"event": "e", "distinct_id": "u", "properties": {"p": "x" * 200}})
+    mac = tmp_path / "mac.jsonl"
+    mac.write_bytes((line + b"\r") * (parallel_rows.MAX_SPAN_BYTES // len(line) + 10))
+    monkeypatch.setattr(validate_stream, "workers_for", lambda size: 0)
+    expected = validate_stream.check_stream(str(mac), {}, None, KEY)
+    monkeypatch.setattr(validate_stream, "workers_for", lambda size: 2)
+    assert validate_stream.check_stream(str(mac), {}, None, KEY) == expected
+
+
+def test_a_row_a_reader_parsed_is_judged_by_its_event() -> None:
+    """UNREAD is read-only, and a check that is not told to trust the row reads it back."""
+    event = {"event": "e", "distinct_id": "null"}  # a warning: an id PostHog never merges
+    wire = orjson.dumps(event)
+    with pytest.raises(TypeError):
+        UNREAD["event"] = "x"  # type: ignore[index]
+    row = BatchRow("u", UNREAD, len(wire), (), wire=wire, literal=True)
+    RowChecker(remember=0).check(row)
+    assert row.event == event
+    assert [f.code for f in row.findings or ()] == ["distinct_id.illegal"]

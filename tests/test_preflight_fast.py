@@ -278,3 +278,15 @@ def test_utc_timestamps_take_the_fast_path(stamp: str) -> None:
 )
 def test_other_timestamps_take_the_full_path(stamp: str) -> None:
     assert not is_plain({"event": "e", "distinct_id": "u", "timestamp": stamp}, 80, NOW.isoformat())
+
+
+def test_a_timestamp_in_the_future_limits_own_second_takes_the_full_path() -> None:
+    """The limit is to the second; a fraction past it is in the future by the full rules."""
+    now = datetime(2024, 5, 1, 12, 0, 0, 500_000, tzinfo=UTC)
+    limit = future_limit(now)
+    stamp = limit + ".9Z"
+    ev = {"event": "e", "distinct_id": "u", "timestamp": stamp}
+    assert not is_plain(ev, 80, limit)
+    out = Collector(now)
+    check_event(ev, "", 0, BodyShape.BATCH, False, out, 80)
+    assert "timestamp.future" in [f.code for f in out.findings]

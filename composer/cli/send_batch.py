@@ -27,10 +27,9 @@ from composer.cli.progress import ProgressLine
 from composer.cli.resume import open_send_run
 from composer.core.batch.formats import Format, Problem, format_for
 from composer.core.batch.journal import Outcome
-from composer.core.batch.rows import BatchRow, RowStatus
+from composer.core.batch.rows import BatchRow, RowStatus, read_back
 from composer.core.capture.hosts import Host
 from composer.services.batch_stream import StreamedFile, open_stream
-from composer.services.parallel_rows import read_back
 
 PROBLEMS_SHOWN = 20
 FAILURES_LISTED = 1000  # in --format json

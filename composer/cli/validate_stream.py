@@ -107,8 +107,10 @@ def check_stream(
         """Each row's findings, a block at a time: from reader processes for a big JSON
         Lines file (parallel_rows.py; there is no thread here to fork past), else here."""
         workers = workers_for(stream.scanned.identity.size) if stream.layout is None else 0
-        if workers:
-            readers = ParallelRows(path, workers, read=for_check(plan))
+        readers = (
+            ParallelRows(path, workers, read=for_check(plan, checker.now)) if workers else None
+        )
+        if readers is not None and readers.forked:
             try:
                 yield from readers.findings(unreadable, checker)
             finally:

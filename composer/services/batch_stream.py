@@ -272,6 +272,8 @@ def open_stream(
         if readers and not is_csv and format_for(path) is Format.JSONL:
             workers = workers_for(os.path.getsize(path))
             early = ParallelRows(path, workers) if workers else None
+            if early is not None and not early.forked:
+                early = None  # a line too long for a span: read here
         scanned = scan(path, digest=digest, utf8=is_csv)
         if is_csv and (scanned.encoding is not None or not scanned.utf8):
             return None

@@ -52,6 +52,7 @@ WORKERS = 2
 # Starting and stopping two workers costs 5 to 10 ms (they are forked, with nothing to import),
 # about what they save on 2,500 events; under four spans they hardly share the work.
 MIN_BYTES = 4 * BLOCK_BYTES
+MAX_SPAN_BYTES = 4 * BLOCK_BYTES  # a longer run without LF: the file is read in one process
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -67,28 +68,36 @@ def workers_for(size: int) -> int:
     return WORKERS if len(os.sched_getaffinity(0)) >= 2 else 0
 
 
-def spans(path: str | Path, size: int, block: int = BLOCK_BYTES) -> list[tuple[int, int]]:
+def spans(
+    path: str | Path, size: int, block: int = BLOCK_BYTES, longest: int = MAX_SPAN_BYTES
+) -> list[tuple[int, int]] | None:
     """(start, end) byte ranges of about `block` bytes covering the file, each ending just
-    after an LF (or at the end): whole lines, so their line counts add up."""
+    after an LF (or at the end): whole lines, so their line counts add up. None when a span
+    would be longer than `longest` (a file of CR-ended lines, or a few huge ones): a worker
+    holds its span whole, and that must stay bounded."""
     found: list[tuple[int, int]] = []
     start = 0
     with Path(path).open("rb") as handle:
         while start < size:
             cut = start + block
             if cut >= size:
-                found.append((start, size))
-                break
-            handle.seek(cut)
-            while True:
-                piece = handle.read(1 << 16)
-                if not piece:
-                    cut = size
-                    break
-                at = piece.find(b"\n")
-                if at >= 0:
-                    cut += at + 1
-                    break
-                cut += len(piece)
+                cut = size
+            else:
+                handle.seek(cut)
+                while True:
+                    piece = handle.read(1 << 16)
+                    if not piece:
+                        cut = size
+                        break
+                    at = piece.find(b"\n")
+                    if at >= 0:
+                        cut += at + 1
+                        break
+                    cut += len(piece)
+                    if cut - start > longest:
+                        return None
+            if cut - start > longest:
+                return None
             found.append((start, cut))
             start = cut
     return found
@@ -150,8 +159,6 @@ def _read_span(handle: Any, start: int, end: int, checker: RowChecker) -> _Span:
                 wires.append(wire)
                 continue
         for row in read_rows([raw], number, 0, problems, None, True):
-            if row.drawn:
-                drawn.append(len(uuids))
             if row.literal:
                 checker.check(row)
             whole[len(uuids)] = row  # checked again by the parent, with its variables
@@ -173,12 +180,12 @@ def _work(
 ) -> None:
     """A worker: its spans, in order, each sent as soon as it is read (the pipe's buffer is
     what it may run ahead, so memory stays bounded)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it (Ctrl+C reaches both)
     # The read ends it was forked with: held here, they would keep a pipe open after the
     # parent died, and a worker writing to it would wait forever instead of stopping.
     for connection in inherited:
         connection.close()
     _die_with_parent(parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it
     gc.disable()  # no cycles here, and a pass would touch every page shared with the parent
     try:
         reader = read()
@@ -196,7 +203,7 @@ def _work(
 
 def _die_with_parent(parent: int) -> None:
     """SIGKILL this process when its parent dies (a killed send leaves no reader behind)."""
-    import ctypes  # imported by the parent before the fork: nothing is imported in a worker
+    import ctypes  # imported by the parent before the fork
 
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -239,14 +246,21 @@ class ParallelRows:
         block: int = BLOCK_BYTES,
         read: Callable[[], SpanReader] = for_send,
     ) -> None:
-        import ctypes  # noqa: F401  # for _die_with_parent: a worker imports nothing
+        import ctypes  # noqa: F401  # for _die_with_parent, imported before the fork
         import multiprocessing
 
+        assert workers >= 1
         path = str(path)
         self.size = os.path.getsize(path)  # what the spans cover
-        self._spans = spans(path, self.size, block)
+        cut = spans(path, self.size, block)
+        # False: a span would be too long to hold (see spans); no worker was started, and the
+        # caller reads the file itself.
+        self.forked = cut is not None
+        self._spans = cut or []
         context = multiprocessing.get_context("fork")
         self._readers: list[tuple[Any, Connection]] = []
+        if cut is None:
+            return
         try:
             for w in range(workers):
                 receive, send = context.Pipe(duplex=False)
@@ -340,12 +354,13 @@ class _Checked:
     problems: list[Problem]
 
 
-def for_check(plan: Plan | None) -> Callable[[], SpanReader]:
+def for_check(plan: Plan | None, now: datetime) -> Callable[[], SpanReader]:
     """A worker's reader for `validate`: each row checked as `validate` checks it (its size
-    the line's, no wire bytes), against `plan`."""
+    the line's, no wire bytes), against `plan`, at the parent checker's `now` (a timestamp
+    just inside its future limit must not be judged a moment later)."""
 
     def made() -> SpanReader:
-        checker = RowChecker(datetime.now(UTC), plan=plan, remember=0)
+        checker = RowChecker(now, plan=plan, remember=0)
         fast = plan is None or not plan.usable
         return lambda handle, start, end: _check_span(handle, start, end, checker, fast)
 
@@ -420,10 +435,3 @@ def _rows(span: _Span, index: int, seed: bytes | None) -> list[BatchRow]:
             wire = encoded.replace(given.encode(), uid.encode(), 1)
         append(BatchRow(uid, UNREAD, len(wire), (), drawn=made, wire=wire, literal=True))
     return rows
-
-
-def read_back(row: BatchRow) -> BatchRow:
-    """The row with its event parsed from its wire bytes, when a worker read it."""
-    if row.event is UNREAD and row.wire is not None:
-        row.event = orjson.loads(row.wire)
-    return row

@@ -12,7 +12,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, cast
+
+import orjson
 
 from composer.core.capture.identifiers import canonical_uuid
 from composer.core.capture.parse import BodyShape
@@ -73,8 +76,9 @@ def with_uuid(event: JsonObject) -> tuple[JsonObject, str]:
 
 
 # The event of a row read in another process (services/parallel_rows.py): its `wire` is the
-# event, parsed back only where it is needed.
-UNREAD: JsonObject = {}
+# event, parsed back only where it is needed (read_back). Read-only, so a change made to it
+# by mistake fails loudly instead of changing every such row.
+UNREAD: JsonObject = cast(JsonObject, MappingProxyType({}))
 
 
 @dataclass(slots=True)
@@ -225,8 +229,9 @@ class RowChecker:
         self._position = position + 1
         if self._trust and row.literal and row.findings == () and row.checked_plan is self._plan:
             if self._remember != 0:
-                self.duplicate(row.event.get("uuid"), position)  # noted for the rows after it
+                self.duplicate(read_back(row).event.get("uuid"), position)  # for rows after it
             return row
+        read_back(row)  # a row from a reader process is judged by its event, not by UNREAD
         if (
             row.literal
             and row.resolved is None
@@ -345,16 +350,27 @@ def plan_chunks(
 
 
 def envelope_bytes(rows: Sequence[BatchRow], api_key: str, historical_migration: bool) -> bytes:
-    """{"api_key":…,"batch":[…]} as compact JSON; events serialised on import are joined as
-    they are, without encoding them again."""
-    if any(r.wire is None or r.resolved is not None for r in rows):
-        body: dict[str, Any] = {"api_key": api_key, "batch": [r.wire_event for r in rows]}
-        if historical_migration:
-            body["historical_migration"] = True
-        return dumps_compact(body)
+    """{"api_key":…,"batch":[…]} as compact JSON, joined from each event's encoding: the
+    wire bytes made on import as they are, and an encoding made now only for an event with
+    its {{variables}} filled in or with none kept (the bytes orjson gives the whole body).
+    A row a reader process parsed has its wire bytes alone (its event is UNREAD)."""
+    events = b",".join(
+        [
+            r.wire
+            if r.resolved is None and r.wire is not None
+            else dumps_compact(r.resolved if r.resolved is not None else r.event)
+            for r in rows
+        ]
+    )
     tail = b'],"historical_migration":true}' if historical_migration else b"]}"
-    events = b",".join([r.wire for r in rows])  # type: ignore[misc]
     return b'{"api_key":' + dumps_compact(api_key) + b',"batch":[' + events + tail
+
+
+def read_back(row: BatchRow) -> BatchRow:
+    """The row with its event parsed from its wire bytes, when a reader process read it."""
+    if row.event is UNREAD and row.wire is not None:
+        row.event = orjson.loads(row.wire)
+    return row
 
 
 def held_back_reason(row: BatchRow) -> str:

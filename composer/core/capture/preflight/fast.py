@@ -107,7 +107,8 @@ def is_plain(ev: Any, size: int, limit: str, canonical_uuid: bool = False) -> bo
         # One match (not ten comparisons of characters) for the shape and the ranges of its
         # fields; a day past the 28th may be one its month lacks (February 30), which
         # fromisoformat tells.
-        if type(stamp) is not str or _STAMP(stamp) is None or stamp[:19] > limit:
+        # In the limit's own second or after: the full rules compare the fraction too.
+        if type(stamp) is not str or _STAMP(stamp) is None or stamp[:19] >= limit:
             return False
         if stamp[8:10] > "28":
             try:
