@@ -156,7 +156,7 @@ class BatchSender:
         self.historical_migration = historical_migration
         self.max_bytes = max_bytes
         self.max_events = max_events
-        self.on_rows = on_rows or (lambda uuids, status, text: None)
+        self.on_rows = on_rows  # None: nobody follows the rows (the CLI), no uuid lists made
         self.on_progress = on_progress or (lambda progress: None)
         self.pause = pause or threading.Event()
         self.cancel = cancel or threading.Event()
@@ -328,7 +328,8 @@ class BatchSender:
         for row in rows:
             row.status = status
             row.status_text = text
-        self.on_rows([r.uuid for r in rows], status, text)
+        if self.on_rows is not None:
+            self.on_rows([r.uuid for r in rows], status, text)
 
 
 def answer_lost(record: ResponseRecord) -> bool:
