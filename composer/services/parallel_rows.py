@@ -186,6 +186,7 @@ def _work(
     for connection in inherited:
         connection.close()
     _die_with_parent(parent)
+    _keep_heap()
     gc.disable()  # no cycles here, and a pass would touch every page shared with the parent
     try:
         reader = read()
@@ -215,6 +216,27 @@ def _die_with_parent(parent: int) -> None:
 
 
 _PR_SET_PDEATHSIG = 1
+
+
+def _keep_heap() -> None:
+    """Let glibc's malloc keep what a span freed for the next span, instead of handing it
+    back to the kernel and faulting it in again: a worker's span is a megabyte read, split
+    and parsed into thousands of dicts, then freed, 26 times per 100,000 events. With the
+    default thresholds the two workers spent 0.16-0.17 s of system time on that (1,453 brk
+    calls for one send, strace -f -c); with these, 0.03-0.06 s. What a worker holds stays
+    bounded by its largest span, so keeping it costs no more than its peak already did."""
+    import ctypes  # imported by the parent before the fork
+
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_TRIM_THRESHOLD, 256 << 20)
+        libc.mallopt(_M_MMAP_THRESHOLD, 64 << 20)  # a span's bytes from the heap, not mmap
+    except (OSError, AttributeError):
+        pass  # not glibc: its own malloc, as it is
+
+
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
 
 
 class ReaderFailed(RuntimeError):
