@@ -1,4 +1,5 @@
-"""A big JSON Lines file read, checked and encoded by two worker processes, for `send`.
+"""A big JSON Lines file read, checked and encoded by two worker processes, for `send` and
+`validate`.
 
 One core parses, checks and serialises about 110,000 events a second, and that, not the
 network, is what held `send` below raw httpx; the send itself (the journal, the requests)
@@ -6,19 +7,21 @@ needs little. So the file is cut into spans of whole lines, each worker takes ev
 span, and the parent takes their results in the file's order: the rows jsonl_rows would
 give, with the same uuids, line numbers and problems.
 
-Little more than the wire bytes crosses the pipe: for an event the fast rules find clean,
-its uuid and its encoding (the parent's row holds no parsed event; `read_back` parses it
-again on the rare path that needs it, a failure). Anything else (an event with findings, a
-{{placeholder}} to fill, a uuid that needs repair) comes as the whole row, and the parent
-checks it again, with its variables.
+For `send`, little more than the wire bytes crosses the pipe: for an event the fast rules
+find clean, its uuid and its encoding (the parent's row holds no parsed event, UNREAD;
+rows.read_back parses it again on the rare path that needs it, a failure). Anything else
+(an event with findings, a {{placeholder}} to fill, a uuid that needs repair) comes as the
+whole row, and the parent checks it again, with its variables. For `validate`, a row's
+findings come back, and the parent adds the duplicate-uuid warning in file order.
 
 A worker cannot know how many rows come before its span, and an event without a uuid gets
 the one derived from the send's seed and its position: the worker draws a random uuid as a
 stand-in and the parent puts the derived one in its place (36 characters for 36: only the
 bytes change, and a random uuid occurs nowhere else in the event).
 
-Workers are forked (Linux), before the send starts its threads, and stopped when the reading
-stops for any reason (the end, Cancel, an error, Ctrl+C).
+Workers are forked (Linux), from a process with no other thread, before the send starts
+its own, and stopped when the reading stops for any reason (the end, Cancel, an error,
+Ctrl+C, the parent's death).
 """
 
 from __future__ import annotations
