@@ -46,7 +46,8 @@ import orjson
 from composer.core.batch.formats import Problem
 from composer.core.batch.journal import assign_derived_uuids, derived_uuid
 from composer.core.batch.rows import UNREAD, BatchRow, RowChecker, new_uuid
-from composer.core.batch.stream import BLOCK_BYTES, CANONICAL, read_rows
+from composer.core.batch.stream import BLOCK_BYTES, literal, read_rows
+from composer.core.capture.identifiers import UUID_CANONICAL
 from composer.core.capture.preflight.fast import future_limit, is_plain
 from composer.core.findings import Finding
 from composer.core.plans.model import Plan
@@ -127,13 +128,13 @@ def _read_span(handle: Any, start: int, end: int, checker: RowChecker) -> _Span:
     lines = data.splitlines()
     # As read_rows decides it: for the whole span at once, or line by line when some line
     # may hold a {{placeholder}}.
-    literal = b"{{" not in data and b"\\u007" not in data
+    span_literal = literal(data)
     problems: list[Problem] = []
     uuids: list[str] = []
     wires: list[bytes | None] = []
     drawn: list[int] = []
     whole: dict[int, BatchRow] = {}
-    loads, dumps, canonical, plain = orjson.loads, orjson.dumps, CANONICAL.match, is_plain
+    loads, dumps, canonical, plain = orjson.loads, orjson.dumps, UUID_CANONICAL.match, is_plain
     limit = future_limit(checker.now)
     for number, raw in enumerate(lines, 1):
         line = raw.strip()
@@ -144,7 +145,7 @@ def _read_span(handle: Any, start: int, end: int, checker: RowChecker) -> _Span:
         except orjson.JSONDecodeError:
             event = None
         given = event.get("uuid") if type(event) is dict else 0
-        if (literal or (b"{{" not in line and b"\\u007" not in line)) and (
+        if (span_literal or literal(line)) and (
             given is None or (type(given) is str and canonical(given))
         ):
             made = given is None
@@ -399,12 +400,12 @@ def _check_span(handle: Any, start: int, end: int, checker: RowChecker, fast: bo
     by read_rows and checked by the checker."""
     data = _span_bytes(handle, start, end)
     lines = data.splitlines()
-    literal = b"{{" not in data and b"\\u007" not in data  # as read_rows decides it
+    span_literal = literal(data)  # as read_rows decides it
     problems: list[Problem] = []
     keys: list[str | None] = []
     found: dict[int, tuple[Finding, ...]] = {}
     whole: dict[int, BatchRow] = {}
-    loads, canonical, plain = orjson.loads, CANONICAL.match, is_plain
+    loads, canonical, plain = orjson.loads, UUID_CANONICAL.match, is_plain
     limit = future_limit(checker.now)
     for number, raw in enumerate(lines, 1):
         line = raw.strip()
@@ -417,7 +418,7 @@ def _check_span(handle: Any, start: int, end: int, checker: RowChecker, fast: bo
                 event = None
             given = event.get("uuid") if type(event) is dict else 0
             if (
-                (literal or (b"{{" not in line and b"\\u007" not in line))
+                (span_literal or literal(line))
                 and (given is None or (type(given) is str and canonical(given)))
                 and plain(event, len(line), limit, True)
             ):

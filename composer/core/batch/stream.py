@@ -7,7 +7,6 @@ has the number the whole-file reader (formats.jsonl_lines) gives it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
 
 import orjson
@@ -15,6 +14,7 @@ import orjson
 from composer.core.batch.formats import Problem, read_jsonl
 from composer.core.batch.journal import assign_derived_uuids, derived_uuid
 from composer.core.batch.rows import BatchRow, new_uuid
+from composer.core.capture.identifiers import UUID_CANONICAL
 from composer.core.jsonio import dumps_compact
 
 BLOCK_BYTES = 1 << 20
@@ -56,7 +56,10 @@ def line_blocks(blocks: Iterable[bytes]) -> Iterator[tuple[int, list[bytes]]]:
             yield number, lines
 
 
-CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+def literal(data: bytes) -> bool:
+    """No {{placeholder}} can be in these bytes of JSON, nor an escaped brace (\\u007b) that
+    might spell one once decoded: their events need no walk for variables."""
+    return b"{{" not in data and b"\\u007" not in data
 
 
 def read_rows(
@@ -77,11 +80,9 @@ def read_rows(
     itself, so its rows and problems are exactly that reader's."""
     rows: list[BatchRow] = []
     append = rows.append
-    # No line of the block holds a {{placeholder}} (nor an escaped brace that might spell
-    # one): known from two searches of the block, not two per line (0.9 µs an event).
-    block = b"".join(lines)
-    literal = b"{{" not in block and b"\\u007" not in block
-    canonical = CANONICAL.match
+    # Known for the whole block from two searches, not two per line (0.9 µs an event).
+    block_literal = literal(b"".join(lines))
+    canonical = UUID_CANONICAL.match
     loads = orjson.loads
     dumps = orjson.dumps
     for number, raw in enumerate(lines, first_line):
@@ -121,6 +122,6 @@ def read_rows(
             row.wire = data
         else:
             row = BatchRow(uid, event, len(line), drawn=drawn)
-        row.literal = literal or (b"{{" not in line and b"\\u007" not in line)
+        row.literal = block_literal or literal(line)
         append(row)
     return rows

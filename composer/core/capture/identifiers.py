@@ -107,7 +107,8 @@ _UUID_HYPHENATED = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
 _UUID_SIMPLE = re.compile(r"^[0-9a-fA-F]{32}$")
-_UUID_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+# The form capture writes a uuid in (and most SDKs send): lower-case hex, 8-4-4-4-12.
+UUID_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 
 
 def uuid_form(value: str) -> str | None:
@@ -127,7 +128,7 @@ def uuid_form(value: str) -> str | None:
 
 
 def canonical_uuid(value: str) -> str | None:
-    if _UUID_CANONICAL.match(value):
+    if UUID_CANONICAL.match(value):
         return value  # already as capture writes it: most uuids SDKs send
     form = uuid_form(value)
     if form is None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from itertools import product
 from typing import Any
 
-from composer.core.capture.identifiers import ILLEGAL_LOWER, rust_trim
+from composer.core.capture.identifiers import ILLEGAL_LOWER, UUID_CANONICAL, rust_trim
 from composer.core.capture.property_types import MONTH_STARTS, may_trap, text_trap
 from composer.core.capture.timestamps import FUTURE_LIMIT
 from composer.core.persons.jsvalues import js_trim
@@ -27,7 +27,6 @@ _PLAIN_KEYS = frozenset(
 _WATCHED_PROPS = frozenset(
     {"$cookieless_mode", "$process_person_profile", "$unset", "$heatmap_data"}
 )
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 # Year 0001 to 9999, month 01-12, day 01-31, 00:00:00 to 23:59:59 (no leap second), a
 # fraction of 1 to 9 digits (fromisoformat takes them all), UTC: stricter than the full
 # rules ask, and what it refuses takes the full path, so the fast path stays exact.
@@ -104,10 +103,9 @@ def is_plain(ev: Any, size: int, limit: str, canonical_uuid: bool = False) -> bo
     stamp = get("timestamp")
     if stamp is not None:
         # RFC 3339 in UTC with seconds: the only form the full rules have nothing to say about.
-        # One match (not ten comparisons of characters) for the shape and the ranges of its
-        # fields; a day past the 28th may be one its month lacks (February 30), which
-        # fromisoformat tells.
-        # In the limit's own second or after: the full rules compare the fraction too.
+        # One match for the shape and the ranges of its fields; a stamp in the limit's own
+        # second or after goes to the full rules, which compare the fraction too; and a day
+        # past the 28th may be one its month lacks (February 30), which fromisoformat tells.
         if type(stamp) is not str or _STAMP(stamp) is None or stamp[:19] >= limit:
             return False
         if stamp[8:10] > "28":
@@ -118,7 +116,7 @@ def is_plain(ev: Any, size: int, limit: str, canonical_uuid: bool = False) -> bo
     if canonical_uuid:
         return True
     uid = get("uuid")
-    return uid is None or (type(uid) is str and _UUID.match(uid) is not None)
+    return uid is None or (type(uid) is str and UUID_CANONICAL.match(uid) is not None)
 
 
 _NAMES: dict[str, bool] = {}
