@@ -186,10 +186,10 @@ def test_validate_with_reader_processes_finds_what_one_process_finds(
     path = _file(tmp_path, 800, 11)
     plan = load_plan(example_plan_path()) if with_plan else None
     variables = {"user": "someone"}
-    monkeypatch.setattr(validate_stream, "workers_for", lambda size: 0)
+    monkeypatch.setattr(parallel_rows, "workers_for", lambda size: 0)
     expected = validate_stream.check_stream(str(path), variables, plan, KEY)
-    monkeypatch.setattr(validate_stream, "workers_for", lambda size: 2)
-    monkeypatch.setattr(validate_stream, "ParallelRows", functools.partial(ParallelRows, block=300))
+    monkeypatch.setattr(parallel_rows, "workers_for", lambda size: 2)
+    monkeypatch.setattr(parallel_rows, "ParallelRows", functools.partial(ParallelRows, block=300))
     got = validate_stream.check_stream(str(path), variables, plan, KEY)
     assert got == expected
     assert got is not None
@@ -234,7 +234,7 @@ def test_a_file_that_changes_before_the_scan_is_read_in_one_process(
         return scan(path, **kwargs)
 
     monkeypatch.setattr(batch_stream, "scan", appended_then_scanned)
-    monkeypatch.setattr(batch_stream, "workers_for", lambda size: 2)
+    monkeypatch.setattr(parallel_rows, "workers_for", lambda size: 2)
     stream = open_stream(str(big), readers=True)
     assert isinstance(stream, StreamedFile)
     assert stream.readers is None
@@ -289,9 +289,9 @@ def test_validate_of_a_file_without_line_feeds_gives_the_findings_of_one_process
     line = orjson.dumps({"event": "e", "distinct_id": "u", "properties": {"p": "x" * 200}})
     mac = tmp_path / "mac.jsonl"
     mac.write_bytes((line + b"\r") * (parallel_rows.MAX_SPAN_BYTES // len(line) + 10))
-    monkeypatch.setattr(validate_stream, "workers_for", lambda size: 0)
+    monkeypatch.setattr(parallel_rows, "workers_for", lambda size: 0)
     expected = validate_stream.check_stream(str(mac), {}, None, KEY)
-    monkeypatch.setattr(validate_stream, "workers_for", lambda size: 2)
+    monkeypatch.setattr(parallel_rows, "workers_for", lambda size: 2)
     assert validate_stream.check_stream(str(mac), {}, None, KEY) == expected
 
 

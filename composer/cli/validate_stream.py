@@ -27,7 +27,7 @@ from composer.core.capture.preflight.tokens import check_token_value
 from composer.core.findings import Finding, Severity, Stage
 from composer.core.templates.variables import Resolver
 from composer.services.batch_stream import open_stream
-from composer.services.parallel_rows import ParallelRows, for_check, workers_for
+from composer.services.parallel_rows import for_check, started
 
 REMEMBER_UUIDS = 1_000_000
 FINDINGS_KEPT = 20_000
@@ -106,11 +106,8 @@ def check_stream(
     def checked() -> Iterator[list[tuple[Finding, ...]]]:
         """Each row's findings, a block at a time: from reader processes for a big JSON
         Lines file (parallel_rows.py; there is no thread here to fork past), else here."""
-        workers = workers_for(stream.scanned.identity.size) if stream.layout is None else 0
-        readers = (
-            ParallelRows(path, workers, read=for_check(plan, checker.now)) if workers else None
-        )
-        if readers is not None and readers.forked:
+        readers = started(path, for_check(plan, checker.now)) if stream.layout is None else None
+        if readers is not None:
             try:
                 yield from readers.findings(unreadable, checker)
             finally:

@@ -36,7 +36,7 @@ from composer.core.batch.formats import (
 from composer.core.batch.journal import InputIdentity, assign_derived_uuids
 from composer.core.batch.rows import BatchRow
 from composer.core.batch.stream import BLOCK_BYTES, line_blocks, read_rows
-from composer.services.parallel_rows import ParallelRows, workers_for
+from composer.services.parallel_rows import ParallelRows, started
 
 CSV_BLOCK_RECORDS = 4096  # CSV records turned into rows at a time
 MAPPING_SAMPLE_ROWS = 1000  # the rows the automatic mapping looks at (formats.read_csv_header)
@@ -270,10 +270,7 @@ def open_stream(
     early: ParallelRows | None = None
     try:
         if readers and not is_csv and format_for(path) is Format.JSONL:
-            workers = workers_for(os.path.getsize(path))
-            early = ParallelRows(path, workers) if workers else None
-            if early is not None and not early.forked:
-                early = None  # a line too long for a span: read here
+            early = started(path)
         scanned = scan(path, digest=digest, utf8=is_csv)
         if is_csv and (scanned.encoding is not None or not scanned.utf8):
             return None

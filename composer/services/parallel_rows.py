@@ -83,23 +83,15 @@ def spans(
     start = 0
     with Path(path).open("rb") as handle:
         while start < size:
-            cut = start + block
-            if cut >= size:
-                cut = size
-            else:
-                handle.seek(cut)
-                while True:
-                    piece = handle.read(1 << 16)
-                    if not piece:
-                        cut = size
-                        break
-                    at = piece.find(b"\n")
-                    if at >= 0:
-                        cut += at + 1
-                        break
-                    cut += len(piece)
-                    if cut - start > longest:
-                        return None
+            cut = min(start + block, size)
+            handle.seek(cut)
+            while cut < size and cut - start <= longest:  # on to the next LF
+                piece = handle.read(1 << 16)
+                at = piece.find(b"\n")
+                if at >= 0:
+                    cut += at + 1
+                    break
+                cut = cut + len(piece) if piece else size  # (a file cut short: its end)
             if cut - start > longest:
                 return None
             found.append((start, cut))
@@ -136,6 +128,8 @@ def _read_span(handle: Any, start: int, end: int, checker: RowChecker) -> _Span:
     whole: dict[int, BatchRow] = {}
     loads, dumps, canonical, plain = orjson.loads, orjson.dumps, UUID_CANONICAL.match, is_plain
     limit = future_limit(checker.now)
+    # The first look at a line is read_rows', written out again rather than shared: a
+    # generator or call between them costs 0.12 µs an event (timeit), 2% of a worker.
     for number, raw in enumerate(lines, 1):
         line = raw.strip()
         if not line:
@@ -189,8 +183,7 @@ def _work(
     # parent died, and a worker writing to it would wait forever instead of stopping.
     for connection in inherited:
         connection.close()
-    _die_with_parent(parent)
-    _keep_heap()
+    _settle(parent)
     gc.disable()  # no cycles here, and a pass would touch every page shared with the parent
     try:
         reader = read()
@@ -206,39 +199,31 @@ def _work(
         out.close()
 
 
-def _die_with_parent(parent: int) -> None:
-    """SIGKILL this process when its parent dies (a killed send leaves no reader behind)."""
+def _settle(parent: int) -> None:
+    """What the C library does for a worker, from its first moment:
+
+    - SIGKILL it when its parent dies, so a killed send leaves no reader behind (without
+      prctl it stops at its next write, to a pipe nobody reads);
+    - let malloc keep what a span freed for the next span, instead of handing it back to the
+      kernel and faulting it in again. A span is a megabyte read, split and parsed into
+      thousands of dicts, then freed, 26 times per 100,000 events: with glibc's default
+      thresholds the two workers spent 0.16-0.17 s of system time on that (1,453 brk calls
+      for one send, strace -f -c), with these 0.03-0.06 s. What a worker holds stays bounded
+      by its largest span, so keeping it costs no more than its peak already did."""
     import ctypes  # imported by the parent before the fork
 
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
+        libc = ctypes.CDLL(None)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        libc.mallopt(_M_TRIM_THRESHOLD, 256 << 20)
+        libc.mallopt(_M_MMAP_THRESHOLD, 64 << 20)  # a span's bytes from the heap, not mmap
     except (OSError, AttributeError):
-        pass  # then it stops at its next write, to a pipe nobody reads
+        pass  # not glibc (or no prctl): as it is
     if os.getppid() != parent:
         os._exit(0)  # the parent died before the prctl
 
 
 _PR_SET_PDEATHSIG = 1
-
-
-def _keep_heap() -> None:
-    """Let glibc's malloc keep what a span freed for the next span, instead of handing it
-    back to the kernel and faulting it in again: a worker's span is a megabyte read, split
-    and parsed into thousands of dicts, then freed, 26 times per 100,000 events. With the
-    default thresholds the two workers spent 0.16-0.17 s of system time on that (1,453 brk
-    calls for one send, strace -f -c); with these, 0.03-0.06 s. What a worker holds stays
-    bounded by its largest span, so keeping it costs no more than its peak already did."""
-    import ctypes  # imported by the parent before the fork
-
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(_M_TRIM_THRESHOLD, 256 << 20)
-        libc.mallopt(_M_MMAP_THRESHOLD, 64 << 20)  # a span's bytes from the heap, not mmap
-    except (OSError, AttributeError):
-        pass  # not glibc: its own malloc, as it is
-
-
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 
@@ -272,7 +257,7 @@ class ParallelRows:
         block: int = BLOCK_BYTES,
         read: Callable[[], SpanReader] = for_send,
     ) -> None:
-        import ctypes  # noqa: F401  # for _die_with_parent, imported before the fork
+        import ctypes  # noqa: F401  # for _settle, imported before the fork
         import multiprocessing
 
         assert workers >= 1
@@ -367,6 +352,16 @@ class ParallelRows:
             if process.is_alive():
                 process.terminate()
             process.join()
+
+
+def started(path: str | Path, read: Callable[[], SpanReader] = for_send) -> ParallelRows | None:
+    """Reader processes for this file when they pay and can be forked here (workers_for), and
+    its spans can be held (spans); else None, and the caller reads the file itself."""
+    workers = workers_for(os.path.getsize(path))
+    if not workers:
+        return None
+    readers = ParallelRows(path, workers, read=read)
+    return readers if readers.forked else None
 
 
 @dataclass
