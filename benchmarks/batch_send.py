@@ -210,6 +210,37 @@ def events(n: int) -> list[dict[str, object]]:
     ]
 
 
+def compile_package() -> None:
+    """Bytecode for the package, as an install has it: a checkout run with
+    PYTHONDONTWRITEBYTECODE has none, and every run would time the compiler on the modules
+    the CLI imports (0.1 s here), which httpx's and orjson's own bytecode spare the
+    references."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "composer")], check=True)
+
+
+def start_sink(code: str = SINK) -> tuple[subprocess.Popen[str], str]:
+    """A sink script (it prints its port) started on 127.0.0.1, and its URL."""
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    return proc, f"http://127.0.0.1:{proc.stdout.readline().strip()}"
+
+
+def app_dirs(folder: Path) -> dict[str, str]:
+    """The composer's data, config and cache folders, under `folder`."""
+    return {
+        f"COMPOSER_{part.upper()}_DIR": str(folder / part) for part in ("data", "config", "cache")
+    }
+
+
+def command_env() -> dict[str, str]:
+    """The environment a CLI contender runs in: this checkout's composer, the benchmark's key,
+    nothing else of PostHog's from the caller's environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTHOG_")}
+    env["PYTHONPATH"] = str(ROOT)
+    env["POSTHOG_PROJECT_API_KEY"] = KEY
+    return env
+
+
 def write_file(path: Path, n: int) -> None:
     with path.open("wb") as out:
         for event in events(n):
@@ -344,11 +375,7 @@ def main() -> None:
     chunk = DEFAULT_CHUNK_EVENTS  # the CLI's --max-events default, and the window's
     python = sys.executable
     cli = str(Path(python).with_name("event-composer"))
-    # An installed command has its bytecode (pip compiles it); a checkout run with
-    # PYTHONDONTWRITEBYTECODE has none, and every run would time the compiler on the
-    # modules the CLI imports (0.1 s here), which httpx's and orjson's own bytecode spare
-    # the raw script.
-    subprocess.run([python, "-m", "compileall", "-q", str(ROOT / "composer")], check=True)
+    compile_package()
 
     work = Path(tempfile.mkdtemp(prefix="bench-batch-send-"))
     source = work / "events.jsonl"
@@ -361,16 +388,7 @@ def main() -> None:
     base_env.pop("POSTHOG_HOST", None)
     base_env.pop("POSTHOG_PROJECT_API_KEY", None)
 
-    def app_dirs(folder: Path) -> dict[str, str]:
-        return {
-            "COMPOSER_DATA_DIR": str(folder / "data"),
-            "COMPOSER_CONFIG_DIR": str(folder / "config"),
-            "COMPOSER_CACHE_DIR": str(folder / "cache"),
-        }
-
-    proc = subprocess.Popen([python, "-c", SINK], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    url = f"http://127.0.0.1:{proc.stdout.readline().strip()}"
+    proc, url = start_sink()
     print(f"{n:,} events in {source} ({size / 1e6:.1f} MB), {rounds} round(s), sink at {url}")
     try:
         with httpx.Client(timeout=30) as client:

@@ -13,7 +13,6 @@ Run: PYTHONPATH=. .venv/bin/python benchmarks/cli_startup.py [--rounds 11]
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -22,9 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from batch_send import KEY, SINK, write_file
-
-ROOT = Path(__file__).resolve().parent.parent
+from batch_send import app_dirs, command_env, compile_package, start_sink, write_file
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:
@@ -42,19 +39,12 @@ def main() -> None:
     args = parser.parse_args()
     python = sys.executable
     cli = str(Path(python).with_name("event-composer"))
-    # An installed command has its bytecode; without it every run would time the compiler.
-    subprocess.run([python, "-m", "compileall", "-q", str(ROOT / "composer")], check=True)
+    compile_package()
     work = Path(tempfile.mkdtemp(prefix="bench-cli-startup-"))
     source = work / "events.jsonl"
     write_file(source, 100)
-    sink = subprocess.Popen([python, "-c", SINK], stdout=subprocess.PIPE, text=True)
-    assert sink.stdout is not None
-    url = f"http://127.0.0.1:{sink.stdout.readline().strip()}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTHOG_")}
-    env["PYTHONPATH"] = str(ROOT)
-    env["POSTHOG_PROJECT_API_KEY"] = KEY
-    for part in ("data", "config", "cache"):
-        env[f"COMPOSER_{part.upper()}_DIR"] = str(work / part)
+    sink, url = start_sink()
+    env = command_env() | app_dirs(work)
     contenders = {
         "python -c 'import httpx, orjson'": [python, "-c", "import httpx, orjson"],
         # httpx imports httpcore and h11, and loads the CA bundle, on its first client: what

@@ -15,7 +15,6 @@ Run: PYTHONPATH=. .venv/bin/python benchmarks/stream_memory.py [--events N]
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -23,9 +22,8 @@ import time
 from pathlib import Path
 
 import orjson
-from batch_send import KEY, events
+from batch_send import app_dirs, command_env, compile_package, events, start_sink
 
-ROOT = Path(__file__).resolve().parent.parent
 LIMIT_MIB = 300  # #17's bound for a 10M-event file
 
 # A sink that reads and forgets: HTTP/1.1 keep-alive, TCP_NODELAY, one answer per body.
@@ -117,14 +115,10 @@ def main() -> None:
     args = parser.parse_args()
     python = sys.executable
     cli = str(Path(python).with_name("event-composer"))
-    subprocess.run([python, "-m", "compileall", "-q", str(ROOT / "composer")], check=True)
+    compile_package()
     work = Path(tempfile.mkdtemp(prefix="bench-stream-memory-"))
-    sink = subprocess.Popen([python, "-c", SINK], stdout=subprocess.PIPE, text=True)
-    assert sink.stdout is not None
-    url = f"http://127.0.0.1:{sink.stdout.readline().strip()}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTHOG_")}
-    env["PYTHONPATH"] = str(ROOT)
-    env["POSTHOG_PROJECT_API_KEY"] = KEY
+    sink, url = start_sink(SINK)
+    env = command_env()
     rows: list[tuple[str, int, float, float, float, int]] = []
     try:
         for n in (100_000, args.events):
@@ -136,10 +130,7 @@ def main() -> None:
                 ("validate", [cli, "validate", str(source)]),
                 ("send", [cli, "send", str(source), "--host", url, "--yes"]),
             ):
-                folder = work / f"{name}-{n}"
-                for part in ("data", "config", "cache"):
-                    env[f"COMPOSER_{part.upper()}_DIR"] = str(folder / part)
-                seconds, peak, tree, code = run(command, env)
+                seconds, peak, tree, code = run(command, env | app_dirs(work / f"{name}-{n}"))
                 rows.append((name, n, seconds, peak, tree, code))
                 print(
                     f"  {name:9s} {seconds:8.1f} s  {peak:7.1f} MiB, with readers {tree:7.1f} MiB"
